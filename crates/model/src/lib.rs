@@ -1,0 +1,19 @@
+//! The shared vocabulary of trustmap.
+//!
+//! Every other crate speaks in these types: [`Severity`], [`Finding`] (the finding JSON of
+//! DESIGN.md), [`SecretMatch`] (what a content connector observed), [`Secret`] (a value that
+//! redacts itself) and [`fingerprint`] (the stable finding id).
+//!
+//! This crate must not know about connectors, rules, partners, output formats or I/O: it is
+//! data plus the few pure functions that define its meaning.
+
+mod finding;
+mod progress;
+mod secret;
+
+pub use finding::{
+    fingerprint, Finding, FindingKind, FindingStatus, Location, Severity, SeverityParseError,
+    Subject,
+};
+pub use progress::{NoProgress, Progress};
+pub use secret::{redact, Secret, SecretMatch};

@@ -1,0 +1,443 @@
+//! The matching engine: keyword prefilter, regexes near candidates, decoding layers, filters.
+//!
+//! Data flow for one buffer: an Aho-Corasick pass finds every rule keyword; each hit opens a
+//! window (its line, bounded; 16 KiB ahead for multi-line rules); windows of one rule are merged
+//! and only they are given to that rule's regex, raw and, when they hold escapes, unescaped.
+//! Base64 runs are decoded and scanned as a nested layer. Candidates then pass the placeholder,
+//! entropy and validator filters; overlaps are resolved (specific beats generic) and each
+//! surviving match is placed at the line and column of the original bytes.
+
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use regex::bytes::{Regex, RegexBuilder};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use trustmap_model::Severity;
+
+use crate::decode;
+use crate::filters;
+use crate::rule::{RuleError, SourcedRule};
+use crate::validators::{Hints, ValidatorKind};
+
+const WINDOW_BEFORE: usize = 256;
+const WINDOW_AFTER: usize = 1024;
+const MULTILINE_AFTER: usize = 16 * 1024;
+/// How deep decoded content is decoded again (base64 inside base64).
+const MAX_DECODE_DEPTH: u8 = 2;
+/// The inline marker that silences findings on its line.
+pub const ALLOW_MARKER: &[u8] = b"trustmap:allow";
+
+/// A compiled rule.
+#[derive(Debug)]
+pub struct CompiledRule {
+    pub id: String,
+    pub name: String,
+    pub severity: Severity,
+    pub provider: String,
+    pub kind: String,
+    pub remediation: Option<String>,
+    pub generic: bool,
+    pub multiline: bool,
+    pub priority: i32,
+    pub entropy_min: Option<f64>,
+    pub validator: Option<ValidatorKind>,
+    pub source: SourcedRule,
+    regex: Regex,
+    secret_group: usize,
+    hint_groups: Vec<(usize, String)>,
+}
+
+/// A secret found in a buffer, placed in the original bytes.
+#[derive(Debug, Clone)]
+pub struct RawMatch {
+    /// Index of the rule in [`Engine::rules`].
+    pub rule: usize,
+    /// Byte range in the original buffer (the encoded text, for decoded secrets).
+    pub start: usize,
+    pub end: usize,
+    /// 1-based line and column (columns count characters).
+    pub line: u64,
+    pub column: u64,
+    pub secret: String,
+    pub encoding: Option<&'static str>,
+    pub hints: Hints,
+    pub entropy: f64,
+}
+
+/// Rules compiled for scanning. Cheap to share between threads.
+#[derive(Debug)]
+pub struct Engine {
+    rules: Vec<CompiledRule>,
+    keywords: AhoCorasick,
+    keyword_rules: Vec<Vec<u32>>,
+}
+
+fn invalid(r: &SourcedRule, field: &'static str, message: impl Into<String>) -> RuleError {
+    RuleError::Invalid {
+        file: r.file.clone(),
+        line: r.line,
+        rule: r.def.id.get_ref().clone(),
+        field,
+        message: message.into(),
+    }
+}
+
+impl CompiledRule {
+    fn compile(src: SourcedRule) -> Result<Self, RuleError> {
+        let d = &src.def;
+        if d.id.get_ref().is_empty()
+            || !d.id.get_ref().bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        {
+            return Err(invalid(&src, "id", "must be non-empty kebab-case (a-z, 0-9, -)"));
+        }
+        if d.keywords.is_empty() || d.keywords.iter().any(|k| k.len() < 3) {
+            return Err(invalid(&src, "keywords", "needs at least one keyword of 3 or more bytes"));
+        }
+        if d.examples.is_empty() {
+            return Err(invalid(&src, "examples", "needs at least one example"));
+        }
+        if d.negative_examples.is_empty() {
+            return Err(invalid(&src, "negative_examples", "needs at least one negative example"));
+        }
+        let regex = RegexBuilder::new(d.regex.get_ref())
+            .unicode(false)
+            .size_limit(32 << 20)
+            .dfa_size_limit(32 << 20)
+            .build()
+            .map_err(|e| invalid(&src, "regex", e.to_string()))?;
+        let mut secret_group = if regex.captures_len() > 1 { 1 } else { 0 };
+        let mut hint_groups = Vec::new();
+        for (i, name) in regex.capture_names().enumerate() {
+            match name {
+                Some("secret") => secret_group = i,
+                Some(n) => hint_groups.push((i, n.to_string())),
+                None => {}
+            }
+        }
+        Ok(CompiledRule {
+            id: d.id.get_ref().clone(),
+            name: d.name.clone(),
+            severity: d.severity,
+            provider: d.reveals.provider.clone(),
+            kind: d.reveals.kind.clone(),
+            remediation: d.remediation.clone(),
+            generic: d.generic,
+            multiline: d.multiline,
+            priority: if d.generic { d.priority - 10 } else { d.priority },
+            entropy_min: d.entropy_min,
+            validator: d.validator,
+            regex,
+            secret_group,
+            hint_groups,
+            source: src,
+        })
+    }
+}
+
+/// Where a decoded layer's bytes came from in the original buffer.
+enum Origin<'a> {
+    Identity,
+    /// Every byte maps to one place (a base64 run's start).
+    Fixed(usize),
+    /// Byte `i` came from `base + table[i]` of the parent layer.
+    Table {
+        parent: &'a Origin<'a>,
+        base: usize,
+        table: &'a [u32],
+    },
+}
+
+impl Origin<'_> {
+    fn map(&self, i: usize) -> usize {
+        match self {
+            Origin::Identity => i,
+            Origin::Fixed(o) => *o,
+            Origin::Table { parent, base, table } => {
+                let j = table.get(i).copied().or_else(|| table.last().copied()).unwrap_or(0);
+                parent.map(base + j as usize)
+            }
+        }
+    }
+}
+
+struct Candidate {
+    rule: usize,
+    start: usize,
+    end: usize,
+    secret: String,
+    encoding: Option<&'static str>,
+    hints: Hints,
+    entropy: f64,
+}
+
+fn line_bounds(data: &[u8], pos: usize, before: usize, after: usize) -> (usize, usize) {
+    let lo = pos.saturating_sub(before);
+    let start = memchr::memrchr(b'\n', &data[lo..pos]).map_or(lo, |i| lo + i + 1);
+    let hi = (pos + after).min(data.len());
+    let end = memchr::memchr(b'\n', &data[pos..hi]).map_or(hi, |i| pos + i);
+    (start, end)
+}
+
+impl Engine {
+    /// Compile rules. Errors name the file, line, rule and field at fault.
+    pub fn new(rules: Vec<SourcedRule>) -> Result<Self, RuleError> {
+        let mut seen: HashMap<String, (std::path::PathBuf, usize)> = HashMap::new();
+        let mut compiled = Vec::with_capacity(rules.len());
+        for r in rules {
+            if let Some((file, line)) = seen.get(r.def.id.get_ref()) {
+                let msg = format!("duplicate rule id, first defined at {}:{line}", file.display());
+                return Err(invalid(&r, "id", msg));
+            }
+            seen.insert(r.def.id.get_ref().clone(), (r.file.clone(), r.line));
+            compiled.push(CompiledRule::compile(r)?);
+        }
+        let mut keyword_index: HashMap<String, usize> = HashMap::new();
+        let mut keyword_rules: Vec<Vec<u32>> = Vec::new();
+        let mut patterns: Vec<String> = Vec::new();
+        for (ri, r) in compiled.iter().enumerate() {
+            for k in &r.source.def.keywords {
+                let key = k.to_ascii_lowercase();
+                let pi = *keyword_index.entry(key.clone()).or_insert_with(|| {
+                    patterns.push(key);
+                    keyword_rules.push(Vec::new());
+                    patterns.len() - 1
+                });
+                if !keyword_rules[pi].contains(&(ri as u32)) {
+                    keyword_rules[pi].push(ri as u32);
+                }
+            }
+        }
+        let keywords = AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(&patterns)
+            .or_else(|_| {
+                AhoCorasick::builder()
+                    .ascii_case_insensitive(true)
+                    .match_kind(MatchKind::Standard)
+                    .build(&patterns)
+            })
+            .map_err(|e| RuleError::Parse {
+                file: "rules".into(),
+                line: 0,
+                message: format!("keyword automaton: {e}"),
+            })?;
+        Ok(Engine {
+            rules: compiled,
+            keywords,
+            keyword_rules,
+        })
+    }
+
+    /// The built-in rules of the repository's `rules/` directory.
+    pub fn builtin() -> Result<Self, RuleError> {
+        Engine::new(crate::rule::builtin_rules()?)
+    }
+
+    pub fn rules(&self) -> &[CompiledRule] {
+        &self.rules
+    }
+
+    /// Find the secrets in one buffer (a file or blob), each once per (rule, secret).
+    pub fn scan(&self, data: &[u8]) -> Vec<RawMatch> {
+        let mut cands = Vec::new();
+        self.scan_layer(data, &Origin::Identity, 0, None, &mut cands);
+        if cands.is_empty() {
+            return Vec::new();
+        }
+        let cands = self.resolve(cands);
+        place(data, cands)
+    }
+
+    fn scan_layer(
+        &self,
+        data: &[u8],
+        origin: &Origin<'_>,
+        depth: u8,
+        encoding: Option<&'static str>,
+        out: &mut Vec<Candidate>,
+    ) {
+        // (rule, window start, window end), one entry per keyword hit and rule.
+        let mut windows: Vec<(u32, usize, usize)> = Vec::new();
+        for m in self.keywords.find_overlapping_iter(data) {
+            for &ri in &self.keyword_rules[m.pattern().as_usize()] {
+                let rule = &self.rules[ri as usize];
+                let (ws, we) = if rule.multiline {
+                    (
+                        m.start().saturating_sub(WINDOW_BEFORE),
+                        (m.end() + MULTILINE_AFTER).min(data.len()),
+                    )
+                } else {
+                    line_bounds(data, m.start(), WINDOW_BEFORE, WINDOW_AFTER)
+                };
+                windows.push((ri, ws, we));
+            }
+        }
+        if !windows.is_empty() {
+            windows.sort_unstable();
+            let mut merged: Vec<(u32, usize, usize)> = Vec::with_capacity(windows.len());
+            for w in windows {
+                match merged.last_mut() {
+                    Some(last) if last.0 == w.0 && w.1 <= last.2 => last.2 = last.2.max(w.2),
+                    _ => merged.push(w),
+                }
+            }
+            for (ri, ws, we) in merged {
+                let window = &data[ws..we];
+                self.match_window(ri as usize, window, &|i| origin.map(ws + i), encoding, out);
+                if decode::has_escapes(window) {
+                    if let Some((decoded, table)) = decode::unescape(window) {
+                        let inner = Origin::Table {
+                            parent: origin,
+                            base: ws,
+                            table: &table,
+                        };
+                        self.match_window(
+                            ri as usize,
+                            &decoded,
+                            &|i| inner.map(i),
+                            Some(encoding.unwrap_or("escaped")),
+                            out,
+                        );
+                    }
+                }
+            }
+        }
+        if depth < MAX_DECODE_DEPTH {
+            for (s, e) in decode::base64_runs(data) {
+                let Some(decoded) = decode::decode_base64_text(&data[s..e]) else {
+                    continue;
+                };
+                // Keep the key the value was assigned to (`password: <base64>`), so that
+                // context-dependent rules still see their keyword.
+                let (ls, _) = line_bounds(data, s, 80, 0);
+                let mut buf = Vec::with_capacity(s - ls + decoded.len() + 1);
+                buf.extend_from_slice(&data[ls..s]);
+                buf.extend_from_slice(&decoded);
+                buf.push(b'\n');
+                let inner = Origin::Fixed(origin.map(s));
+                self.scan_layer(&buf, &inner, depth + 1, Some("base64"), out);
+            }
+        }
+    }
+
+    fn match_window(
+        &self,
+        ri: usize,
+        window: &[u8],
+        map: &dyn Fn(usize) -> usize,
+        encoding: Option<&'static str>,
+        out: &mut Vec<Candidate>,
+    ) {
+        let rule = &self.rules[ri];
+        for caps in rule.regex.captures_iter(window) {
+            let Some(m) = caps.get(rule.secret_group).or_else(|| caps.get(0)) else {
+                continue;
+            };
+            let Ok(secret) = std::str::from_utf8(m.as_bytes()) else {
+                continue;
+            };
+            let Some((hints, entropy)) = self.accept(rule, secret) else {
+                continue;
+            };
+            let mut hints = hints;
+            for (gi, name) in &rule.hint_groups {
+                if let Some(g) = caps.get(*gi) {
+                    hints.insert(name.clone(), String::from_utf8_lossy(g.as_bytes()).into_owned());
+                }
+            }
+            out.push(Candidate {
+                rule: ri,
+                start: map(m.start()),
+                end: map(m.end().saturating_sub(1)) + 1,
+                secret: secret.to_string(),
+                encoding,
+                hints,
+                entropy,
+            });
+        }
+    }
+
+    /// The filters every candidate passes: placeholders, entropy, generic plausibility, validator.
+    fn accept(&self, rule: &CompiledRule, secret: &str) -> Option<(Hints, f64)> {
+        if secret.len() < 4 || filters::is_placeholder(secret) {
+            return None;
+        }
+        let entropy = filters::shannon_entropy(secret.as_bytes());
+        if rule.entropy_min.is_some_and(|min| entropy < min) {
+            return None;
+        }
+        if rule.generic && !filters::generic_value_is_plausible(secret) {
+            return None;
+        }
+        let mut hints = match rule.validator {
+            Some(v) => v.check(secret)?,
+            None => BTreeMap::new(),
+        };
+        hints.insert("provider".into(), rule.provider.clone());
+        hints.insert("credential".into(), rule.kind.clone());
+        Some((hints, entropy))
+    }
+
+    /// One match per (rule, secret); where spans overlap, the higher-priority rule wins.
+    fn resolve(&self, mut cands: Vec<Candidate>) -> Vec<Candidate> {
+        cands.sort_by(|a, b| a.start.cmp(&b.start).then(a.encoding.is_some().cmp(&b.encoding.is_some())));
+        let mut seen: HashSet<(usize, String)> = HashSet::new();
+        cands.retain(|c| seen.insert((c.rule, c.secret.clone())));
+        let n = cands.len();
+        let mut keep = vec![true; n];
+        for i in 0..n {
+            let mut j = i + 1;
+            while j < n && cands[j].start < cands[i].end {
+                let (pi, pj) = (self.rules[cands[i].rule].priority, self.rules[cands[j].rule].priority);
+                if pi > pj {
+                    keep[j] = false;
+                } else if pj > pi {
+                    keep[i] = false;
+                }
+                j += 1;
+            }
+        }
+        cands
+            .into_iter()
+            .zip(keep)
+            .filter_map(|(c, k)| k.then_some(c))
+            .collect()
+    }
+}
+
+/// Compute line and column for each candidate (sorted by start), dropping those on a line that
+/// carries the allow marker.
+fn place(data: &[u8], cands: Vec<Candidate>) -> Vec<RawMatch> {
+    let mut out = Vec::with_capacity(cands.len());
+    let mut line = 1u64;
+    let mut counted_to = 0usize;
+    let mut line_start = 0usize;
+    for c in cands {
+        let pos = c.start.min(data.len());
+        if pos > counted_to {
+            let chunk = &data[counted_to..pos];
+            line += memchr::memchr_iter(b'\n', chunk).count() as u64;
+            if let Some(i) = memchr::memrchr(b'\n', chunk) {
+                line_start = counted_to + i + 1;
+            }
+            counted_to = pos;
+        }
+        let line_end = memchr::memchr(b'\n', &data[pos..]).map_or(data.len(), |i| pos + i);
+        if memchr::memmem::find(&data[line_start..line_end], ALLOW_MARKER).is_some() {
+            continue;
+        }
+        let column = data[line_start..pos].iter().filter(|&&b| b & 0xC0 != 0x80).count() as u64 + 1;
+        out.push(RawMatch {
+            rule: c.rule,
+            start: c.start,
+            end: c.end,
+            line,
+            column,
+            secret: c.secret,
+            encoding: c.encoding,
+            hints: c.hints,
+            entropy: c.entropy,
+        });
+    }
+    out
+}
