@@ -88,8 +88,8 @@ impl CompiledRule {
         {
             return Err(invalid(&src, "id", "must be non-empty kebab-case (a-z, 0-9, -)"));
         }
-        if d.keywords.is_empty() || d.keywords.iter().any(|k| k.len() < 3) {
-            return Err(invalid(&src, "keywords", "needs at least one keyword of 3 or more bytes"));
+        if d.keywords.is_empty() || d.keywords.iter().any(|k| k.len() < 2) {
+            return Err(invalid(&src, "keywords", "needs at least one keyword, each of 2 or more bytes"));
         }
         if d.examples.is_empty() {
             return Err(invalid(&src, "examples", "needs at least one example"));

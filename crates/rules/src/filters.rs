@@ -52,16 +52,43 @@ const PLACEHOLDER_MARKERS: &[&str] = &[
     "abcdefghij",
 ];
 
+/// Values that documentation uses for "a password goes here"; matched exactly.
+const WEAK_VALUES: &[&str] = &[
+    "password", "passw0rd", "pass", "passwd", "pwd", "secret", "changeme", "root", "admin",
+    "postgres", "mysql", "redis", "guest", "test", "user", "username", "foobar", "123456",
+    "12345678", "letmein", "qwerty", "default", "token", "apikey", "api_key", "mypassword",
+    "yourpassword", "s3cr3t", "hunter2", "pa55word", "p@ssw0rd", "p@ssword",
+];
+
+/// `$VAR`, `${VAR}`, `$(cmd)`, `%VAR%`: the value is looked up elsewhere.
+fn is_variable_reference(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.first() != Some(&b'$') {
+        return false;
+    }
+    let rest = s[1..].trim_start_matches(['{', '(']).trim_end_matches(['}', ')']);
+    !rest.is_empty()
+        && rest
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b':' | b'-' | b' '))
+}
+
 /// True when the value is a documentation placeholder or a reference to a variable.
 pub fn is_placeholder(secret: &str) -> bool {
     let lower = secret.to_ascii_lowercase();
     if PLACEHOLDER_MARKERS.iter().any(|m| lower.contains(m)) {
         return true;
     }
-    // `$VAR`, `@VAR@`, `<token>`, `[secret]`: template syntax, not values.
+    if WEAK_VALUES.contains(&lower.as_str()) {
+        return true;
+    }
+    // `$VAR`, `${VAR}`, `@VAR@`, `<token>`, `[secret]`: template syntax, not values.
+    if is_variable_reference(secret) {
+        return true;
+    }
     let first = secret.as_bytes().first().copied().unwrap_or(b' ');
     let last = secret.as_bytes().last().copied().unwrap_or(b' ');
-    if first == b'$' || (first == b'<' && last == b'>') || (first == b'@' && last == b'@') {
+    if (first == b'<' && last == b'>') || (first == b'@' && last == b'@') {
         return true;
     }
     if (first == b'[' && last == b']') || (first == b'%' && last == b'%') {
@@ -115,6 +142,10 @@ pub fn generic_value_is_plausible(value: &str) -> bool {
         ".js", ".ts", ".rs", ".go", ".html", ".md", ".png", ".svg",
     ];
     if FILE_SUFFIXES.iter().any(|s| lowered.ends_with(s)) {
+        return false;
+    }
+    // Paths and URLs.
+    if matches!(v[0], b'/' | b'~') || value.contains("://") {
         return false;
     }
     // Function calls and expressions: `get_password()`, `a + b`.
