@@ -10,6 +10,7 @@
 mod finding;
 mod progress;
 mod secret;
+mod stats;
 
 pub use finding::{
     fingerprint, Finding, FindingKind, FindingStatus, Location, Severity, SeverityParseError,
@@ -17,3 +18,4 @@ pub use finding::{
 };
 pub use progress::{NoProgress, Progress};
 pub use secret::{redact, Secret, SecretMatch};
+pub use stats::{ScanStats, MAX_GAPS};

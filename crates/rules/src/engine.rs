@@ -441,3 +441,43 @@ fn place(data: &[u8], cands: Vec<Candidate>) -> Vec<RawMatch> {
     }
     out
 }
+
+/// Content that looks binary: a NUL byte in the first 8 KiB (git's own test).
+pub fn looks_binary(data: &[u8]) -> bool {
+    memchr::memchr(0, &data[..data.len().min(8192)]).is_some()
+}
+
+impl Engine {
+    /// Scan a buffer and describe each match as a [`SecretMatch`] found at `path`.
+    pub fn secret_matches(&self, data: &[u8], path: &str) -> Vec<trustmap_model::SecretMatch> {
+        self.scan(data)
+            .into_iter()
+            .map(|m| {
+                let rule = &self.rules[m.rule];
+                trustmap_model::SecretMatch {
+                    rule_id: rule.id.clone(),
+                    rule_name: rule.name.clone(),
+                    severity: rule.severity,
+                    secret: trustmap_model::Secret::new(m.secret),
+                    path: path.to_string(),
+                    line: m.line,
+                    column: m.column,
+                    commit: None,
+                    commit_date: None,
+                    also_seen_in: Vec::new(),
+                    encoding: m.encoding.map(str::to_string),
+                    hints: m.hints,
+                    entropy: m.entropy,
+                }
+            })
+            .collect()
+    }
+
+    /// The remediation text of a rule, if it has one.
+    pub fn remediation(&self, rule_id: &str) -> Option<&str> {
+        self.rules
+            .iter()
+            .find(|r| r.id == rule_id)
+            .and_then(|r| r.remediation.as_deref())
+    }
+}

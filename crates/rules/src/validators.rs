@@ -116,7 +116,6 @@ impl ValidatorKind {
                     _ => "access_key",
                 };
                 hints.insert("key_type".into(), kind.into());
-                hints.insert("access_key_id".into(), secret.to_string());
                 if let Some(acct) = aws_account_from_key_id(secret) {
                     hints.insert("aws_account_id".into(), acct);
                 }

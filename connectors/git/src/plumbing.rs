@@ -1,0 +1,381 @@
+//! Thin wrappers over git's plumbing commands, each with errors that name the repository.
+use std::collections::{HashMap, HashSet};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdout, Command, Stdio};
+
+use crate::GitError;
+
+/// True when `path` is the top of a work tree or a bare repository.
+pub fn is_repository(path: &Path) -> bool {
+    if path.join(".git").exists() {
+        return true;
+    }
+    Command::new("git")
+        .arg("-C")
+        .arg(path)
+        .args(["rev-parse", "--is-bare-repository"])
+        .stderr(Stdio::null())
+        .output()
+        .is_ok_and(|o| o.status.success() && o.stdout.starts_with(b"true"))
+}
+
+pub struct Git {
+    repo: PathBuf,
+}
+
+/// Where a blob entered history.
+#[derive(Debug, Clone)]
+pub struct Introduction {
+    pub commit: String,
+    pub date: String,
+    pub path: String,
+    time: i64,
+}
+
+impl Git {
+    pub fn open(repo: &Path) -> Result<Self, GitError> {
+        let git = Git {
+            repo: repo.to_path_buf(),
+        };
+        let out = git
+            .command(&["rev-parse", "--git-dir"])
+            .output()
+            .map_err(|source| GitError::Spawn {
+                path: repo.to_path_buf(),
+                source,
+            })?;
+        if !out.status.success() {
+            return Err(GitError::NotARepository {
+                path: repo.to_path_buf(),
+            });
+        }
+        Ok(git)
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new("git");
+        c.arg("-C")
+            .arg(&self.repo)
+            .args(["-c", "core.quotePath=false"])
+            .args(args)
+            .env("LC_ALL", "C")
+            .env("GIT_TERMINAL_PROMPT", "0");
+        c
+    }
+
+    fn failed(&self, command: &str, stderr: &[u8]) -> GitError {
+        GitError::Command {
+            path: self.repo.clone(),
+            command: command.to_string(),
+            message: String::from_utf8_lossy(stderr).trim().to_string(),
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> Result<Vec<u8>, GitError> {
+        let out = self.command(args).output().map_err(|source| GitError::Spawn {
+            path: self.repo.clone(),
+            source,
+        })?;
+        if !out.status.success() {
+            return Err(self.failed(&args.join(" "), &out.stderr));
+        }
+        Ok(out.stdout)
+    }
+
+    fn has_refs(&self) -> Result<bool, GitError> {
+        Ok(!self.run(&["for-each-ref", "--count=1", "--format=%(refname)"])?.is_empty())
+    }
+
+    /// Every object reachable from any ref that has a path (blobs and trees), once each.
+    pub fn rev_list_objects(&self) -> Result<Vec<(String, String)>, GitError> {
+        if !self.has_refs()? {
+            return Ok(Vec::new()); // an empty repository has no history yet
+        }
+        let out = self.run(&["rev-list", "--objects", "--all"])?;
+        let mut objects = Vec::new();
+        for line in out.split(|&b| b == b'\n') {
+            if line.len() > 41 && line[40] == b' ' {
+                let oid = String::from_utf8_lossy(&line[..40]).into_owned();
+                let path = String::from_utf8_lossy(&line[41..]).into_owned();
+                objects.push((oid, path));
+            }
+        }
+        Ok(objects)
+    }
+
+    /// Sizes of the blobs among `oids` (trees and commits are left out).
+    pub fn blob_sizes<'a>(
+        &self,
+        oids: impl Iterator<Item = &'a str>,
+    ) -> Result<HashMap<String, u64>, GitError> {
+        let input: Vec<u8> = oids.flat_map(|o| o.bytes().chain(std::iter::once(b'\n'))).collect();
+        let mut child = self
+            .command(&["cat-file", "--batch-check=%(objectname) %(objecttype) %(objectsize)"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|source| GitError::Spawn {
+                path: self.repo.clone(),
+                source,
+            })?;
+        let mut stdin = child.stdin.take().ok_or_else(|| self.protocol("cat-file", "no stdin"))?;
+        let writer = std::thread::spawn(move || stdin.write_all(&input));
+        let out = child.wait_with_output().map_err(|source| GitError::Spawn {
+            path: self.repo.clone(),
+            source,
+        })?;
+        let _ = writer.join();
+        if !out.status.success() {
+            return Err(self.failed("cat-file --batch-check", &out.stderr));
+        }
+        let mut sizes = HashMap::new();
+        for line in String::from_utf8_lossy(&out.stdout).lines() {
+            let mut it = line.split(' ');
+            if let (Some(oid), Some("blob"), Some(size)) = (it.next(), it.next(), it.next()) {
+                if let Ok(size) = size.parse() {
+                    sizes.insert(oid.to_string(), size);
+                }
+            }
+        }
+        Ok(sizes)
+    }
+
+    fn protocol(&self, command: &str, message: &str) -> GitError {
+        GitError::Protocol {
+            path: self.repo.clone(),
+            command: command.into(),
+            message: message.into(),
+        }
+    }
+
+    /// For each wanted blob, every (commit, path) whose change introduced it, earliest first.
+    pub fn introductions(
+        &self,
+        wanted: &HashSet<String>,
+    ) -> Result<HashMap<String, Vec<Introduction>>, GitError> {
+        let out = self.run(&[
+            "log",
+            "--all",
+            "--root",
+            "-m",
+            "--raw",
+            "--no-abbrev",
+            "--no-renames",
+            "-z",
+            "--format=%x01%H %ct",
+        ])?;
+        let mut found: HashMap<String, Vec<Introduction>> = HashMap::new();
+        let mut commit = String::new();
+        let mut time = 0i64;
+        let mut tokens = out.split(|&b| b == 0).map(|t| {
+            let t = t.strip_prefix(b"\n").unwrap_or(t);
+            String::from_utf8_lossy(t).into_owned()
+        });
+        while let Some(tok) = tokens.next() {
+            if let Some(header) = tok.strip_prefix('\u{1}') {
+                let mut it = header.split(' ');
+                commit = it.next().unwrap_or_default().to_string();
+                time = it.next().and_then(|t| t.parse().ok()).unwrap_or(0);
+            } else if let Some(meta) = tok.strip_prefix(':') {
+                let path = tokens.next().unwrap_or_default();
+                // ":old_mode new_mode old_oid new_oid status"
+                let new_oid = meta.split(' ').nth(3).unwrap_or_default();
+                if wanted.contains(new_oid) {
+                    let list = found.entry(new_oid.to_string()).or_default();
+                    if !list.iter().any(|i| i.commit == commit && i.path == path) {
+                        list.push(Introduction {
+                            commit: commit.clone(),
+                            date: rfc3339(time),
+                            path,
+                            time,
+                        });
+                    }
+                }
+            }
+        }
+        for list in found.values_mut() {
+            list.sort_by(|a, b| a.time.cmp(&b.time).then_with(|| a.commit.cmp(&b.commit)));
+        }
+        Ok(found)
+    }
+
+    /// Blobs staged in the index that differ from HEAD (added, copied, modified).
+    pub fn staged_blobs(&self) -> Result<Vec<(String, String)>, GitError> {
+        let out = self.run(&[
+            "diff",
+            "--cached",
+            "--raw",
+            "-z",
+            "--no-abbrev",
+            "--no-renames",
+            "--diff-filter=ACMT",
+        ])?;
+        let mut blobs = Vec::new();
+        let mut tokens = out.split(|&b| b == 0).map(|t| String::from_utf8_lossy(t).into_owned());
+        while let Some(tok) = tokens.next() {
+            if let Some(meta) = tok.strip_prefix(':') {
+                let path = tokens.next().unwrap_or_default();
+                if let Some(oid) = meta.split(' ').nth(3) {
+                    blobs.push((oid.to_string(), path));
+                }
+            }
+        }
+        Ok(blobs)
+    }
+
+    /// Line ranges (1-based, inclusive) that the staged change adds, per path.
+    pub fn staged_added_lines(&self) -> Result<HashMap<String, Vec<(u64, u64)>>, GitError> {
+        let out = self.run(&[
+            "diff",
+            "--cached",
+            "-U0",
+            "--no-color",
+            "--no-ext-diff",
+            "--no-renames",
+            "--diff-filter=ACMT",
+            "--src-prefix=a/",
+            "--dst-prefix=b/",
+        ])?;
+        let mut ranges: HashMap<String, Vec<(u64, u64)>> = HashMap::new();
+        let mut current: Option<String> = None;
+        for line in out.split(|&b| b == b'\n') {
+            if let Some(p) = line.strip_prefix(b"+++ ") {
+                let p = String::from_utf8_lossy(p);
+                let p = p.trim_matches('"');
+                current = p.strip_prefix("b/").map(str::to_string);
+            } else if line.starts_with(b"@@ ") {
+                // "@@ -a,b +c,d @@": the added side starts at c and spans d lines (1 if absent).
+                let text = String::from_utf8_lossy(line);
+                let Some(plus) = text.split(' ').find(|t| t.starts_with('+')) else {
+                    continue;
+                };
+                let mut nums = plus[1..].split(',');
+                let start: u64 = nums.next().and_then(|n| n.parse().ok()).unwrap_or(0);
+                let count: u64 = nums.next().and_then(|n| n.parse().ok()).unwrap_or(1);
+                if let (Some(path), true) = (&current, count > 0) {
+                    ranges.entry(path.clone()).or_default().push((start, start + count - 1));
+                }
+            }
+        }
+        Ok(ranges)
+    }
+}
+
+fn rfc3339(epoch: i64) -> String {
+    chrono::DateTime::from_timestamp(epoch, 0)
+        .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default()
+}
+
+/// Streams blob contents from one `git cat-file --batch` process.
+pub struct BlobReader {
+    child: Child,
+    stdout: BufReader<ChildStdout>,
+    writer: Option<std::thread::JoinHandle<std::io::Result<()>>>,
+    repo: PathBuf,
+    done: bool,
+}
+
+impl BlobReader {
+    pub fn start(git: &Git, oids: Vec<String>) -> Result<Self, GitError> {
+        let mut child = git
+            .command(&["cat-file", "--batch"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|source| GitError::Spawn {
+                path: git.repo.clone(),
+                source,
+            })?;
+        let mut stdin = child.stdin.take().ok_or_else(|| git.protocol("cat-file", "no stdin"))?;
+        let stdout = child.stdout.take().ok_or_else(|| git.protocol("cat-file", "no stdout"))?;
+        // A separate writer keeps git's output pipe draining while we feed its input.
+        let writer = std::thread::spawn(move || {
+            let mut w = std::io::BufWriter::new(&mut stdin);
+            for oid in oids {
+                w.write_all(oid.as_bytes())?;
+                w.write_all(b"\n")?;
+            }
+            w.flush()
+        });
+        Ok(BlobReader {
+            child,
+            stdout: BufReader::with_capacity(1 << 20, stdout),
+            writer: Some(writer),
+            repo: git.repo.clone(),
+            done: false,
+        })
+    }
+
+    fn protocol(&self, message: String) -> GitError {
+        GitError::Protocol {
+            path: self.repo.clone(),
+            command: "cat-file --batch".into(),
+            message,
+        }
+    }
+
+    fn next_blob(&mut self) -> Result<Option<(String, Vec<u8>)>, GitError> {
+        let mut header = String::new();
+        let n = self
+            .stdout
+            .read_line(&mut header)
+            .map_err(|e| self.protocol(e.to_string()))?;
+        if n == 0 {
+            return Ok(None);
+        }
+        let mut it = header.trim_end().split(' ');
+        let oid = it.next().unwrap_or_default().to_string();
+        match (it.next(), it.next()) {
+            (Some("missing"), _) | (None, _) => {
+                Err(self.protocol(format!("object {oid} is missing or corrupt")))
+            }
+            (Some(_kind), Some(size)) => {
+                let size: usize = size
+                    .parse()
+                    .map_err(|_| self.protocol(format!("bad header {header:?}")))?;
+                let mut data = vec![0u8; size + 1];
+                self.stdout
+                    .read_exact(&mut data)
+                    .map_err(|e| self.protocol(format!("object {oid} cut short: {e}")))?;
+                data.truncate(size); // the trailing newline
+                Ok(Some((oid, data)))
+            }
+            _ => Err(self.protocol(format!("bad header {header:?}"))),
+        }
+    }
+}
+
+impl Iterator for BlobReader {
+    type Item = Result<(String, Vec<u8>), GitError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        match self.next_blob() {
+            Ok(Some(b)) => Some(Ok(b)),
+            Ok(None) => {
+                self.done = true;
+                None
+            }
+            Err(e) => {
+                self.done = true;
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+impl Drop for BlobReader {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if let Some(w) = self.writer.take() {
+            let _ = w.join();
+        }
+    }
+}

@@ -1,0 +1,66 @@
+//! The `trustmap` binary: parses the command line of DESIGN.md, calls the library crates and
+//! maps outcomes to exit codes (0 ok, 1 findings at or above `--fail-on`, 2 usage or
+//! configuration error, 3 a connector failed). Orchestration lives in the libraries.
+
+mod progress;
+mod rules_cmd;
+mod scan_cmd;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Finds the non-human identities and secrets that give outsiders access, and who owns them.
+#[derive(Debug, Parser)]
+#[command(name = "trustmap", version, about, max_term_width = 100)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Secret scan of files and directories, and with --git of their whole history.
+    Scan(scan_cmd::ScanArgs),
+    /// Detection rules: check them against their examples, or list them.
+    #[command(subcommand)]
+    Rules(rules_cmd::RulesCommand),
+}
+
+/// Exit codes of DESIGN.md.
+pub mod exit {
+    pub const OK: u8 = 0;
+    pub const FINDINGS: u8 = 1;
+    pub const USAGE: u8 = 2;
+    pub const CONNECTOR_FAILED: u8 = 3;
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Scan(args) => scan_cmd::run(args),
+        Command::Rules(cmd) => rules_cmd::run(cmd),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            // A closed pipe (`trustmap scan | head`) is the reader's choice, not an error.
+            let broken_pipe = err.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+            });
+            if broken_pipe {
+                return ExitCode::from(exit::OK);
+            }
+            let mut shown = err.to_string();
+            eprintln!("trustmap: error: {shown}");
+            for cause in err.chain().skip(1) {
+                let text = cause.to_string();
+                if !shown.contains(&text) {
+                    eprintln!("  caused by: {text}");
+                }
+                shown = text;
+            }
+            ExitCode::from(exit::USAGE)
+        }
+    }
+}

@@ -1,0 +1,49 @@
+//! indicatif behind the library's `Progress` seam: drawn on a terminal, silent otherwise.
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::io::IsTerminal;
+use trustmap_model::Progress;
+
+pub struct BarProgress {
+    bar: Option<ProgressBar>,
+}
+
+impl BarProgress {
+    /// A byte-counting bar on stderr, or nothing when stderr is not a terminal or `quiet`.
+    pub fn bytes(quiet: bool) -> Self {
+        if quiet || !std::io::stderr().is_terminal() {
+            return BarProgress { bar: None };
+        }
+        let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {bar:30} {bytes}/{total_bytes} ({bytes_per_sec}) {msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        BarProgress { bar: Some(bar) }
+    }
+
+    pub fn finish(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
+}
+
+impl Progress for BarProgress {
+    fn add_total(&self, amount: u64) {
+        if let Some(b) = &self.bar {
+            b.inc_length(amount);
+        }
+    }
+    fn advance(&self, amount: u64) {
+        if let Some(b) = &self.bar {
+            b.inc(amount);
+        }
+    }
+    fn message(&self, msg: &str) {
+        if let Some(b) = &self.bar {
+            b.set_message(msg.to_string());
+        }
+    }
+}
