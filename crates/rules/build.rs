@@ -20,10 +20,15 @@ fn main() {
         println!("cargo:rerun-if-changed={}", f.display());
         let name = f.file_name().expect("file").to_string_lossy().to_string();
         let abs = f.canonicalize().expect("rule file path");
-        writeln!(out, "    ({name:?}, include_str!({:?})),", abs.display().to_string())
-            .expect("write to string");
+        writeln!(
+            out,
+            "    ({name:?}, include_str!({:?})),",
+            abs.display().to_string()
+        )
+        .expect("write to string");
     }
     out.push_str("];\n");
-    let dest = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets it")).join("builtin_rules.rs");
+    let dest =
+        PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets it")).join("builtin_rules.rs");
     std::fs::write(dest, out).expect("write generated rules list");
 }

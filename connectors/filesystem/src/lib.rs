@@ -19,6 +19,9 @@ use trustmap_rules::{looks_binary, Engine};
 /// The ignore file read in every scanned directory.
 pub const IGNORE_FILE: &str = ".trustmapignore";
 
+/// Bytes read before deciding whether a file is binary (git uses the same amount).
+const BINARY_PROBE: u64 = 8192;
+
 /// How a filesystem scan behaves.
 #[derive(Debug, Clone)]
 pub struct FilesystemOptions {
@@ -106,7 +109,15 @@ pub fn scan_paths(
             if !regular {
                 return WalkState::Continue;
             }
-            scan_file(engine, entry.path(), opts, &counters, &found, &note_gap, progress);
+            scan_file(
+                engine,
+                entry.path(),
+                opts,
+                &counters,
+                &found,
+                &note_gap,
+                progress,
+            );
             WalkState::Continue
         })
     });
@@ -146,13 +157,29 @@ fn scan_file(
     };
     if len > opts.max_file_size {
         counters.oversized.fetch_add(1, Ordering::Relaxed);
-        note_gap(format!("{shown}: skipped, {len} bytes is over the {} byte limit", opts.max_file_size));
+        note_gap(format!(
+            "{shown}: skipped, {len} bytes is over the {} byte limit",
+            opts.max_file_size
+        ));
         return;
     }
     progress.add_total(len);
-    let mut data = Vec::with_capacity(len as usize);
+    // Read the head first: a binary file is recognised without reading the rest of it.
+    let mut data = Vec::with_capacity(len.min(BINARY_PROBE) as usize);
+    if let Err(e) = (&mut file).take(BINARY_PROBE).read_to_end(&mut data) {
+        return unreadable(e);
+    }
+    if looks_binary(&data) {
+        counters.binary.fetch_add(1, Ordering::Relaxed);
+        progress.advance(len);
+        return;
+    }
+    data.reserve(len.saturating_sub(BINARY_PROBE) as usize);
     // `take` guards against files that grow while being read.
-    if let Err(e) = (&mut file).take(opts.max_file_size + 1).read_to_end(&mut data) {
+    if let Err(e) = (&mut file)
+        .take(opts.max_file_size + 1 - data.len() as u64)
+        .read_to_end(&mut data)
+    {
         return unreadable(e);
     }
     if data.len() as u64 > opts.max_file_size {
@@ -160,12 +187,10 @@ fn scan_file(
         return;
     }
     progress.advance(data.len() as u64);
-    if looks_binary(&data) {
-        counters.binary.fetch_add(1, Ordering::Relaxed);
-        return;
-    }
     counters.files.fetch_add(1, Ordering::Relaxed);
-    counters.bytes.fetch_add(data.len() as u64, Ordering::Relaxed);
+    counters
+        .bytes
+        .fetch_add(data.len() as u64, Ordering::Relaxed);
     let matches = engine.secret_matches(&data, &shown);
     if !matches.is_empty() {
         if let Ok(mut f) = found.lock() {

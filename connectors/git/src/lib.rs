@@ -133,7 +133,11 @@ pub fn scan_history(
         }
     }
     progress.add_total(total);
-    progress.message(&format!("scanning {} blobs of {}", blobs.len(), repo.display()));
+    progress.message(&format!(
+        "scanning {} blobs of {}",
+        blobs.len(),
+        repo.display()
+    ));
     let (mut matches, scanned) = scan_blobs(engine, &git, &blobs, display_prefix, progress)?;
     stats.merge(scanned);
     if !matches.is_empty() {
@@ -191,7 +195,10 @@ fn scan_blobs(
     let stats = Mutex::new(ScanStats::default());
     let found = Mutex::new(Vec::new());
     let reader = BlobReader::start(git, blobs.iter().map(|b| b.oid.clone()).collect())?;
-    let paths: HashMap<&str, &str> = blobs.iter().map(|b| (b.oid.as_str(), b.path.as_str())).collect();
+    let paths: HashMap<&str, &str> = blobs
+        .iter()
+        .map(|b| (b.oid.as_str(), b.path.as_str()))
+        .collect();
     let read_error = Mutex::new(None);
     // par_bridge pulls blobs on demand, so only about one blob per worker is in memory.
     reader
@@ -240,11 +247,17 @@ fn scan_blobs(
 
 /// Replace each match's blob id by the earliest commit that introduced that blob, and list the
 /// other places (path@commit) it was introduced in.
-fn attribute_commits(git: &Git, matches: &mut [SecretMatch], display_prefix: &str) -> Result<(), GitError> {
+fn attribute_commits(
+    git: &Git,
+    matches: &mut [SecretMatch],
+    display_prefix: &str,
+) -> Result<(), GitError> {
     let wanted: HashSet<String> = matches.iter().filter_map(|m| m.commit.clone()).collect();
     let introductions = git.introductions(&wanted)?;
     for m in matches.iter_mut() {
-        let Some(blob) = m.commit.take() else { continue };
+        let Some(blob) = m.commit.take() else {
+            continue;
+        };
         let Some(intros) = introductions.get(&blob) else {
             continue;
         };
@@ -278,9 +291,7 @@ fn collapse_versions(mut matches: Vec<SecretMatch>) -> Vec<SecretMatch> {
     for m in matches {
         match out.last_mut() {
             Some(prev)
-                if prev.rule_id == m.rule_id
-                    && prev.secret == m.secret
-                    && prev.path == m.path =>
+                if prev.rule_id == m.rule_id && prev.secret == m.secret && prev.path == m.path =>
             {
                 if let Some(c) = &m.commit {
                     let place = format!("{}@{c}", m.path);

@@ -73,10 +73,13 @@ impl Git {
     }
 
     fn run(&self, args: &[&str]) -> Result<Vec<u8>, GitError> {
-        let out = self.command(args).output().map_err(|source| GitError::Spawn {
-            path: self.repo.clone(),
-            source,
-        })?;
+        let out = self
+            .command(args)
+            .output()
+            .map_err(|source| GitError::Spawn {
+                path: self.repo.clone(),
+                source,
+            })?;
         if !out.status.success() {
             return Err(self.failed(&args.join(" "), &out.stderr));
         }
@@ -84,7 +87,9 @@ impl Git {
     }
 
     fn has_refs(&self) -> Result<bool, GitError> {
-        Ok(!self.run(&["for-each-ref", "--count=1", "--format=%(refname)"])?.is_empty())
+        Ok(!self
+            .run(&["for-each-ref", "--count=1", "--format=%(refname)"])?
+            .is_empty())
     }
 
     /// Every object reachable from any ref that has a path (blobs and trees), once each.
@@ -109,9 +114,14 @@ impl Git {
         &self,
         oids: impl Iterator<Item = &'a str>,
     ) -> Result<HashMap<String, u64>, GitError> {
-        let input: Vec<u8> = oids.flat_map(|o| o.bytes().chain(std::iter::once(b'\n'))).collect();
+        let input: Vec<u8> = oids
+            .flat_map(|o| o.bytes().chain(std::iter::once(b'\n')))
+            .collect();
         let mut child = self
-            .command(&["cat-file", "--batch-check=%(objectname) %(objecttype) %(objectsize)"])
+            .command(&[
+                "cat-file",
+                "--batch-check=%(objectname) %(objecttype) %(objectsize)",
+            ])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -120,7 +130,10 @@ impl Git {
                 path: self.repo.clone(),
                 source,
             })?;
-        let mut stdin = child.stdin.take().ok_or_else(|| self.protocol("cat-file", "no stdin"))?;
+        let mut stdin = child
+            .stdin
+            .take()
+            .ok_or_else(|| self.protocol("cat-file", "no stdin"))?;
         let writer = std::thread::spawn(move || stdin.write_all(&input));
         let out = child.wait_with_output().map_err(|source| GitError::Spawn {
             path: self.repo.clone(),
@@ -213,7 +226,9 @@ impl Git {
             "--diff-filter=ACMT",
         ])?;
         let mut blobs = Vec::new();
-        let mut tokens = out.split(|&b| b == 0).map(|t| String::from_utf8_lossy(t).into_owned());
+        let mut tokens = out
+            .split(|&b| b == 0)
+            .map(|t| String::from_utf8_lossy(t).into_owned());
         while let Some(tok) = tokens.next() {
             if let Some(meta) = tok.strip_prefix(':') {
                 let path = tokens.next().unwrap_or_default();
@@ -255,7 +270,10 @@ impl Git {
                 let start: u64 = nums.next().and_then(|n| n.parse().ok()).unwrap_or(0);
                 let count: u64 = nums.next().and_then(|n| n.parse().ok()).unwrap_or(1);
                 if let (Some(path), true) = (&current, count > 0) {
-                    ranges.entry(path.clone()).or_default().push((start, start + count - 1));
+                    ranges
+                        .entry(path.clone())
+                        .or_default()
+                        .push((start, start + count - 1));
                 }
             }
         }
@@ -290,8 +308,14 @@ impl BlobReader {
                 path: git.repo.clone(),
                 source,
             })?;
-        let mut stdin = child.stdin.take().ok_or_else(|| git.protocol("cat-file", "no stdin"))?;
-        let stdout = child.stdout.take().ok_or_else(|| git.protocol("cat-file", "no stdout"))?;
+        let mut stdin = child
+            .stdin
+            .take()
+            .ok_or_else(|| git.protocol("cat-file", "no stdin"))?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| git.protocol("cat-file", "no stdout"))?;
         // A separate writer keeps git's output pipe draining while we feed its input.
         let writer = std::thread::spawn(move || {
             let mut w = std::io::BufWriter::new(&mut stdin);

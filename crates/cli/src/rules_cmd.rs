@@ -14,9 +14,7 @@ pub enum RulesCommand {
         dir: Option<PathBuf>,
     },
     /// List the rules: id, severity, name.
-    List {
-        dir: Option<PathBuf>,
-    },
+    List { dir: Option<PathBuf> },
 }
 
 pub fn load_engine(dir: Option<&PathBuf>) -> Result<Engine> {
@@ -43,7 +41,10 @@ pub fn run(cmd: RulesCommand) -> Result<u8> {
                 eprintln!("{f}");
             }
             if failures.is_empty() {
-                eprintln!("{} rules ok, {examples} examples checked", engine.rules().len());
+                eprintln!(
+                    "{} rules ok, {examples} examples checked",
+                    engine.rules().len()
+                );
                 Ok(exit::OK)
             } else {
                 eprintln!("{} of {examples} examples failed", failures.len());

@@ -128,7 +128,10 @@ pub fn run(args: ScanArgs) -> Result<u8> {
         print_summary(&outcome, elapsed.as_secs_f64());
     }
     for f in &outcome.failures {
-        eprintln!("trustmap: {} connector failed on {}: {}", f.connector, f.target, f.message);
+        eprintln!(
+            "trustmap: {} connector failed on {}: {}",
+            f.connector, f.target, f.message
+        );
     }
     if !outcome.failures.is_empty() {
         return Ok(exit::CONNECTOR_FAILED);
@@ -198,6 +201,9 @@ fn print_summary(outcome: &ScanOutcome, seconds: f64) {
         eprintln!("{} findings: {}", outcome.findings.len(), parts.join(", "));
     }
     if outcome.baselined > 0 {
-        eprintln!("{} findings already in the baseline were left out", outcome.baselined);
+        eprintln!(
+            "{} findings already in the baseline were left out",
+            outcome.baselined
+        );
     }
 }

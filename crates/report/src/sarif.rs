@@ -58,7 +58,10 @@ pub fn to_sarif(findings: &[Finding], info: &RunInfo) -> Value {
     let mut rule_index: BTreeMap<String, usize> = BTreeMap::new();
     let mut rules: Vec<Value> = Vec::new();
     for f in findings {
-        let id = f.rule.clone().unwrap_or_else(|| f.kind.as_str().to_string());
+        let id = f
+            .rule
+            .clone()
+            .unwrap_or_else(|| f.kind.as_str().to_string());
         if rule_index.contains_key(&id) {
             continue;
         }
@@ -84,7 +87,10 @@ pub fn to_sarif(findings: &[Finding], info: &RunInfo) -> Value {
     let results: Vec<Value> = findings
         .iter()
         .map(|f| {
-            let id = f.rule.clone().unwrap_or_else(|| f.kind.as_str().to_string());
+            let id = f
+                .rule
+                .clone()
+                .unwrap_or_else(|| f.kind.as_str().to_string());
             let mut r = json!({
                 "ruleId": id,
                 "ruleIndex": rule_index[&id],

@@ -15,9 +15,17 @@ impl std::fmt::Display for ExampleFailure {
         // Examples are fabricated test data, but still shown redacted past 60 characters.
         let shown: String = self.example.chars().take(60).collect();
         if self.expected_match {
-            write!(f, "{}: rule {}: example not found: {shown:?}", self.location, self.rule)
+            write!(
+                f,
+                "{}: rule {}: example not found: {shown:?}",
+                self.location, self.rule
+            )
         } else {
-            write!(f, "{}: rule {}: negative example matched: {shown:?}", self.location, self.rule)
+            write!(
+                f,
+                "{}: rule {}: negative example matched: {shown:?}",
+                self.location, self.rule
+            )
         }
     }
 }

@@ -69,7 +69,12 @@ pub fn decode_base64_text(run: &[u8]) -> Option<Vec<u8>> {
         return None;
     }
     // Drop a trailing partial quantum rather than fail: runs cut at a word boundary are common.
-    let usable = body.len() - body.len() % 4 + if body.len() % 4 >= 2 { body.len() % 4 } else { 0 };
+    let usable = body.len() - body.len() % 4
+        + if body.len() % 4 >= 2 {
+            body.len() % 4
+        } else {
+            0
+        };
     let body = &body[..usable];
     let decoded = if url_safe {
         base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(body)
@@ -100,7 +105,9 @@ fn hex_val(b: u8) -> Option<u8> {
 pub fn has_escapes(window: &[u8]) -> bool {
     memchr::memchr3(b'\\', b'%', b'"', window).is_some()
         && (memchr::memchr(b'\\', window).is_some()
-            || window.windows(3).any(|w| w[0] == b'%' && hex_val(w[1]).is_some() && hex_val(w[2]).is_some())
+            || window
+                .windows(3)
+                .any(|w| w[0] == b'%' && hex_val(w[1]).is_some() && hex_val(w[2]).is_some())
             || memchr::memmem::find(window, b"\"\"").is_some())
 }
 
@@ -135,7 +142,10 @@ pub fn unescape(window: &[u8]) -> Option<(Vec<u8>, Vec<u32>)> {
                 if let (Some(a), Some(b2), Some(c), Some(d)) =
                     (hex_val(h[0]), hex_val(h[1]), hex_val(h[2]), hex_val(h[3]))
                 {
-                    let cp = (u32::from(a) << 12) | (u32::from(b2) << 8) | (u32::from(c) << 4) | u32::from(d);
+                    let cp = (u32::from(a) << 12)
+                        | (u32::from(b2) << 8)
+                        | (u32::from(c) << 4)
+                        | u32::from(d);
                     if let Some(ch) = char::from_u32(cp) {
                         let mut buf = [0u8; 4];
                         for &x in ch.encode_utf8(&mut buf).as_bytes() {

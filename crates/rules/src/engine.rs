@@ -84,18 +84,34 @@ impl CompiledRule {
     fn compile(src: SourcedRule) -> Result<Self, RuleError> {
         let d = &src.def;
         if d.id.get_ref().is_empty()
-            || !d.id.get_ref().bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            || !d
+                .id
+                .get_ref()
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         {
-            return Err(invalid(&src, "id", "must be non-empty kebab-case (a-z, 0-9, -)"));
+            return Err(invalid(
+                &src,
+                "id",
+                "must be non-empty kebab-case (a-z, 0-9, -)",
+            ));
         }
         if d.keywords.is_empty() || d.keywords.iter().any(|k| k.len() < 2) {
-            return Err(invalid(&src, "keywords", "needs at least one keyword, each of 2 or more bytes"));
+            return Err(invalid(
+                &src,
+                "keywords",
+                "needs at least one keyword, each of 2 or more bytes",
+            ));
         }
         if d.examples.is_empty() {
             return Err(invalid(&src, "examples", "needs at least one example"));
         }
         if d.negative_examples.is_empty() {
-            return Err(invalid(&src, "negative_examples", "needs at least one negative example"));
+            return Err(invalid(
+                &src,
+                "negative_examples",
+                "needs at least one negative example",
+            ));
         }
         let regex = RegexBuilder::new(d.regex.get_ref())
             .unicode(false)
@@ -121,7 +137,11 @@ impl CompiledRule {
             remediation: d.remediation.clone(),
             generic: d.generic,
             multiline: d.multiline,
-            priority: if d.generic { d.priority - 10 } else { d.priority },
+            priority: if d.generic {
+                d.priority - 10
+            } else {
+                d.priority
+            },
             entropy_min: d.entropy_min,
             validator: d.validator,
             regex,
@@ -150,8 +170,16 @@ impl Origin<'_> {
         match self {
             Origin::Identity => i,
             Origin::Fixed(o) => *o,
-            Origin::Table { parent, base, table } => {
-                let j = table.get(i).copied().or_else(|| table.last().copied()).unwrap_or(0);
+            Origin::Table {
+                parent,
+                base,
+                table,
+            } => {
+                let j = table
+                    .get(i)
+                    .copied()
+                    .or_else(|| table.last().copied())
+                    .unwrap_or(0);
                 parent.map(base + j as usize)
             }
         }
@@ -183,7 +211,10 @@ impl Engine {
         let mut compiled = Vec::with_capacity(rules.len());
         for r in rules {
             if let Some((file, line)) = seen.get(r.def.id.get_ref()) {
-                let msg = format!("duplicate rule id, first defined at {}:{line}", file.display());
+                let msg = format!(
+                    "duplicate rule id, first defined at {}:{line}",
+                    file.display()
+                );
                 return Err(invalid(&r, "id", msg));
             }
             seen.insert(r.def.id.get_ref().clone(), (r.file.clone(), r.line));
@@ -308,10 +339,21 @@ impl Engine {
                     continue;
                 };
                 // Keep the key the value was assigned to (`password: <base64>`), so that
-                // context-dependent rules still see their keyword.
+                // context-dependent rules still see their keyword; only an assignment's key,
+                // never other encoded text that would splice into new "secrets".
                 let (ls, _) = line_bounds(data, s, 80, 0);
-                let mut buf = Vec::with_capacity(s - ls + decoded.len() + 1);
-                buf.extend_from_slice(&data[ls..s]);
+                let before = &data[ls..s];
+                let trimmed = before
+                    .iter()
+                    .rposition(|b| !matches!(b, b' ' | b'\t' | b'"' | b'\''))
+                    .map(|i| before[i]);
+                let key: &[u8] = if matches!(trimmed, Some(b':' | b'=')) {
+                    before
+                } else {
+                    b""
+                };
+                let mut buf = Vec::with_capacity(key.len() + decoded.len() + 1);
+                buf.extend_from_slice(key);
                 buf.extend_from_slice(&decoded);
                 buf.push(b'\n');
                 let inner = Origin::Fixed(origin.map(s));
@@ -342,7 +384,10 @@ impl Engine {
             let mut hints = hints;
             for (gi, name) in &rule.hint_groups {
                 if let Some(g) = caps.get(*gi) {
-                    hints.insert(name.clone(), String::from_utf8_lossy(g.as_bytes()).into_owned());
+                    hints.insert(
+                        name.clone(),
+                        String::from_utf8_lossy(g.as_bytes()).into_owned(),
+                    );
                 }
             }
             out.push(Candidate {
@@ -380,7 +425,11 @@ impl Engine {
 
     /// One match per (rule, secret); where spans overlap, the higher-priority rule wins.
     fn resolve(&self, mut cands: Vec<Candidate>) -> Vec<Candidate> {
-        cands.sort_by(|a, b| a.start.cmp(&b.start).then(a.encoding.is_some().cmp(&b.encoding.is_some())));
+        cands.sort_by(|a, b| {
+            a.start
+                .cmp(&b.start)
+                .then(a.encoding.is_some().cmp(&b.encoding.is_some()))
+        });
         let mut seen: HashSet<(usize, String)> = HashSet::new();
         cands.retain(|c| seen.insert((c.rule, c.secret.clone())));
         let n = cands.len();
@@ -388,11 +437,21 @@ impl Engine {
         for i in 0..n {
             let mut j = i + 1;
             while j < n && cands[j].start < cands[i].end {
-                let (pi, pj) = (self.rules[cands[i].rule].priority, self.rules[cands[j].rule].priority);
+                let (pi, pj) = (
+                    self.rules[cands[i].rule].priority,
+                    self.rules[cands[j].rule].priority,
+                );
                 if pi > pj {
                     keep[j] = false;
                 } else if pj > pi {
                     keep[i] = false;
+                } else if cands[i].rule == cands[j].rule {
+                    // The same rule on raw and decoded text of one place: the raw one stands.
+                    match (cands[i].encoding.is_some(), cands[j].encoding.is_some()) {
+                        (false, true) => keep[j] = false,
+                        (true, false) => keep[i] = false,
+                        _ => {}
+                    }
                 }
                 j += 1;
             }
@@ -426,7 +485,11 @@ fn place(data: &[u8], cands: Vec<Candidate>) -> Vec<RawMatch> {
         if memchr::memmem::find(&data[line_start..line_end], ALLOW_MARKER).is_some() {
             continue;
         }
-        let column = data[line_start..pos].iter().filter(|&&b| b & 0xC0 != 0x80).count() as u64 + 1;
+        let column = data[line_start..pos]
+            .iter()
+            .filter(|&&b| b & 0xC0 != 0x80)
+            .count() as u64
+            + 1;
         out.push(RawMatch {
             rule: c.rule,
             start: c.start,

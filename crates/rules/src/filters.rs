@@ -54,10 +54,38 @@ const PLACEHOLDER_MARKERS: &[&str] = &[
 
 /// Values that documentation uses for "a password goes here"; matched exactly.
 const WEAK_VALUES: &[&str] = &[
-    "password", "passw0rd", "pass", "passwd", "pwd", "secret", "changeme", "root", "admin",
-    "postgres", "mysql", "redis", "guest", "test", "user", "username", "foobar", "123456",
-    "12345678", "letmein", "qwerty", "default", "token", "apikey", "api_key", "mypassword",
-    "yourpassword", "s3cr3t", "hunter2", "pa55word", "p@ssw0rd", "p@ssword",
+    "password",
+    "passw0rd",
+    "pass",
+    "passwd",
+    "pwd",
+    "secret",
+    "changeme",
+    "root",
+    "admin",
+    "postgres",
+    "mysql",
+    "redis",
+    "guest",
+    "test",
+    "user",
+    "username",
+    "foobar",
+    "123456",
+    "12345678",
+    "letmein",
+    "qwerty",
+    "default",
+    "token",
+    "apikey",
+    "api_key",
+    "mypassword",
+    "yourpassword",
+    "s3cr3t",
+    "hunter2",
+    "pa55word",
+    "p@ssw0rd",
+    "p@ssword",
 ];
 
 /// `$VAR`, `${VAR}`, `$(cmd)`, `%VAR%`: the value is looked up elsewhere.
@@ -66,7 +94,9 @@ fn is_variable_reference(s: &str) -> bool {
     if b.first() != Some(&b'$') {
         return false;
     }
-    let rest = s[1..].trim_start_matches(['{', '(']).trim_end_matches(['}', ')']);
+    let rest = s[1..]
+        .trim_start_matches(['{', '('])
+        .trim_end_matches(['}', ')']);
     !rest.is_empty()
         && rest
             .bytes()
@@ -129,10 +159,40 @@ pub fn generic_value_is_plausible(value: &str) -> bool {
     }
     let lowered = value.to_ascii_lowercase();
     const NOT_SECRETS: &[&str] = &[
-        "password", "passwd", "secret", "token", "null", "none", "true", "false", "undefined",
-        "http://", "https://", "file://", "./", "../", "test", "sample", "string", "fake",
-        "mock", "foobar", "func", "self.", "this.", "config.", "settings.", "args.", "env.",
-        "params.", "options.", "request.", "req.", "os.", "::", "->",
+        "password",
+        "passwd",
+        "secret",
+        "token",
+        "null",
+        "none",
+        "true",
+        "false",
+        "undefined",
+        "http://",
+        "https://",
+        "file://",
+        "./",
+        "../",
+        "test",
+        "sample",
+        "string",
+        "fake",
+        "mock",
+        "foobar",
+        "func",
+        "self.",
+        "this.",
+        "config.",
+        "settings.",
+        "args.",
+        "env.",
+        "params.",
+        "options.",
+        "request.",
+        "req.",
+        "os.",
+        "::",
+        "->",
     ];
     if NOT_SECRETS.iter().any(|m| lowered.contains(m)) {
         return false;

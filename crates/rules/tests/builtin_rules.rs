@@ -5,7 +5,11 @@ use trustmap_rules::{check_examples, Engine};
 #[test]
 fn builtin_rules_compile_and_cover_the_families() {
     let engine = Engine::builtin().expect("built-in rules compile");
-    assert!(engine.rules().len() >= 100, "only {} rules", engine.rules().len());
+    assert!(
+        engine.rules().len() >= 100,
+        "only {} rules",
+        engine.rules().len()
+    );
     for id in [
         "aws-access-key-id",
         "aws-secret-access-key",
@@ -29,7 +33,10 @@ fn builtin_rules_compile_and_cover_the_families() {
         "netrc-password",
         "generic-password",
     ] {
-        assert!(engine.rules().iter().any(|r| r.id == id), "missing rule {id}");
+        assert!(
+            engine.rules().iter().any(|r| r.id == id),
+            "missing rule {id}"
+        );
     }
 }
 
@@ -38,5 +45,10 @@ fn every_rule_passes_its_examples() {
     let engine = Engine::builtin().expect("built-in rules compile");
     let failures = check_examples(&engine);
     let report: Vec<String> = failures.iter().map(ToString::to_string).collect();
-    assert!(failures.is_empty(), "{} example failures:\n{}", failures.len(), report.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} example failures:\n{}",
+        failures.len(),
+        report.join("\n")
+    );
 }

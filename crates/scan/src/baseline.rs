@@ -38,13 +38,21 @@ pub fn load_baseline(path: &Path) -> Result<HashSet<String>, BaselineError> {
         if let Some(findings) = doc.get("findings").and_then(|f| f.as_array()) {
             for f in findings {
                 let id = f.get("id").and_then(|v| v.as_str());
-                ids.insert(id.ok_or_else(|| bad(1, "a finding has no \"id\"".into()))?.to_string());
+                ids.insert(
+                    id.ok_or_else(|| bad(1, "a finding has no \"id\"".into()))?
+                        .to_string(),
+                );
             }
             return Ok(ids);
         }
         if let Some(runs) = doc.get("runs").and_then(|r| r.as_array()) {
             for run in runs {
-                for r in run.get("results").and_then(|r| r.as_array()).into_iter().flatten() {
+                for r in run
+                    .get("results")
+                    .and_then(|r| r.as_array())
+                    .into_iter()
+                    .flatten()
+                {
                     if let Some(id) = r
                         .pointer("/partialFingerprints/trustmapFindingId")
                         .and_then(|v| v.as_str())
@@ -59,7 +67,10 @@ pub fn load_baseline(path: &Path) -> Result<HashSet<String>, BaselineError> {
             ids.insert(id.to_string());
             return Ok(ids);
         }
-        return Err(bad(1, "expected \"findings\", \"runs\" or one finding per line".into()));
+        return Err(bad(
+            1,
+            "expected \"findings\", \"runs\" or one finding per line".into(),
+        ));
     }
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
@@ -88,7 +99,11 @@ mod tests {
         assert_eq!(load_baseline(&p).unwrap().len(), 2);
         std::fs::write(&p, r#"{"findings":[{"id":"tm-3"}],"stats":{}}"#).unwrap();
         assert!(load_baseline(&p).unwrap().contains("tm-3"));
-        std::fs::write(&p, r#"{"runs":[{"results":[{"partialFingerprints":{"trustmapFindingId":"tm-4"}}]}]}"#).unwrap();
+        std::fs::write(
+            &p,
+            r#"{"runs":[{"results":[{"partialFingerprints":{"trustmapFindingId":"tm-4"}}]}]}"#,
+        )
+        .unwrap();
         assert!(load_baseline(&p).unwrap().contains("tm-4"));
         std::fs::write(&p, "{\"id\":\"tm-1\"}\nnot json\n").unwrap();
         let err = load_baseline(&p).unwrap_err().to_string();

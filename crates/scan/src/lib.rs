@@ -76,7 +76,9 @@ pub fn run_scan(
             return Err(ScanError::PathNotFound(p.clone()));
         }
     }
-    let max = req.max_file_size.unwrap_or(FilesystemOptions::default().max_file_size);
+    let max = req
+        .max_file_size
+        .unwrap_or(FilesystemOptions::default().max_file_size);
     let mut outcome = ScanOutcome::default();
     let mut matches: Vec<SecretMatch> = Vec::new();
 
@@ -188,7 +190,12 @@ pub fn leaked_secret_finding(
     show_secrets: bool,
 ) -> Finding {
     let digest = m.secret.digest();
-    let id = fingerprint(&[FindingKind::LeakedSecret.as_str(), &m.rule_id, &m.path, &digest]);
+    let id = fingerprint(&[
+        FindingKind::LeakedSecret.as_str(),
+        &m.rule_id,
+        &m.path,
+        &digest,
+    ]);
     let mut evidence = serde_json::Map::new();
     let shown = if show_secrets {
         m.secret.expose().to_string()
@@ -198,7 +205,10 @@ pub fn leaked_secret_finding(
     evidence.insert("secret".into(), shown.into());
     evidence.insert("secret_digest".into(), digest.clone().into());
     evidence.insert("rule_name".into(), m.rule_name.clone().into());
-    evidence.insert("entropy".into(), ((m.entropy * 100.0).round() / 100.0).into());
+    evidence.insert(
+        "entropy".into(),
+        ((m.entropy * 100.0).round() / 100.0).into(),
+    );
     if let Some(enc) = &m.encoding {
         evidence.insert("encoding".into(), enc.clone().into());
     }
@@ -211,8 +221,16 @@ pub fn leaked_secret_finding(
     if !m.also_seen_in.is_empty() {
         evidence.insert("also_seen_in".into(), m.also_seen_in.clone().into());
     }
-    let provider = m.hints.get("provider").map(String::as_str).unwrap_or("unknown");
-    let credential = m.hints.get("credential").map(String::as_str).unwrap_or("secret");
+    let provider = m
+        .hints
+        .get("provider")
+        .map(String::as_str)
+        .unwrap_or("unknown");
+    let credential = m
+        .hints
+        .get("credential")
+        .map(String::as_str)
+        .unwrap_or("secret");
     Finding {
         id,
         kind: FindingKind::LeakedSecret,

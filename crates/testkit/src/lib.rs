@@ -1,0 +1,13 @@
+//! Test and benchmark support for trustmap, never shipped in the binary.
+//!
+//! [`corpus::build`] writes a realistic tree (config files, source in several languages,
+//! notebooks, minified JS, CRLF files, PEM blocks, JSON with escapes, Kubernetes and docker
+//! files with base64, CSV) with planted secrets and hard negatives, and returns the ground
+//! truth so tests and the benchmark can measure recall and precision.
+//! [`git`] makes real repositories with the git CLI.
+//!
+//! It must not know how the scanner works inside: it only writes inputs and scores outputs.
+
+pub mod corpus;
+pub mod git;
+pub mod score;
