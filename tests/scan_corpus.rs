@@ -27,7 +27,11 @@ fn recall_and_precision_are_at_least_95_percent() {
     let missed: Vec<String> = truth
         .planted
         .iter()
-        .filter(|p| !reports.iter().any(|(path, line)| *path == p.path && *line == p.line))
+        .filter(|p| {
+            !reports
+                .iter()
+                .any(|(path, line)| *path == p.path && *line == p.line)
+        })
         .map(|p| format!("{}:{} ({})", p.path, p.line, p.kind))
         .collect();
     let false_pos: Vec<String> = outcome
@@ -36,7 +40,10 @@ fn recall_and_precision_are_at_least_95_percent() {
         .filter_map(|f| {
             let l = f.location.as_ref()?;
             let path = l.path.trim_start_matches(&root);
-            let planted = truth.planted.iter().any(|p| p.path == path && p.line == l.line);
+            let planted = truth
+                .planted
+                .iter()
+                .any(|p| p.path == path && p.line == l.line);
             (!planted).then(|| format!("{path}:{} {}", l.line, f.rule.clone().unwrap_or_default()))
         })
         .collect();
@@ -50,8 +57,16 @@ fn recall_and_precision_are_at_least_95_percent() {
         s.false_positives
     );
     assert!(s.planted >= 80, "corpus too small: {}", s.planted);
-    assert!(s.recall() >= 0.95, "recall {:.3}; missed: {missed:#?}", s.recall());
-    assert!(s.precision() >= 0.95, "precision {:.3}; false: {false_pos:#?}", s.precision());
+    assert!(
+        s.recall() >= 0.95,
+        "recall {:.3}; missed: {missed:#?}",
+        s.recall()
+    );
+    assert!(
+        s.precision() >= 0.95,
+        "precision {:.3}; false: {false_pos:#?}",
+        s.precision()
+    );
 }
 
 #[test]

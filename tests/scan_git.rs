@@ -1,4 +1,5 @@
 //! `trustmap scan --git` and `--staged` against real repositories made with the git CLI.
+#![allow(clippy::unwrap_used)] // test set-up: a panic is the clearest report
 use std::path::Path;
 use std::process::Command;
 use trustmap_model::NoProgress;
@@ -7,7 +8,10 @@ use trustmap_scan::{run_scan, ScanRequest};
 use trustmap_testkit::git;
 
 fn github_token(seed: &str) -> String {
-    let random: String = format!("{seed}Zq8rVb3kLm2NpT6wYx1cD4fGh7jK9s").chars().take(30).collect();
+    let random: String = format!("{seed}Zq8rVb3kLm2NpT6wYx1cD4fGh7jK9s")
+        .chars()
+        .take(30)
+        .collect();
     format!("ghp_{random}{}", base62_crc32(random.as_bytes()))
 }
 
@@ -28,7 +32,12 @@ fn secret_added_then_deleted_is_found_at_the_commit_that_added_it() {
     let dir = tempfile::tempdir().unwrap();
     let repo = dir.path().join("payments");
     git::init(&repo);
-    git::commit(&repo, &[("README.md", "# payments\n")], "init", "2026-01-01T10:00:00Z");
+    git::commit(
+        &repo,
+        &[("README.md", "# payments\n")],
+        "init",
+        "2026-01-01T10:00:00Z",
+    );
     let token = github_token("a");
     let leak = git::commit(
         &repo,
@@ -39,11 +48,19 @@ fn secret_added_then_deleted_is_found_at_the_commit_that_added_it() {
     // Later edits keep the token, then it is removed: history still holds it.
     git::commit(
         &repo,
-        &[("deploy/ci.env", &format!("# ci settings\nREGION=eu\nGITHUB_TOKEN={token}\n"))],
+        &[(
+            "deploy/ci.env",
+            &format!("# ci settings\nREGION=eu\nGITHUB_TOKEN={token}\n"),
+        )],
         "tweak",
         "2026-02-10T00:00:00Z",
     );
-    git::commit(&repo, &[("deploy/ci.env", "# ci settings\nREGION=eu\n")], "remove token", "2026-03-01T00:00:00Z");
+    git::commit(
+        &repo,
+        &[("deploy/ci.env", "# ci settings\nREGION=eu\n")],
+        "remove token",
+        "2026-03-01T00:00:00Z",
+    );
 
     // Without --git the working tree is clean.
     assert!(scan(&[&repo], false, false).findings.is_empty());
@@ -74,7 +91,10 @@ fn identical_blobs_in_many_commits_are_scanned_once() {
         // The same config file content in every commit, plus a file that changes.
         git::commit(
             &repo,
-            &[("config/shared.env", &shared), ("counter.txt", &format!("{i}\n"))],
+            &[
+                ("config/shared.env", &shared),
+                ("counter.txt", &format!("{i}\n")),
+            ],
             &format!("commit {i}"),
             &format!("2026-01-{:02}T00:00:00Z", i + 1),
         );
@@ -94,17 +114,33 @@ fn branches_are_scanned_and_trustmapignore_is_honoured() {
     git::init(&repo);
     git::commit(
         &repo,
-        &[(".trustmapignore", "fixtures/\n"), ("fixtures/fake.env", "NPM_TOKEN=npm_ignoredignoredignoredignored1234\n")],
+        &[
+            (".trustmapignore", "fixtures/\n"),
+            (
+                "fixtures/fake.env",
+                "NPM_TOKEN=npm_ignoredignoredignoredignored1234\n",
+            ),
+        ],
         "init",
         "2026-01-01T00:00:00Z",
     );
     git::git(&repo, &["checkout", "-q", "-b", "feature"]);
     let token = github_token("b");
-    git::commit(&repo, &[("src/app.py", &format!("TOKEN = '{token}'\n"))], "feature", "2026-01-02T00:00:00Z");
+    git::commit(
+        &repo,
+        &[("src/app.py", &format!("TOKEN = '{token}'\n"))],
+        "feature",
+        "2026-01-02T00:00:00Z",
+    );
     git::git(&repo, &["checkout", "-q", "main"]);
     let outcome = scan(&[&repo], true, false);
     assert_eq!(outcome.findings.len(), 1, "{:#?}", outcome.findings);
-    assert!(outcome.findings[0].location.as_ref().unwrap().path.ends_with("src/app.py"));
+    assert!(outcome.findings[0]
+        .location
+        .as_ref()
+        .unwrap()
+        .path
+        .ends_with("src/app.py"));
     assert!(outcome.stats.skipped_ignored >= 1);
 }
 
@@ -123,11 +159,20 @@ fn corrupt_repository_fails_its_connector_but_keeps_other_results() {
     let dir = tempfile::tempdir().unwrap();
     let repo = dir.path().join("broken");
     git::init(&repo);
-    git::commit(&repo, &[("a.txt", "hello\n"), ("b.txt", "world\n")], "init", "2026-01-01T00:00:00Z");
+    git::commit(
+        &repo,
+        &[("a.txt", "hello\n"), ("b.txt", "world\n")],
+        "init",
+        "2026-01-01T00:00:00Z",
+    );
     // Delete every loose blob object: history now points at missing objects.
     let objects = repo.join(".git/objects");
     for entry in walk(&objects) {
-        let rel = entry.strip_prefix(&objects).unwrap().to_string_lossy().to_string();
+        let rel = entry
+            .strip_prefix(&objects)
+            .unwrap()
+            .to_string_lossy()
+            .to_string();
         if rel.len() == 41 && rel.as_bytes()[2] == b'/' {
             let oid = rel.replace('/', "");
             let kind = git::git(&repo, &["cat-file", "-t", &oid]);
@@ -138,10 +183,18 @@ fn corrupt_repository_fails_its_connector_but_keeps_other_results() {
     }
     let other = dir.path().join("plain");
     std::fs::create_dir_all(&other).unwrap();
-    std::fs::write(other.join("app.env"), format!("GITHUB_TOKEN={}\n", github_token("c"))).unwrap();
+    std::fs::write(
+        other.join("app.env"),
+        format!("GITHUB_TOKEN={}\n", github_token("c")),
+    )
+    .unwrap();
     let outcome = scan(&[&repo, &other], true, false);
     assert_eq!(outcome.failures.len(), 1, "{:?}", outcome.failures);
-    assert!(outcome.failures[0].message.contains("broken"), "{}", outcome.failures[0].message);
+    assert!(
+        outcome.failures[0].message.contains("broken"),
+        "{}",
+        outcome.failures[0].message
+    );
     assert_eq!(outcome.findings.len(), 1);
 }
 
@@ -151,10 +204,19 @@ fn staged_scan_reports_only_added_lines() {
     let repo = dir.path().join("r");
     git::init(&repo);
     let old = github_token("d");
-    git::commit(&repo, &[("app.env", &format!("OLD={old}\n"))], "init", "2026-01-01T00:00:00Z");
+    git::commit(
+        &repo,
+        &[("app.env", &format!("OLD={old}\n"))],
+        "init",
+        "2026-01-01T00:00:00Z",
+    );
     let new = github_token("e");
     std::fs::write(repo.join("app.env"), format!("OLD={old}\nNEW={new}\n")).unwrap();
-    std::fs::write(repo.join("unstaged.env"), format!("X={}\n", github_token("f"))).unwrap();
+    std::fs::write(
+        repo.join("unstaged.env"),
+        format!("X={}\n", github_token("f")),
+    )
+    .unwrap();
     git::git(&repo, &["add", "app.env"]);
     let outcome = scan(&[&repo], false, true);
     assert_eq!(outcome.findings.len(), 1, "{:#?}", outcome.findings);
@@ -170,7 +232,10 @@ fn history_of_500_commits_is_scanned() {
     let mut stream = String::new();
     for i in 0..500u32 {
         let body = if i == 250 {
-            format!("value {i}\nSENDGRID=SG.{}.{}\n", "a1B2c3D4e5F6g7H8i9J0kL", "m1N2o3P4q5R6s7T8u9V0w1X2y3Z4a5B6c7D8e9F0g1H")
+            format!(
+                "value {i}\nSENDGRID=SG.{}.{}\n",
+                "a1B2c3D4e5F6g7H8i9J0kL", "m1N2o3P4q5R6s7T8u9V0w1X2y3Z4a5B6c7D8e9F0g1H"
+            )
         } else {
             format!("value {i}\n")
         };
@@ -190,12 +255,23 @@ fn history_of_500_commits_is_scanned() {
         .spawn()
         .unwrap();
     use std::io::Write;
-    child.stdin.take().unwrap().write_all(stream.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stream.as_bytes())
+        .unwrap();
     assert!(child.wait().unwrap().success());
     let outcome = scan(&[&repo], true, false);
     assert_eq!(outcome.stats.blobs_scanned, 500);
     assert_eq!(outcome.findings.len(), 1);
-    let date = outcome.findings[0].location.as_ref().unwrap().commit_date.clone().unwrap();
+    let date = outcome.findings[0]
+        .location
+        .as_ref()
+        .unwrap()
+        .commit_date
+        .clone()
+        .unwrap();
     assert_eq!(date, "2023-11-15T02:23:20Z"); // 1_700_000_000 + 250 * 60 seconds
 }
 

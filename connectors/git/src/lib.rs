@@ -65,8 +65,10 @@ struct BlobRef {
     path: String,
 }
 
+/// The path as the filesystem connector shows it (`given/inner`), so that the same file in
+/// the working tree and in history gets the same fingerprint.
 fn join_display(prefix: &str, path: &str) -> String {
-    if prefix.is_empty() || prefix == "." {
+    if prefix.is_empty() {
         path.to_string()
     } else {
         format!("{}/{}", prefix.trim_end_matches('/'), path)

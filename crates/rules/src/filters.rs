@@ -40,6 +40,7 @@ const PLACEHOLDER_MARKERS: &[&str] = &[
     "*****",
     "${",
     "{{",
+    "{}", // a format string: `p%40ss-{}`
     "%(",
     "$(",
     "process.env",

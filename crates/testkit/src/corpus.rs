@@ -37,10 +37,14 @@ const URL: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456
 impl Gen {
     fn pick(&mut self, set: &[u8], n: usize) -> String {
         loop {
-            let s: String = (0..n).map(|_| set[self.rng.usize(..set.len())] as char).collect();
+            let s: String = (0..n)
+                .map(|_| set[self.rng.usize(..set.len())] as char)
+                .collect();
             // Where the alphabet mixes classes, insist the value does too (as real tokens do).
             let has = |f: fn(&u8) -> bool| !set.iter().any(f) || s.as_bytes().iter().any(f);
-            let mixed = has(u8::is_ascii_uppercase) && has(u8::is_ascii_lowercase) && has(u8::is_ascii_digit);
+            let mixed = has(u8::is_ascii_uppercase)
+                && has(u8::is_ascii_lowercase)
+                && has(u8::is_ascii_digit);
             if n < 12 || mixed {
                 return s;
             }
@@ -57,7 +61,12 @@ impl Gen {
         self.pick(B64, 40)
     }
     fn password(&mut self) -> String {
-        format!("{}-{}!{}", self.pick(AN, 6), self.pick(AN, 6), self.rng.u32(10..99))
+        format!(
+            "{}-{}!{}",
+            self.pick(AN, 6),
+            self.pick(AN, 6),
+            self.rng.u32(10..99)
+        )
     }
     fn pem_lines(&mut self, n: usize) -> Vec<String> {
         (0..n).map(|_| self.pick(B64, 64)).collect()
@@ -78,7 +87,10 @@ impl Writer<'_> {
             let mut rest = line;
             while let Some(pos) = rest.find("{{SECRET:") {
                 out.push_str(&rest[..pos]);
-                let end = rest[pos..].find("}}").map(|e| pos + e).unwrap_or(rest.len());
+                let end = rest[pos..]
+                    .find("}}")
+                    .map(|e| pos + e)
+                    .unwrap_or(rest.len());
                 let kind = &rest[pos + 9..end];
                 self.truth.planted.push(Planted {
                     path: path.to_string(),
@@ -217,7 +229,11 @@ fn positives(w: &mut Writer<'_>, g: &mut Gen, d: &str) -> std::io::Result<()> {
     // A minified bundle: one long line with a token in the middle.
     let mut js = String::from("!function(e){");
     for i in 0..400 {
-        let _ = write!(js, "var a{i}=function(t,n){{return t+n*{i}}};e.k{i}=\"{}\";", g.pick(HEX, 8));
+        let _ = write!(
+            js,
+            "var a{i}=function(t,n){{return t+n*{i}}};e.k{i}=\"{}\";",
+            g.pick(HEX, 8)
+        );
     }
     let npm = g.checksummed("npm_");
     js.push_str(&format!("e.registryToken=\"{{{{SECRET:npm}}}}{npm}\";"));
@@ -284,10 +300,21 @@ fn negatives(w: &mut Writer<'_>, g: &mut Gen, d: &str) -> std::io::Result<()> {
     let mut src = String::from("use std::collections::HashMap;\n\n");
     for i in 0..30 {
         let _ = writeln!(src, "const COMMIT_{i}: &str = \"{}\";", g.pick(HEX, 40));
-        let _ = writeln!(src, "const UUID_{i}: &str = \"{}-{}-4{}-a{}-{}\";", g.pick(HEX, 8), g.pick(HEX, 4), g.pick(HEX, 3), g.pick(HEX, 3), g.pick(HEX, 12));
+        let _ = writeln!(
+            src,
+            "const UUID_{i}: &str = \"{}-{}-4{}-a{}-{}\";",
+            g.pick(HEX, 8),
+            g.pick(HEX, 4),
+            g.pick(HEX, 3),
+            g.pick(HEX, 3),
+            g.pick(HEX, 12)
+        );
     }
     src.push_str("fn password_field() -> &'static str { \"password_confirmation\" }\nlet token = get_token();\nlet secret_name = \"prod-db-credentials\";\nlet password = \"password\";\nlet api_key = config.api_key;\n");
-    src.push_str(&format!("let bad = \"ghp_{}\"; // fails its checksum\n", g.pick(AN, 36)));
+    src.push_str(&format!(
+        "let bad = \"ghp_{}\"; // fails its checksum\n",
+        g.pick(AN, 36)
+    ));
     src.push_str("let png = \"data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==\";\n");
     w.negative(&format!("{d}/src/constants.rs"), &src)?;
     w.negative(

@@ -56,6 +56,10 @@ pub fn commit(dir: &Path, files: &[(&str, &str)], message: &str, date: &str) -> 
         .env("HOME", dir)
         .output()
         .expect("git commit runs");
-    assert!(out.status.success(), "commit failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "commit failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     git(dir, &["rev-parse", "HEAD"])
 }

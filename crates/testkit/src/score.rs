@@ -34,7 +34,11 @@ impl Score {
 /// corpus's own files count; a report is true when a secret was planted on that line.
 pub fn score(truth: &Truth, reports: &[(String, u64)]) -> Score {
     let files: HashSet<&str> = truth.files.iter().map(String::as_str).collect();
-    let planted: HashSet<(&str, u64)> = truth.planted.iter().map(|p| (p.path.as_str(), p.line)).collect();
+    let planted: HashSet<(&str, u64)> = truth
+        .planted
+        .iter()
+        .map(|p| (p.path.as_str(), p.line))
+        .collect();
     let mut s = Score {
         planted: truth.planted.len(),
         ..Score::default()
