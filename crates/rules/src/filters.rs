@@ -155,7 +155,14 @@ pub fn generic_value_is_plausible(value: &str) -> bool {
     let identifier_like = v
         .iter()
         .all(|b| b.is_ascii_alphabetic() || matches!(b, b'_' | b'.' | b'-' | b':'));
-    if identifier_like && !(lower && upper && v.len() >= 16) {
+    let separated = v.iter().any(|b| matches!(b, b'_' | b'.' | b'-' | b':'));
+    // Mixed-case letters alone can be random (`qXvTbRm...`); words joined by separators
+    // (`Proxy-Authorization`, `settings.SECRET_KEY`) are names.
+    if identifier_like && (separated || !(lower && upper && v.len() >= 16)) {
+        return false;
+    }
+    // Expressions and paths in code: `:Variant`, `line[start:pos]`, `=other`.
+    if matches!(v[0], b':' | b'=' | b'.' | b',' | b'>') || (value.contains('[') && value.contains(']')) {
         return false;
     }
     let lowered = value.to_ascii_lowercase();
@@ -257,5 +264,9 @@ mod tests {
         assert!(!generic_value_is_plausible("settings.SECRET_KEY"));
         assert!(!generic_value_is_plausible("get_token()"));
         assert!(!generic_value_is_plausible("short1"));
+        assert!(!generic_value_is_plausible("Proxy-Authorization"));
+        assert!(!generic_value_is_plausible(":RecursivePrefix"));
+        assert!(!generic_value_is_plausible("line[start:pos]"));
+        assert!(generic_value_is_plausible("qXvTbRmKpLwZsYnJ"));
     }
 }
