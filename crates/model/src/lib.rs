@@ -1,13 +1,15 @@
 //! The shared vocabulary of trustmap.
 //!
 //! Every other crate speaks in these types: [`Severity`], [`Finding`] (the finding JSON of
-//! DESIGN.md), [`SecretMatch`] (what a content connector observed), [`Secret`] (a value that
-//! redacts itself) and [`fingerprint`] (the stable finding id).
+//! DESIGN.md), [`Observation`] (what connectors emit: identities, credentials, external
+//! principals, edges, leaked secrets), [`SecretMatch`] (a content match before it becomes an
+//! observation), [`Secret`] (a value that redacts itself) and [`fingerprint`] (the stable id).
 //!
 //! This crate must not know about connectors, rules, partners, output formats or I/O: it is
 //! data plus the few pure functions that define its meaning.
 
 mod finding;
+mod observation;
 mod progress;
 mod secret;
 mod stats;
@@ -15,6 +17,10 @@ mod stats;
 pub use finding::{
     fingerprint, Finding, FindingKind, FindingStatus, Location, Severity, SeverityParseError,
     Subject,
+};
+pub use observation::{
+    CredentialObs, EdgeKind, EdgeObs, ExternalPrincipalObs, IdentityObs, Observation, Provenance,
+    SecretObs,
 };
 pub use progress::{NoProgress, Progress};
 pub use secret::{redact, Secret, SecretMatch};

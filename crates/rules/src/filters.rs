@@ -162,7 +162,9 @@ pub fn generic_value_is_plausible(value: &str) -> bool {
         return false;
     }
     // Expressions and paths in code: `:Variant`, `line[start:pos]`, `=other`.
-    if matches!(v[0], b':' | b'=' | b'.' | b',' | b'>') || (value.contains('[') && value.contains(']')) {
+    if matches!(v[0], b':' | b'=' | b'.' | b',' | b'>')
+        || (value.contains('[') && value.contains(']'))
+    {
         return false;
     }
     let lowered = value.to_ascii_lowercase();

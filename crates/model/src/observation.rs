@@ -1,0 +1,174 @@
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Where an observation came from: the connector instance (`name` in sweep.toml) and the
+/// source object (an API call, a file, a commit).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Provenance {
+    #[serde(default)]
+    pub connector: String,
+    #[serde(default)]
+    pub source: String,
+}
+
+/// A non-human identity: an IAM user or role, a service account, a GitHub App installation,
+/// a machine user, an OAuth app, a deploy key's holder.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityObs {
+    /// Stable, human-readable id: `aws:123456789012:role/acme-reader`.
+    pub id: String,
+    /// `aws_iam_user`, `aws_iam_role`, `github_app_installation`, `github_user`, ...
+    pub kind: String,
+    pub name: String,
+    #[serde(default)]
+    pub provider: String,
+    /// The account, organisation or tenant it lives in.
+    #[serde(default)]
+    pub account: Option<String>,
+    #[serde(default)]
+    pub created: Option<String>,
+    #[serde(default)]
+    pub last_used: Option<String>,
+    #[serde(default = "yes")]
+    pub active: bool,
+    /// Permissions in the approved-scope vocabulary (`aws:s3:GetObject`, `github:contents:read`).
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    /// Identifiers that may attribute it: emails, logins, org names, app slugs, account ids.
+    #[serde(default)]
+    pub identifiers: Vec<String>,
+    #[serde(default)]
+    pub provenance: Provenance,
+}
+
+/// A credential held by an identity: an access key, a token, a deploy key, a client secret.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CredentialObs {
+    pub id: String,
+    pub kind: String,
+    /// The identity that holds it.
+    pub holder: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub created: Option<String>,
+    #[serde(default)]
+    pub last_used: Option<String>,
+    #[serde(default)]
+    pub last_rotated: Option<String>,
+    #[serde(default)]
+    pub expires: Option<String>,
+    #[serde(default = "yes")]
+    pub active: bool,
+    /// Public identifiers of the secret: an access key id, a token's last eight characters,
+    /// `Secret::digest` of a value known to the inventory. Used to link leaks to credentials.
+    #[serde(default)]
+    pub identifiers: Vec<String>,
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    #[serde(default)]
+    pub provenance: Provenance,
+}
+
+/// Something outside the organisation that is trusted: an AWS account, a GitHub organisation,
+/// an OIDC issuer, an email domain, a webhook host.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExternalPrincipalObs {
+    /// `aws-account:111122223333`, `github-org:acme-analytics`, `oidc:token.actions.githubusercontent.com`.
+    pub id: String,
+    pub kind: String,
+    pub name: String,
+    #[serde(default)]
+    pub identifiers: Vec<String>,
+    #[serde(default)]
+    pub provenance: Provenance,
+}
+
+/// Typed edges of the identity graph.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EdgeKind {
+    Owns,
+    Holds,
+    Trusts,
+    CanAssume,
+    InstalledBy,
+    FoundIn,
+    SameSecretAs,
+    Grants,
+}
+
+impl EdgeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EdgeKind::Owns => "owns",
+            EdgeKind::Holds => "holds",
+            EdgeKind::Trusts => "trusts",
+            EdgeKind::CanAssume => "can_assume",
+            EdgeKind::InstalledBy => "installed_by",
+            EdgeKind::FoundIn => "found_in",
+            EdgeKind::SameSecretAs => "same_secret_as",
+            EdgeKind::Grants => "grants",
+        }
+    }
+}
+
+/// A relation between two nodes, e.g. a role that `trusts` an external account.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EdgeObs {
+    pub from: String,
+    pub to: String,
+    pub kind: EdgeKind,
+    /// Conditions on a trust (`sts:ExternalId`, `aws:PrincipalOrgID`, OIDC `sub`), verbatim.
+    #[serde(default)]
+    pub conditions: BTreeMap<String, String>,
+    #[serde(default)]
+    pub provenance: Provenance,
+}
+
+/// A leaked secret as an observation (the serialisable form of [`crate::SecretMatch`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretObs {
+    pub rule: String,
+    pub rule_name: String,
+    pub severity: crate::Severity,
+    /// `Secret::digest` of the value; the value itself never travels in observations.
+    pub digest: String,
+    pub redacted: String,
+    pub path: String,
+    pub line: u64,
+    #[serde(default)]
+    pub column: u64,
+    #[serde(default)]
+    pub commit: Option<String>,
+    #[serde(default)]
+    pub commit_date: Option<String>,
+    #[serde(default)]
+    pub hints: BTreeMap<String, String>,
+    #[serde(default)]
+    pub provenance: Provenance,
+}
+
+/// What a connector emits. The JSON form (one object per line, tagged by `type`) is the
+/// `exec` connector's input schema, documented in docs/observations.md.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Observation {
+    Identity(IdentityObs),
+    Credential(CredentialObs),
+    ExternalPrincipal(ExternalPrincipalObs),
+    Edge(EdgeObs),
+    Secret(SecretObs),
+}
+
+fn yes() -> bool {
+    true
+}

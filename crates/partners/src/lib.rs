@@ -1,0 +1,439 @@
+//! The partner registry of DESIGN.md (`partners.toml`): partners with sponsor, purpose,
+//! lifecycle status, expiry, review cadence, approved scopes and subcontractors (`via`), and
+//! internal owners. Parsing is strict (unknown fields, bad dates, unknown statuses, duplicate
+//! ids and dangling `via` are errors naming file, line and field); [`Registry::gaps`] lists
+//! governance gaps; [`Registry::attribute`] matches an identifier set to a partner or owner.
+//!
+//! It knows nothing about connectors, the graph or findings: it answers "whose is this?".
+
+mod parse;
+
+use chrono::NaiveDate;
+use globset::{GlobBuilder, GlobMatcher};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+pub use parse::{load_registry, parse_registry, RegistryError};
+
+/// Lifecycle states of a partner relationship.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Requested,
+    Approved,
+    Active,
+    UnderReview,
+    Suspended,
+    Revoked,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Requested => "requested",
+            Status::Approved => "approved",
+            Status::Active => "active",
+            Status::UnderReview => "under_review",
+            Status::Suspended => "suspended",
+            Status::Revoked => "revoked",
+        }
+    }
+    /// Access should not exist (any more) in these states.
+    pub fn forbids_access(self) -> bool {
+        matches!(
+            self,
+            Status::Suspended | Status::Revoked | Status::Requested
+        )
+    }
+}
+
+/// What identifies a partner's or owner's identities.
+#[derive(Debug, Clone, Default)]
+pub struct Matchers {
+    pub aws_accounts: Vec<String>,
+    pub github_orgs: Vec<String>,
+    pub github_apps: Vec<String>,
+    pub github_users: Vec<String>,
+    pub email_domains: Vec<String>,
+    pub name_patterns: Vec<(String, GlobMatcher)>,
+    pub tags: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Partner {
+    pub id: String,
+    pub name: String,
+    pub sponsor: Option<String>,
+    pub purpose: Option<String>,
+    pub status: Status,
+    pub expires: Option<NaiveDate>,
+    pub review_every_days: Option<u32>,
+    pub last_reviewed: Option<NaiveDate>,
+    pub allowed_scopes: Vec<String>,
+    pub allow_subcontractors: bool,
+    pub via: Option<String>,
+    pub matchers: Matchers,
+    pub line: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct Owner {
+    pub id: String,
+    pub contact: Option<String>,
+    pub matchers: Matchers,
+    pub line: usize,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Registry {
+    pub file: PathBuf,
+    pub partners: Vec<Partner>,
+    pub owners: Vec<Owner>,
+}
+
+/// Who something belongs to, and how sure the match is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Attribution {
+    Partner { id: String, matched: String },
+    Owner { id: String, matched: String },
+    Nobody,
+}
+
+/// A governance gap in the registry itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Gap {
+    pub partner: String,
+    pub line: usize,
+    pub problem: String,
+}
+
+/// What an identity offers to be matched on.
+#[derive(Debug, Clone, Default)]
+pub struct Identifiers<'a> {
+    pub name: &'a str,
+    pub aws_accounts: Vec<&'a str>,
+    pub github_orgs: Vec<&'a str>,
+    pub github_apps: Vec<&'a str>,
+    pub github_users: Vec<&'a str>,
+    pub emails: Vec<&'a str>,
+    pub tags: Vec<(&'a str, &'a str)>,
+}
+
+/// A match and its specificity: exact identifiers beat globs; longer literal globs beat shorter.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Strength(u32);
+
+fn glob(pattern: &str) -> Result<GlobMatcher, globset::Error> {
+    Ok(GlobBuilder::new(pattern)
+        .case_insensitive(true)
+        .build()?
+        .compile_matcher())
+}
+
+impl Matchers {
+    fn best(&self, ids: &Identifiers<'_>) -> Option<(Strength, String)> {
+        let eq = |a: &str, b: &str| a.eq_ignore_ascii_case(b);
+        let mut best: Option<(Strength, String)> = None;
+        let mut offer = |s: Strength, what: String| {
+            if best.as_ref().is_none_or(|(b, _)| s > *b) {
+                best = Some((s, what));
+            }
+        };
+        for a in &ids.aws_accounts {
+            if self.aws_accounts.iter().any(|x| x == a) {
+                offer(Strength(1000), format!("aws_accounts: {a}"));
+            }
+        }
+        for (list, mine, field) in [
+            (&ids.github_orgs, &self.github_orgs, "github_orgs"),
+            (&ids.github_apps, &self.github_apps, "github_apps"),
+            (&ids.github_users, &self.github_users, "github_users"),
+        ] {
+            for v in list {
+                if mine.iter().any(|x| eq(x, v)) {
+                    offer(Strength(1000), format!("{field}: {v}"));
+                }
+            }
+        }
+        for e in &ids.emails {
+            let domain = e.rsplit_once('@').map_or(*e, |(_, d)| d);
+            if self.email_domains.iter().any(|d| eq(d, domain)) {
+                offer(Strength(900), format!("email_domains: {domain}"));
+            }
+        }
+        for (k, v) in &ids.tags {
+            if self.tags.get(*k).is_some_and(|x| eq(x, v)) {
+                offer(Strength(800), format!("tags: {k}={v}"));
+            }
+        }
+        for (pattern, m) in &self.name_patterns {
+            if !ids.name.is_empty() && m.is_match(ids.name) {
+                let literal = pattern
+                    .chars()
+                    .filter(|c| !matches!(c, '*' | '?' | '[' | ']'))
+                    .count();
+                offer(
+                    Strength(100 + literal as u32),
+                    format!("name_patterns: {pattern}"),
+                );
+            }
+        }
+        best
+    }
+}
+
+impl Registry {
+    pub fn partner(&self, id: &str) -> Option<&Partner> {
+        self.partners.iter().find(|p| p.id == id)
+    }
+
+    /// The most specific partner or owner whose matchers match. Ties between a partner and an
+    /// owner (or two partners) are reported in the second value so callers can flag them.
+    pub fn attribute(&self, ids: &Identifiers<'_>) -> (Attribution, Vec<String>) {
+        let mut scored: Vec<(Strength, Attribution)> = Vec::new();
+        for p in &self.partners {
+            if let Some((s, matched)) = p.matchers.best(ids) {
+                scored.push((
+                    s,
+                    Attribution::Partner {
+                        id: p.id.clone(),
+                        matched,
+                    },
+                ));
+            }
+        }
+        for o in &self.owners {
+            if let Some((s, matched)) = o.matchers.best(ids) {
+                scored.push((
+                    s,
+                    Attribution::Owner {
+                        id: o.id.clone(),
+                        matched,
+                    },
+                ));
+            }
+        }
+        scored.sort_by(|a, b| b.0.cmp(&a.0));
+        let Some((top, winner)) = scored.first().cloned() else {
+            return (Attribution::Nobody, Vec::new());
+        };
+        let ties: Vec<String> = scored
+            .iter()
+            .skip(1)
+            .filter(|(s, _)| *s == top)
+            .map(|(_, a)| match a {
+                Attribution::Partner { id, .. } => format!("partner:{id}"),
+                Attribution::Owner { id, .. } => format!("owner:{id}"),
+                Attribution::Nobody => String::new(),
+            })
+            .collect();
+        (winner, ties)
+    }
+
+    /// The chain from the top partner down to `id`: `["acme", "datapipe"]` for a subcontractor.
+    pub fn via_chain(&self, id: &str) -> Vec<String> {
+        let mut chain = vec![id.to_string()];
+        let mut current = id.to_string();
+        while let Some(parent) = self.partner(&current).and_then(|p| p.via.clone()) {
+            if chain.contains(&parent) {
+                break; // a cycle is reported by parsing; never loop here
+            }
+            chain.push(parent.clone());
+            current = parent;
+        }
+        chain.reverse();
+        chain
+    }
+
+    /// Governance gaps as of `today`.
+    pub fn gaps(&self, today: NaiveDate) -> Vec<Gap> {
+        let mut gaps = Vec::new();
+        for p in &self.partners {
+            let mut gap = |problem: String| {
+                gaps.push(Gap {
+                    partner: p.id.clone(),
+                    line: p.line,
+                    problem,
+                })
+            };
+            if p.sponsor.as_deref().is_none_or(str::is_empty) {
+                gap("no sponsor: nobody inside is accountable".into());
+            }
+            if p.purpose.as_deref().is_none_or(str::is_empty) {
+                gap("no purpose: why the access exists is not documented".into());
+            }
+            match p.expires {
+                None => gap("no expiry: the access has no end date".into()),
+                Some(e) if e < today && matches!(p.status, Status::Active | Status::Approved) => {
+                    gap(format!("expired on {e} but still {}", p.status.as_str()))
+                }
+                _ => {}
+            }
+            if let Some(every) = p.review_every_days {
+                match p.last_reviewed {
+                    None => gap("never reviewed".into()),
+                    Some(last) => {
+                        let due = last + chrono::Days::new(u64::from(every));
+                        if due < today {
+                            gap(format!("review overdue since {due} (last reviewed {last}, every {every} days)"));
+                        }
+                    }
+                }
+            } else if p.status == Status::Active {
+                gap("no review cadence (review_every_days)".into());
+            }
+            if let Some(parent) = p.via.as_deref().and_then(|v| self.partner(v)) {
+                if !parent.allow_subcontractors {
+                    gap(format!(
+                        "subcontractor of {} which does not allow subcontractors",
+                        parent.id
+                    ));
+                }
+            }
+        }
+        gaps
+    }
+}
+
+pub(crate) fn compile_glob(pattern: &str) -> Result<GlobMatcher, globset::Error> {
+    glob(pattern)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[[partners]]
+id = "acme"
+name = "Acme Analytics Ltd"
+sponsor = "jane.doe@corp.example"
+purpose = "Nightly sales export"
+status = "active"
+expires = "2027-03-31"
+review_every_days = 90
+last_reviewed = "2026-10-01"
+allowed_scopes = ["aws:s3:GetObject"]
+allow_subcontractors = false
+
+[partners.match]
+aws_accounts = ["111122223333"]
+github_orgs = ["acme-analytics"]
+email_domains = ["acme.example"]
+name_patterns = ["acme-*"]
+
+[[partners]]
+id = "datapipe"
+name = "DataPipe LLC"
+via = "acme"
+status = "active"
+[partners.match]
+aws_accounts = ["444455556666"]
+name_patterns = ["acme-datapipe-*"]
+
+[[owners]]
+id = "platform"
+contact = "platform@corp.example"
+[owners.match]
+name_patterns = ["ci-*", "acme-*"]
+"#;
+
+    fn reg(text: &str) -> Result<Registry, RegistryError> {
+        parse_registry(Path::new("partners.toml"), text)
+    }
+    use std::path::Path;
+
+    #[test]
+    fn parses_design_example_and_follows_via() {
+        let r = reg(GOOD).unwrap();
+        assert_eq!(r.partners.len(), 2);
+        assert_eq!(r.via_chain("datapipe"), vec!["acme", "datapipe"]);
+        let ids = Identifiers {
+            aws_accounts: vec!["444455556666"],
+            ..Identifiers::default()
+        };
+        assert!(
+            matches!(r.attribute(&ids).0, Attribution::Partner { ref id, .. } if id == "datapipe")
+        );
+    }
+
+    #[test]
+    fn most_specific_glob_wins_and_ties_are_reported() {
+        let r = reg(GOOD).unwrap();
+        // acme-datapipe-x matches acme-* (partner acme and owner platform) and acme-datapipe-*.
+        let (a, ties) = r.attribute(&Identifiers {
+            name: "acme-datapipe-x",
+            ..Identifiers::default()
+        });
+        assert!(matches!(a, Attribution::Partner { ref id, .. } if id == "datapipe"));
+        assert!(ties.is_empty());
+        // acme-export matches acme-* for partner acme and owner platform equally: a tie.
+        let (_, ties) = r.attribute(&Identifiers {
+            name: "acme-export",
+            ..Identifiers::default()
+        });
+        assert_eq!(ties.len(), 1, "{ties:?}");
+        // An exact account beats any glob.
+        let (a, _) = r.attribute(&Identifiers {
+            name: "ci-deployer",
+            aws_accounts: vec!["111122223333"],
+            ..Identifiers::default()
+        });
+        assert!(matches!(a, Attribution::Partner { ref id, .. } if id == "acme"));
+    }
+
+    #[test]
+    fn errors_name_line_and_field() {
+        let cases = [
+            (
+                GOOD.replace(
+                    "status = \"active\"\nexpires",
+                    "status = \"paused\"\nexpires",
+                ),
+                "unknown variant",
+            ),
+            (GOOD.replace("2027-03-31", "2027-13-40"), "`expires`"),
+            (GOOD.replace("via = \"acme\"", "via = \"nobody\""), "`via`"),
+            (
+                GOOD.replace("id = \"datapipe\"", "id = \"acme\""),
+                "duplicate id",
+            ),
+            (
+                GOOD.replace(
+                    "allow_subcontractors = false",
+                    "allow_subcontractor = false",
+                ),
+                "unknown field",
+            ),
+            (GOOD.replace("\"111122223333\"", "\"1111\""), "12-digit"),
+        ];
+        for (text, needle) in cases {
+            let e = reg(&text).unwrap_err().to_string();
+            assert!(e.starts_with("partners.toml:") && e.contains(needle), "{e}");
+            let line: usize = e.split(':').nth(1).unwrap().parse().unwrap();
+            assert!(line > 1, "{e}");
+        }
+    }
+
+    #[test]
+    fn gaps_cover_the_governance_basics() {
+        let r = reg(GOOD).unwrap();
+        let today = NaiveDate::from_ymd_opt(2027, 6, 1).unwrap();
+        let gaps: Vec<String> = r
+            .gaps(today)
+            .iter()
+            .map(|g| format!("{}: {}", g.partner, g.problem))
+            .collect();
+        let joined = gaps.join("\n");
+        assert!(
+            joined.contains("acme: expired on 2027-03-31 but still active"),
+            "{joined}"
+        );
+        assert!(joined.contains("acme: review overdue"), "{joined}");
+        assert!(joined.contains("datapipe: no sponsor"), "{joined}");
+        assert!(
+            joined.contains("datapipe: subcontractor of acme"),
+            "{joined}"
+        );
+    }
+}

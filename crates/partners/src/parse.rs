@@ -1,0 +1,260 @@
+//! Strict parsing of partners.toml with errors that name file, line and field.
+use chrono::NaiveDate;
+use serde::Deserialize;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use toml::Spanned;
+
+use crate::{compile_glob, Matchers, Owner, Partner, Registry, Status};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    #[error("{file}: cannot read: {source}")]
+    Read {
+        file: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{file}:{line}: {message}")]
+    Invalid {
+        file: PathBuf,
+        line: usize,
+        message: String,
+    },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileDef {
+    #[serde(default)]
+    partners: Vec<PartnerDef>,
+    #[serde(default)]
+    owners: Vec<OwnerDef>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PartnerDef {
+    id: Spanned<String>,
+    name: String,
+    #[serde(default)]
+    sponsor: Option<String>,
+    #[serde(default)]
+    purpose: Option<String>,
+    status: Spanned<Status>,
+    #[serde(default)]
+    expires: Option<Spanned<String>>,
+    #[serde(default)]
+    review_every_days: Option<u32>,
+    #[serde(default)]
+    last_reviewed: Option<Spanned<String>>,
+    #[serde(default)]
+    allowed_scopes: Vec<String>,
+    #[serde(default)]
+    allow_subcontractors: bool,
+    #[serde(default)]
+    via: Option<Spanned<String>>,
+    #[serde(default, rename = "match")]
+    matchers: MatchDef,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OwnerDef {
+    id: Spanned<String>,
+    #[serde(default)]
+    contact: Option<String>,
+    #[serde(default, rename = "match")]
+    matchers: MatchDef,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct MatchDef {
+    #[serde(default)]
+    aws_accounts: Vec<Spanned<String>>,
+    #[serde(default)]
+    github_orgs: Vec<String>,
+    #[serde(default)]
+    github_apps: Vec<String>,
+    #[serde(default)]
+    github_users: Vec<String>,
+    #[serde(default)]
+    email_domains: Vec<String>,
+    #[serde(default)]
+    name_patterns: Vec<Spanned<String>>,
+    #[serde(default)]
+    tags: BTreeMap<String, String>,
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+/// Load and validate a registry file.
+pub fn load_registry(file: &Path) -> Result<Registry, RegistryError> {
+    let text = std::fs::read_to_string(file).map_err(|source| RegistryError::Read {
+        file: file.to_path_buf(),
+        source,
+    })?;
+    parse_registry(file, &text)
+}
+
+/// Parse and validate registry text; `file` names it in errors.
+pub fn parse_registry(file: &Path, text: &str) -> Result<Registry, RegistryError> {
+    let err = |offset: usize, message: String| RegistryError::Invalid {
+        file: file.to_path_buf(),
+        line: line_of(text, offset),
+        message,
+    };
+    let def: FileDef = toml::from_str(text).map_err(|e| RegistryError::Invalid {
+        file: file.to_path_buf(),
+        line: e.span().map_or(0, |s| line_of(text, s.start)),
+        message: e.message().to_string(),
+    })?;
+    let date = |v: &Option<Spanned<String>>,
+                field: &str,
+                id: &str|
+     -> Result<Option<NaiveDate>, RegistryError> {
+        match v {
+            None => Ok(None),
+            Some(s) => NaiveDate::parse_from_str(s.get_ref(), "%Y-%m-%d")
+                .map(Some)
+                .map_err(|_| {
+                    err(
+                        s.span().start,
+                        format!(
+                            "partner {id:?}, field `{field}`: {:?} is not a date (YYYY-MM-DD)",
+                            s.get_ref()
+                        ),
+                    )
+                }),
+        }
+    };
+    let matchers = |m: MatchDef, owner: &str| -> Result<Matchers, RegistryError> {
+        for a in &m.aws_accounts {
+            if a.get_ref().len() != 12 || !a.get_ref().bytes().all(|b| b.is_ascii_digit()) {
+                return Err(err(
+                    a.span().start,
+                    format!("{owner}, field `match.aws_accounts`: {:?} is not a 12-digit AWS account id", a.get_ref()),
+                ));
+            }
+        }
+        let mut patterns = Vec::new();
+        for p in m.name_patterns {
+            let g = compile_glob(p.get_ref()).map_err(|e| {
+                err(
+                    p.span().start,
+                    format!("{owner}, field `match.name_patterns`: {e}"),
+                )
+            })?;
+            patterns.push((p.into_inner(), g));
+        }
+        Ok(Matchers {
+            aws_accounts: m
+                .aws_accounts
+                .into_iter()
+                .map(Spanned::into_inner)
+                .collect(),
+            github_orgs: m.github_orgs,
+            github_apps: m.github_apps,
+            github_users: m.github_users,
+            email_domains: m.email_domains,
+            name_patterns: patterns,
+            tags: m.tags,
+        })
+    };
+
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut partners = Vec::new();
+    let mut vias = Vec::new();
+    for p in def.partners {
+        let id = p.id.get_ref().clone();
+        let line = line_of(text, p.id.span().start);
+        if id.is_empty()
+            || !id
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+        {
+            return Err(err(
+                p.id.span().start,
+                format!("partner {id:?}, field `id`: use a lowercase slug (a-z, 0-9, -, _)"),
+            ));
+        }
+        if let Some(first) = seen.insert(id.clone(), line) {
+            return Err(err(
+                p.id.span().start,
+                format!("partner {id:?}, field `id`: duplicate id, first used on line {first}"),
+            ));
+        }
+        if let Some(v) = &p.via {
+            vias.push((id.clone(), v.get_ref().clone(), v.span().start));
+        }
+        partners.push(Partner {
+            expires: date(&p.expires, "expires", &id)?,
+            last_reviewed: date(&p.last_reviewed, "last_reviewed", &id)?,
+            matchers: matchers(p.matchers, &format!("partner {id:?}"))?,
+            name: p.name,
+            sponsor: p.sponsor,
+            purpose: p.purpose,
+            status: p.status.into_inner(),
+            review_every_days: p.review_every_days,
+            allowed_scopes: p.allowed_scopes,
+            allow_subcontractors: p.allow_subcontractors,
+            via: p.via.map(Spanned::into_inner),
+            id,
+            line,
+        });
+    }
+    for (id, via, offset) in &vias {
+        if !seen.contains_key(via) {
+            return Err(err(
+                *offset,
+                format!("partner {id:?}, field `via`: no partner has id {via:?}"),
+            ));
+        }
+        // Walk up the chain: a cycle would make every subcontractor its own ancestor.
+        let mut current = via.clone();
+        let mut steps = 0;
+        while let Some(next) = partners
+            .iter()
+            .find(|p| p.id == current)
+            .and_then(|p| p.via.clone())
+        {
+            steps += 1;
+            if next == *id || steps > partners.len() {
+                return Err(err(
+                    *offset,
+                    format!("partner {id:?}, field `via`: `via` chain loops back to {id:?}"),
+                ));
+            }
+            current = next;
+        }
+    }
+    let mut owners = Vec::new();
+    let mut owner_ids: HashMap<String, usize> = HashMap::new();
+    for o in def.owners {
+        let id = o.id.get_ref().clone();
+        let line = line_of(text, o.id.span().start);
+        if let Some(first) = owner_ids.insert(id.clone(), line) {
+            return Err(err(
+                o.id.span().start,
+                format!("owner {id:?}, field `id`: duplicate id, first used on line {first}"),
+            ));
+        }
+        owners.push(Owner {
+            matchers: matchers(o.matchers, &format!("owner {id:?}"))?,
+            contact: o.contact,
+            id,
+            line,
+        });
+    }
+    Ok(Registry {
+        file: file.to_path_buf(),
+        partners,
+        owners,
+    })
+}
