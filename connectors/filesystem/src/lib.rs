@@ -8,6 +8,10 @@
 //!
 //! It knows nothing about partners, findings or output formats: it emits [`SecretMatch`]es.
 
+mod connector;
+
+pub use connector::{rebase, FilesystemConfig, FilesystemConnector};
+
 use ignore::{WalkBuilder, WalkState};
 use std::io::Read;
 use std::path::{Path, PathBuf};

@@ -9,7 +9,10 @@
 //!
 //! It knows nothing about partners, findings or output formats: it emits [`SecretMatch`]es.
 
+mod connector;
 mod plumbing;
+
+pub use connector::{GitConfig, GitConnector};
 
 use rayon::prelude::*;
 use std::collections::{HashMap, HashSet};

@@ -172,3 +172,22 @@ pub enum Observation {
 fn yes() -> bool {
     true
 }
+
+impl From<&crate::SecretMatch> for SecretObs {
+    fn from(m: &crate::SecretMatch) -> Self {
+        SecretObs {
+            rule: m.rule_id.clone(),
+            rule_name: m.rule_name.clone(),
+            severity: m.severity,
+            digest: m.secret.digest(),
+            redacted: m.secret.redacted(),
+            path: m.path.clone(),
+            line: m.line,
+            column: m.column,
+            commit: m.commit.clone(),
+            commit_date: m.commit_date.clone(),
+            hints: m.hints.clone(),
+            provenance: Provenance::default(),
+        }
+    }
+}

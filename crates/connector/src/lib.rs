@@ -1,0 +1,148 @@
+//! The connector seam of trustmap.
+//!
+//! A connector knows one source (a git repository, a directory, AWS IAM, GitHub, an external
+//! program) and emits [`Observation`]s through an [`Emitter`]. It receives a [`SweepContext`]
+//! with cancellation, progress reporting, a concurrency budget and the secret engine. Errors
+//! carry an [`ErrorKind`] so that one policy decides retry, skip or abort.
+//!
+//! A connector knows nothing about partners, policies or output formats; the graph never
+//! knows which connector made a node.
+
+use async_trait::async_trait;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use tokio::sync::{mpsc, Semaphore};
+use trustmap_model::{Observation, Progress, Provenance};
+use trustmap_rules::Engine;
+
+/// What went wrong, for the policy that decides retry, skip or abort.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// Credentials missing or rejected.
+    Auth,
+    PermissionDenied,
+    /// Throttled; `retry_after` seconds if the source said.
+    RateLimited {
+        retry_after: Option<u64>,
+    },
+    NotFound,
+    /// Network trouble, a dying process: worth a retry.
+    Transient,
+    /// The connector's configuration is wrong.
+    Config,
+    /// The source answered with something unusable (a corrupt repository, bad JSON).
+    Data,
+}
+
+impl ErrorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Auth => "auth",
+            ErrorKind::PermissionDenied => "permission_denied",
+            ErrorKind::RateLimited { .. } => "rate_limited",
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::Transient => "transient",
+            ErrorKind::Config => "config",
+            ErrorKind::Data => "data",
+        }
+    }
+}
+
+/// A connector failure, classified and naming what failed.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct ConnectorError {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+impl ConnectorError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        ConnectorError {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+/// Where connectors send observations. Cloneable, so a connector may emit from many tasks.
+#[derive(Clone)]
+pub struct Emitter {
+    tx: mpsc::Sender<Observation>,
+    provenance: Provenance,
+}
+
+impl Emitter {
+    pub fn new(tx: mpsc::Sender<Observation>, connector: &str) -> Self {
+        Emitter {
+            tx,
+            provenance: Provenance {
+                connector: connector.to_string(),
+                source: String::new(),
+            },
+        }
+    }
+
+    /// Send one observation, stamping the connector's name into its provenance.
+    pub async fn emit(&self, mut obs: Observation) -> Result<(), ConnectorError> {
+        let p = match &mut obs {
+            Observation::Identity(o) => &mut o.provenance,
+            Observation::Credential(o) => &mut o.provenance,
+            Observation::ExternalPrincipal(o) => &mut o.provenance,
+            Observation::Edge(o) => &mut o.provenance,
+            Observation::Secret(o) => &mut o.provenance,
+        };
+        p.connector = self.provenance.connector.clone();
+        self.tx.send(obs).await.map_err(|_| {
+            ConnectorError::new(
+                ErrorKind::Transient,
+                "the sweep stopped receiving observations",
+            )
+        })
+    }
+}
+
+/// What every connector gets: cancellation, progress, a concurrency budget, the secret engine
+/// and the directory that relative paths in sweep.toml are relative to.
+#[derive(Clone)]
+pub struct SweepContext {
+    pub cancelled: Arc<AtomicBool>,
+    pub progress: Arc<dyn Progress>,
+    /// Shared by all connectors: hold a permit while doing heavy work or calling an API.
+    pub budget: Arc<Semaphore>,
+    pub engine: Arc<Engine>,
+    pub base_dir: PathBuf,
+}
+
+impl SweepContext {
+    pub fn is_cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::Relaxed)
+    }
+
+    /// A path from sweep.toml, made absolute against the config file's directory.
+    pub fn resolve(&self, p: &Path) -> PathBuf {
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.base_dir.join(p)
+        }
+    }
+}
+
+/// One configured source.
+#[async_trait]
+pub trait Connector: Send + Sync {
+    /// `type` in sweep.toml (`git`, `filesystem`, `exec`, ...).
+    fn kind(&self) -> &'static str;
+    /// `name` in sweep.toml, or a default derived from the target.
+    fn name(&self) -> &str;
+    /// Enumerate the source and emit observations. Partial results already emitted stay valid
+    /// when this returns an error.
+    async fn run(&self, ctx: &SweepContext, out: &Emitter) -> Result<(), ConnectorError>;
+}
+
+/// Deserialize a connector's own table from sweep.toml strictly (unknown fields are errors).
+pub fn parse_config<T: serde::de::DeserializeOwned>(table: toml::Table) -> Result<T, String> {
+    T::deserialize(toml::Value::Table(table)).map_err(|e| e.message().to_string())
+}

@@ -1,0 +1,63 @@
+//! Access still active after the partner was revoked, suspended, or passed its expiry.
+use serde_json::Map;
+use trustmap_model::{Finding, FindingKind, Severity};
+use trustmap_partners::Status;
+
+use crate::util::{finding, is_access, partner_of, Draft};
+use crate::{Check, CheckContext};
+
+pub struct LingeringAccess;
+
+impl Check for LingeringAccess {
+    fn id(&self) -> &'static str {
+        "lingering_access"
+    }
+    fn run(&self, ctx: &CheckContext<'_>) -> Vec<Finding> {
+        let mut out = Vec::new();
+        for n in ctx.graph.nodes.iter().filter(|n| is_access(n) && n.active) {
+            let Some(p) = partner_of(ctx, n) else {
+                continue;
+            };
+            let expired = p.expires.is_some_and(|e| e < ctx.settings.today);
+            let (severity, why) = match p.status {
+                Status::Revoked => (Severity::Critical, format!("{} was revoked", p.name)),
+                Status::Suspended => (Severity::High, format!("{} is suspended", p.name)),
+                _ if expired => (
+                    Severity::High,
+                    format!(
+                        "{}'s relationship expired on {}",
+                        p.name,
+                        p.expires.map(|e| e.to_string()).unwrap_or_default()
+                    ),
+                ),
+                _ => continue,
+            };
+            let mut evidence = Map::new();
+            evidence.insert("partner_status".into(), p.status.as_str().into());
+            if let Some(e) = p.expires {
+                evidence.insert("partner_expires".into(), e.to_string().into());
+            }
+            if let Some(u) = &n.last_used {
+                evidence.insert("last_used".into(), u.clone().into());
+            }
+            out.push(finding(
+                ctx,
+                Draft {
+                    kind: FindingKind::LingeringAccess,
+                    severity,
+                    node: n,
+                    title: format!("{} {} still active after {why}", n.subtype.replace('_', " "), n.name),
+                    remediation: format!(
+                        "Revoke it now (delete the key, remove the trust or uninstall the app), then confirm with the sponsor ({}) that nothing else of {} remains.",
+                        p.sponsor.clone().unwrap_or_else(|| "none recorded".into()),
+                        p.name
+                    ),
+                    reference: "OWASP-NHI1",
+                    evidence,
+                    key: vec![],
+                },
+            ));
+        }
+        out
+    }
+}

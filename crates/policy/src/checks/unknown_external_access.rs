@@ -1,0 +1,99 @@
+//! Trust to an external principal nobody registered, and federated trust open to anyone.
+use serde_json::Map;
+use trustmap_graph::NodeKind;
+use trustmap_model::{EdgeKind, Finding, FindingKind, Severity};
+
+use crate::util::{finding, Draft};
+use crate::{Check, CheckContext};
+
+pub struct UnknownExternalAccess;
+
+/// An OIDC trust without a `sub` condition, or with a wildcard one, lets any repository or
+/// workload of the issuer in.
+fn open_federation(
+    principal: &str,
+    conditions: &std::collections::BTreeMap<String, String>,
+) -> bool {
+    if !principal.starts_with("oidc:") {
+        return false;
+    }
+    let sub = conditions
+        .iter()
+        .find(|(k, _)| k.ends_with(":sub") || k.as_str() == "sub");
+    match sub {
+        None => true,
+        Some((_, v)) => {
+            v.trim() == "*"
+                || v.ends_with(":*") && v.matches(':').count() <= 1
+                || v.starts_with("repo:*")
+        }
+    }
+}
+
+impl Check for UnknownExternalAccess {
+    fn id(&self) -> &'static str {
+        "unknown_external_access"
+    }
+    fn run(&self, ctx: &CheckContext<'_>) -> Vec<Finding> {
+        let g = ctx.graph;
+        let mut out = Vec::new();
+        for e in g.edges.iter().filter(|e| {
+            matches!(
+                e.kind,
+                EdgeKind::Trusts | EdgeKind::CanAssume | EdgeKind::InstalledBy
+            )
+        }) {
+            let (from, to) = (&g.nodes[e.from], &g.nodes[e.to]);
+            if to.kind != NodeKind::ExternalPrincipal || !from.active {
+                continue;
+            }
+            let open = open_federation(&to.id, &e.conditions);
+            if to.attribution.is_some() && !open {
+                continue;
+            }
+            let mut evidence = Map::new();
+            evidence.insert("trusted_principal".into(), to.id.clone().into());
+            if !e.conditions.is_empty() {
+                evidence.insert(
+                    "conditions".into(),
+                    serde_json::to_value(&e.conditions).unwrap_or_default(),
+                );
+            }
+            let (severity, title) = if open {
+                (
+                    Severity::Critical,
+                    format!(
+                        "{} trusts {} with no restriction on who may assume it",
+                        from.name, to.id
+                    ),
+                )
+            } else {
+                (
+                    Severity::High,
+                    format!(
+                        "{} trusts {}, which no partner or owner accounts for",
+                        from.name, to.id
+                    ),
+                )
+            };
+            out.push(finding(
+                ctx,
+                Draft {
+                    kind: FindingKind::UnknownExternalAccess,
+                    severity,
+                    node: from,
+                    title,
+                    remediation: if open {
+                        "Add a `sub` condition naming the exact repositories and branches (or workloads) allowed to assume it.".into()
+                    } else {
+                        "Find who this principal belongs to: register it under its partner in partners.toml, or remove the trust.".into()
+                    },
+                    reference: "OWASP-NHI3",
+                    evidence,
+                    key: vec![to.id.clone()],
+                },
+            ));
+        }
+        out
+    }
+}

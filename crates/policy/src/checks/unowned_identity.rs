@@ -1,0 +1,39 @@
+//! Identities that match no partner and no internal owner.
+use serde_json::Map;
+use trustmap_graph::NodeKind;
+use trustmap_model::{Finding, FindingKind, Severity};
+
+use crate::util::{finding, Draft};
+use crate::{Check, CheckContext};
+
+pub struct UnownedIdentity;
+
+impl Check for UnownedIdentity {
+    fn id(&self) -> &'static str {
+        "unowned_identity"
+    }
+    fn run(&self, ctx: &CheckContext<'_>) -> Vec<Finding> {
+        ctx.graph
+            .nodes
+            .iter()
+            .filter(|n| n.kind == NodeKind::Identity && n.active && n.attribution.is_none())
+            .map(|n| {
+                let mut evidence = Map::new();
+                evidence.insert("identifiers".into(), n.identifiers.clone().into());
+                finding(
+                    ctx,
+                    Draft {
+                        kind: FindingKind::UnownedIdentity,
+                        severity: if n.scopes.is_empty() { Severity::Low } else { Severity::Medium },
+                        node: n,
+                        title: format!("Nobody owns {} {}", n.subtype.replace('_', " "), n.name),
+                        remediation: "Find its owner and record it in partners.toml ([[owners]] or a partner's match), or disable it.".into(),
+                        reference: "OWASP-NHI1",
+                        evidence,
+                        key: vec![],
+                    },
+                )
+            })
+            .collect()
+    }
+}
