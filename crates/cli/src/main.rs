@@ -5,6 +5,7 @@
 mod progress;
 mod rules_cmd;
 mod scan_cmd;
+mod sweep_cmd;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -24,6 +25,24 @@ enum Command {
     /// Detection rules: check them against their examples, or list them.
     #[command(subcommand)]
     Rules(rules_cmd::RulesCommand),
+    /// Run the configured connectors, attribute everything to partners, flag what to act on.
+    Sweep(sweep_cmd::SweepArgs),
+    /// Export the identity graph (json, dot, graphml, cypher) to stdout.
+    Graph(sweep_cmd::GraphArgs),
+    /// The partner registry.
+    #[command(subcommand)]
+    Partners(PartnersCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum PartnersCommand {
+    /// Validate partners.toml and list governance gaps (exit 1 when there are any).
+    Check {
+        file: std::path::PathBuf,
+        /// Evaluate dates as of this day (YYYY-MM-DD).
+        #[arg(long)]
+        now: Option<String>,
+    },
 }
 
 /// Exit codes of DESIGN.md.
@@ -39,6 +58,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Scan(args) => scan_cmd::run(args),
         Command::Rules(cmd) => rules_cmd::run(cmd),
+        Command::Sweep(args) => sweep_cmd::run_sweep(args),
+        Command::Graph(args) => sweep_cmd::run_graph(args),
+        Command::Partners(PartnersCommand::Check { file, now }) => sweep_cmd::run_partners_check(file, now),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -1,5 +1,5 @@
 //! indicatif behind the library's `Progress` seam: drawn on a terminal, silent otherwise.
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use trustmap_model::Progress;
 
@@ -20,6 +20,20 @@ impl BarProgress {
             )
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
+        BarProgress { bar: Some(bar) }
+    }
+
+    /// One bar per connector in a sweep, under a shared [`MultiProgress`].
+    pub fn connector(multi: &MultiProgress, name: &str, quiet: bool) -> Self {
+        if quiet || !std::io::stderr().is_terminal() {
+            return BarProgress { bar: None };
+        }
+        let bar = multi.add(ProgressBar::new(0));
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {prefix:>16} {bytes}/{total_bytes} ({bytes_per_sec}) {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar.set_prefix(name.to_string());
         BarProgress { bar: Some(bar) }
     }
 

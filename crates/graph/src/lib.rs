@@ -469,8 +469,10 @@ impl Graph {
                 }
             }
         }
+        // A leak belongs to whoever holds the credential it reveals; only when the inventory
+        // does not know it does the leak's own evidence (a decoded account id) decide.
         for i in 0..self.nodes.len() {
-            if self.nodes[i].kind == NodeKind::SecretLocation && result[i].is_none() {
+            if self.nodes[i].kind == NodeKind::SecretLocation {
                 let linked = self
                     .outgoing(i)
                     .filter(|e| {
@@ -478,10 +480,10 @@ impl Graph {
                             && self.nodes[e.to].kind == NodeKind::Credential
                     })
                     .find_map(|e| result[e.to].clone());
-                result[i] = linked.map(|mut a| {
+                if let Some(mut a) = linked {
                     a.chain.push(self.nodes[i].id.clone());
-                    a
-                });
+                    result[i] = Some(a);
+                }
             }
         }
         for (n, a) in self.nodes.iter_mut().zip(result) {

@@ -1,5 +1,6 @@
 //! Renders findings into the formats of DESIGN.md: `jsonl` (one finding per line), `json`
-//! (`{"findings": [...], "stats": {...}}`) and `sarif` (SARIF 2.1.0 for code-scanning tools).
+//! (`{"findings": [...], "stats": {...}}`), `sarif` (SARIF 2.1.0 for code-scanning tools),
+//! `csv` (spreadsheets) and `md` (tickets and chat).
 //!
 //! It consumes [`Finding`]s only: it knows nothing about connectors, rules or the graph, and
 //! never sees a secret that the finding does not already carry (redacted unless asked).
@@ -18,6 +19,8 @@ pub enum Format {
     Jsonl,
     Json,
     Sarif,
+    Csv,
+    Markdown,
 }
 
 impl Format {
@@ -26,13 +29,15 @@ impl Format {
             Format::Jsonl => "jsonl",
             Format::Json => "json",
             Format::Sarif => "sarif",
+            Format::Csv => "csv",
+            Format::Markdown => "md",
         }
     }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
-    #[error("unknown format {0:?} (expected jsonl, json or sarif)")]
+    #[error("unknown format {0:?} (expected jsonl, json, sarif, csv or md)")]
     UnknownFormat(String),
     #[error("cannot write report: {0}")]
     Io(#[from] std::io::Error),
@@ -47,6 +52,8 @@ impl FromStr for Format {
             "jsonl" => Ok(Format::Jsonl),
             "json" => Ok(Format::Json),
             "sarif" => Ok(Format::Sarif),
+            "csv" => Ok(Format::Csv),
+            "md" | "markdown" => Ok(Format::Markdown),
             other => Err(ReportError::UnknownFormat(other.to_string())),
         }
     }
@@ -93,7 +100,97 @@ pub fn write_findings(
             serde_json::to_writer_pretty(&mut *out, &to_sarif(findings, info))?;
             out.write_all(b"\n")?;
         }
+        Format::Csv => write_csv(findings, out)?,
+        Format::Markdown => write_markdown(findings, out)?,
     }
     out.flush()?;
+    Ok(())
+}
+
+/// One CSV row per finding (for spreadsheets): RFC 4180 quoting, evidence as JSON.
+pub fn write_csv(findings: &[Finding], out: &mut dyn Write) -> Result<(), ReportError> {
+    fn cell(s: &str) -> String {
+        if s.contains([',', '"', '\n', '\r']) {
+            format!("\"{}\"", s.replace('"', "\"\""))
+        } else {
+            s.to_string()
+        }
+    }
+    writeln!(out, "id,kind,severity,partner,subject_id,subject_type,subject_name,title,rule,path,line,commit,chain,remediation,references,status,first_seen,last_seen,evidence")?;
+    for f in findings {
+        let loc = f.location.as_ref();
+        let row = [
+            f.id.clone(),
+            f.kind.as_str().to_string(),
+            f.severity.as_str().to_string(),
+            f.partner.clone().unwrap_or_default(),
+            f.subject.id.clone(),
+            f.subject.kind.clone(),
+            f.subject.name.clone(),
+            f.title.clone(),
+            f.rule.clone().unwrap_or_default(),
+            loc.map(|l| l.path.clone()).unwrap_or_default(),
+            loc.map(|l| l.line.to_string()).unwrap_or_default(),
+            loc.and_then(|l| l.commit.clone()).unwrap_or_default(),
+            f.chain.join(" > "),
+            f.remediation.clone(),
+            f.references.join(" "),
+            serde_json::to_value(f.status)?.as_str().unwrap_or_default().to_string(),
+            f.first_seen.clone(),
+            f.last_seen.clone(),
+            serde_json::to_string(&f.evidence)?,
+        ];
+        let line: Vec<String> = row.iter().map(|c| cell(c)).collect();
+        writeln!(out, "{}", line.join(","))?;
+    }
+    Ok(())
+}
+
+/// Markdown for tickets and chat: a count line, then findings grouped by severity.
+pub fn write_markdown(findings: &[Finding], out: &mut dyn Write) -> Result<(), ReportError> {
+    fn esc(s: &str) -> String {
+        s.replace('|', "\\|").replace('\n', " ")
+    }
+    writeln!(out, "# trustmap findings\n")?;
+    if findings.is_empty() {
+        writeln!(out, "No findings.")?;
+        return Ok(());
+    }
+    let mut counts: Vec<String> = Vec::new();
+    for sev in trustmap_model::Severity::ALL {
+        let n = findings.iter().filter(|f| f.severity == sev).count();
+        if n > 0 {
+            counts.push(format!("{n} {sev}"));
+        }
+    }
+    writeln!(out, "{} findings: {}\n", findings.len(), counts.join(", "))?;
+    for sev in trustmap_model::Severity::ALL {
+        let group: Vec<&Finding> = findings.iter().filter(|f| f.severity == sev).collect();
+        if group.is_empty() {
+            continue;
+        }
+        writeln!(out, "## {sev} ({})\n", group.len())?;
+        writeln!(out, "| kind | partner | subject | finding | fix | id |")?;
+        writeln!(out, "|---|---|---|---|---|---|")?;
+        for f in group {
+            let place = f
+                .location
+                .as_ref()
+                .map(|l| format!(" ({}:{})", l.path, l.line))
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "| {} | {} | `{}` | {}{} | {} | `{}` |",
+                f.kind.as_str(),
+                f.partner.as_deref().unwrap_or("—"),
+                esc(&f.subject.id),
+                esc(&f.title),
+                esc(&place),
+                esc(&f.remediation),
+                f.id
+            )?;
+        }
+        writeln!(out)?;
+    }
     Ok(())
 }

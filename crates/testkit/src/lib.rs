@@ -11,3 +11,4 @@
 pub mod corpus;
 pub mod git;
 pub mod score;
+pub mod estate;

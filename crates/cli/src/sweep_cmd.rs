@@ -1,0 +1,193 @@
+//! `trustmap sweep`, `trustmap graph` and `trustmap partners check`.
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use indicatif::MultiProgress;
+use std::path::PathBuf;
+use std::sync::Arc;
+use trustmap_graph::{export, ExportFormat};
+use trustmap_model::{Progress, Severity};
+use trustmap_partners::load_registry;
+use trustmap_policy::Settings;
+use trustmap_report::{write_findings, Format, RunInfo};
+use trustmap_sweep::{analyse, collect, load_config, summarise, SweepConfig};
+
+use crate::exit;
+use crate::progress::BarProgress;
+
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    /// The sweep configuration.
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+    /// Directory for findings.<format> files.
+    #[arg(long, default_value = "trustmap-out", value_name = "DIR")]
+    pub out: PathBuf,
+    /// Comma-separated formats: jsonl, json, sarif, csv, md.
+    #[arg(long, default_value = "jsonl,json,md", value_delimiter = ',')]
+    pub format: Vec<String>,
+    /// State file for findings across runs (not available in this build yet).
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// Exit 1 when a finding is at or above this severity (default: never).
+    #[arg(long, value_name = "SEVERITY")]
+    pub fail_on: Option<Severity>,
+    /// Evaluate dates as of this day (YYYY-MM-DD), for reproducible sweeps.
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub now: Option<String>,
+    /// No progress bars and no summary.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+    #[arg(long, default_value = "json", value_parser = ["json", "dot", "graphml", "cypher"])]
+    pub format: String,
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub now: Option<String>,
+}
+
+fn settings(config: &SweepConfig, now: Option<&str>) -> Result<Settings> {
+    let (today, stamp) = match now {
+        Some(day) => {
+            let d = chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d")
+                .with_context(|| format!("--now {day:?}: expected YYYY-MM-DD"))?;
+            (d, format!("{day}T00:00:00Z"))
+        }
+        None => {
+            let n = chrono::Utc::now();
+            (n.date_naive(), n.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        }
+    };
+    Ok(Settings {
+        today,
+        dormant_after_days: config.dormant_after_days,
+        max_credential_age_days: config.max_credential_age_days,
+        now: stamp,
+    })
+}
+
+/// Load config and registry, run the connectors, analyse. Shared by sweep and graph.
+fn sweep_once(config_file: &PathBuf, now: Option<&str>, quiet: bool) -> Result<(trustmap_sweep::SweepOutcome, SweepConfig)> {
+    let config = load_config(config_file)?;
+    let registry = load_registry(&config.partners_file)?;
+    let settings = settings(&config, now)?;
+    let engine = Arc::new(trustmap_rules::Engine::builtin()?);
+    let multi = MultiProgress::new();
+    let progress_for = |name: &str| -> Arc<dyn Progress> { Arc::new(BarProgress::connector(&multi, name, quiet)) };
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let (observations, connectors) = runtime.block_on(collect(&config, engine, &progress_for));
+    let _ = multi.clear();
+    let (graph, findings) = analyse(&observations, &registry, &settings);
+    Ok((trustmap_sweep::SweepOutcome { graph, findings, connectors }, config))
+}
+
+pub fn run_sweep(args: SweepArgs) -> Result<u8> {
+    if args.state.is_some() {
+        bail!("--state: the state store is not in this build yet (findings are written without run-to-run status)");
+    }
+    let formats: Vec<Format> = args
+        .format
+        .iter()
+        .map(|f| {
+            if f == "html" {
+                bail!("--format html is not in this build yet (use md, csv, json, jsonl or sarif)");
+            }
+            Ok(f.parse::<Format>()?)
+        })
+        .collect::<Result<_>>()?;
+    let (outcome, config) = sweep_once(&args.config, args.now.as_deref(), args.quiet)?;
+    std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
+    let (by_sev, by_kind, partners) = summarise(&outcome.findings);
+    let info = RunInfo {
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        stats: serde_json::json!({
+            "findings": outcome.findings.len(),
+            "by_severity": by_sev,
+            "by_kind": by_kind,
+            "nodes": outcome.graph.nodes.len(),
+            "edges": outcome.graph.edges.len(),
+            "connectors": outcome.connectors.iter().map(|c| serde_json::json!({
+                "name": c.name, "type": c.kind, "observations": c.observations,
+                "error": c.error.as_ref().map(|(k, m)| serde_json::json!({"kind": k, "message": m})),
+                "seconds": (c.seconds * 1000.0).round() / 1000.0,
+            })).collect::<Vec<_>>(),
+        }),
+        rules: Vec::new(),
+    };
+    for format in &formats {
+        let path = args.out.join(format!("findings.{}", format.extension()));
+        // Write to a temporary name and rename, so a reader never sees half a file.
+        let tmp = path.with_extension(format!("{}.tmp", format.extension()));
+        let file = std::fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+        let mut w = std::io::BufWriter::new(file);
+        write_findings(*format, &outcome.findings, &info, &mut w)?;
+        drop(w);
+        std::fs::rename(&tmp, &path).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if !args.quiet {
+        eprintln!("swept {} connectors: {} nodes, {} edges", outcome.connectors.len(), outcome.graph.nodes.len(), outcome.graph.edges.len());
+        for c in &outcome.connectors {
+            match &c.error {
+                None => eprintln!("  {} ({}): {} observations in {:.2}s", c.name, c.kind, c.observations, c.seconds),
+                Some((k, m)) => eprintln!("  {} ({}): FAILED [{k}] {m} ({} observations kept)", c.name, c.kind, c.observations),
+            }
+        }
+        let sev: Vec<String> = Severity::ALL
+            .iter()
+            .filter_map(|s| by_sev.get(s.as_str()).map(|n| format!("{n} {s}")))
+            .collect();
+        eprintln!("{} findings: {}", outcome.findings.len(), if sev.is_empty() { "none".into() } else { sev.join(", ") });
+        for (k, n) in &by_kind {
+            eprintln!("  {k}: {n}");
+        }
+        if !partners.is_empty() {
+            eprintln!("top partners by risk:");
+            for (p, n, score) in partners.iter().take(5) {
+                eprintln!("  {p}: {n} findings (risk score {score})");
+            }
+        }
+        for s in &config.sinks {
+            eprintln!("note: sink {s:?} is configured but delivery to sinks is not in this build yet");
+        }
+        eprintln!("wrote {}", formats.iter().map(|f| args.out.join(format!("findings.{}", f.extension())).display().to_string()).collect::<Vec<_>>().join(", "));
+    }
+    if outcome.failures().next().is_some() {
+        return Ok(exit::CONNECTOR_FAILED);
+    }
+    let failing = args.fail_on.is_some_and(|min| outcome.findings.iter().any(|f| f.severity >= min));
+    Ok(if failing { exit::FINDINGS } else { exit::OK })
+}
+
+pub fn run_graph(args: GraphArgs) -> Result<u8> {
+    let format: ExportFormat = args.format.parse().map_err(anyhow::Error::msg)?;
+    let (outcome, _) = sweep_once(&args.config, args.now.as_deref(), true)?;
+    println!("{}", export(&outcome.graph, format));
+    for c in outcome.failures() {
+        if let Some((k, m)) = &c.error {
+            eprintln!("trustmap: connector {} failed [{k}]: {m}", c.name);
+        }
+    }
+    Ok(if outcome.failures().next().is_some() { exit::CONNECTOR_FAILED } else { exit::OK })
+}
+
+pub fn run_partners_check(file: PathBuf, now: Option<String>) -> Result<u8> {
+    let registry = load_registry(&file)?;
+    let today = match now {
+        Some(d) => chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d").with_context(|| format!("--now {d:?}: expected YYYY-MM-DD"))?,
+        None => chrono::Utc::now().date_naive(),
+    };
+    let gaps = registry.gaps(today);
+    for g in &gaps {
+        println!("{}:{}: {}: {}", file.display(), g.line, g.partner, g.problem);
+    }
+    eprintln!(
+        "{} partners, {} owners, {} governance gaps",
+        registry.partners.len(),
+        registry.owners.len(),
+        gaps.len()
+    );
+    Ok(if gaps.is_empty() { exit::OK } else { exit::FINDINGS })
+}

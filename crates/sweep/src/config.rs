@@ -1,0 +1,140 @@
+//! `sweep.toml`, parsed strictly: errors name the file, line and field.
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use toml::Spanned;
+use trustmap_connector::Connector;
+
+use crate::registry::build_connector;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{file}: cannot read: {source}")]
+    Read {
+        file: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{file}:{line}: {message}")]
+    Invalid {
+        file: PathBuf,
+        line: usize,
+        message: String,
+    },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileDef {
+    sweep: SweepDef,
+    #[serde(default)]
+    connectors: Vec<Spanned<toml::Table>>,
+    #[serde(default)]
+    sinks: Vec<Spanned<toml::Table>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SweepDef {
+    partners: Spanned<String>,
+    #[serde(default = "default_dormant")]
+    dormant_after_days: i64,
+    #[serde(default = "default_age")]
+    max_credential_age_days: i64,
+    /// How many connectors run at once (default 4).
+    #[serde(default = "default_concurrency")]
+    concurrency: usize,
+}
+
+fn default_dormant() -> i64 {
+    90
+}
+fn default_age() -> i64 {
+    365
+}
+fn default_concurrency() -> usize {
+    4
+}
+
+/// A validated sweep configuration with its connectors built.
+pub struct SweepConfig {
+    pub file: PathBuf,
+    pub base_dir: PathBuf,
+    pub partners_file: PathBuf,
+    pub dormant_after_days: i64,
+    pub max_credential_age_days: i64,
+    pub concurrency: usize,
+    pub connectors: Vec<Box<dyn Connector>>,
+    /// `[[sinks]]` types present in the file (delivery lands with the ticketing work).
+    pub sinks: Vec<String>,
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())].iter().filter(|&&b| b == b'\n').count() + 1
+}
+
+pub fn load_config(file: &Path) -> Result<SweepConfig, ConfigError> {
+    let text = std::fs::read_to_string(file).map_err(|source| ConfigError::Read {
+        file: file.to_path_buf(),
+        source,
+    })?;
+    parse_config(file, &text)
+}
+
+pub fn parse_config(file: &Path, text: &str) -> Result<SweepConfig, ConfigError> {
+    let invalid = |line: usize, message: String| ConfigError::Invalid {
+        file: file.to_path_buf(),
+        line,
+        message,
+    };
+    let def: FileDef = toml::from_str(text)
+        .map_err(|e| invalid(e.span().map_or(0, |s| line_of(text, s.start)), e.message().to_string()))?;
+    if def.sweep.dormant_after_days < 1 || def.sweep.max_credential_age_days < 1 {
+        return Err(invalid(1, "[sweep]: dormant_after_days and max_credential_age_days must be at least 1".into()));
+    }
+    let base_dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
+    let mut connectors = Vec::new();
+    let mut names = std::collections::HashMap::new();
+    for (i, spanned) in def.connectors.into_iter().enumerate() {
+        let line = line_of(text, spanned.span().start);
+        let mut table = spanned.into_inner();
+        let kind = match table.remove("type") {
+            Some(toml::Value::String(s)) => s,
+            _ => return Err(invalid(line, format!("connector #{}: field `type` is missing or not a string", i + 1))),
+        };
+        let name = match table.remove("name") {
+            Some(toml::Value::String(s)) => s,
+            Some(_) => return Err(invalid(line, format!("connector #{}: field `name` must be a string", i + 1))),
+            None => format!("{kind}-{}", i + 1),
+        };
+        if let Some(first) = names.insert(name.clone(), line) {
+            return Err(invalid(line, format!("connector {name:?}: field `name`: duplicate, first used on line {first}")));
+        }
+        let c = build_connector(&kind, name.clone(), table).map_err(|m| invalid(line, format!("connector {name:?} ({kind}): {m}")))?;
+        connectors.push(c);
+    }
+    let mut sinks = Vec::new();
+    for s in def.sinks {
+        let line = line_of(text, s.span().start);
+        match s.get_ref().get("type") {
+            Some(toml::Value::String(t)) => sinks.push(t.clone()),
+            _ => return Err(invalid(line, "sink: field `type` is missing or not a string".into())),
+        }
+    }
+    let partners_file = {
+        let p = PathBuf::from(def.sweep.partners.get_ref());
+        if p.is_absolute() {
+            p
+        } else {
+            base_dir.join(p)
+        }
+    };
+    Ok(SweepConfig {
+        file: file.to_path_buf(),
+        base_dir,
+        partners_file,
+        dormant_after_days: def.sweep.dormant_after_days,
+        max_credential_age_days: def.sweep.max_credential_age_days,
+        concurrency: def.sweep.concurrency.max(1),
+        connectors,
+        sinks,
+    })
+}

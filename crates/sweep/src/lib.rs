@@ -1,0 +1,141 @@
+//! `trustmap sweep` as a library.
+//!
+//! Data flow: sweep.toml ([`load_config`]) → connectors run concurrently, each with its own
+//! [`SweepContext`] and a bounded budget → observations → [`Graph::build`] → attribution
+//! against partners.toml → every policy check → findings, plus the graph and per-connector
+//! results. A failed connector is reported in [`SweepOutcome::failures`]; what it emitted before
+//! failing and everything the others found are kept.
+//!
+//! It must not know about output formats or terminals: the CLI renders the outcome.
+
+mod config;
+mod registry;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use tokio::sync::{mpsc, Semaphore};
+use trustmap_connector::{Emitter, SweepContext};
+use trustmap_graph::Graph;
+use trustmap_model::{Finding, Observation, Progress};
+use trustmap_partners::Registry;
+use trustmap_policy::{run_checks, CheckContext, Settings};
+use trustmap_rules::Engine;
+
+pub use config::{load_config, parse_config, ConfigError, SweepConfig};
+pub use registry::{build_connector, CONNECTOR_TYPES};
+
+/// One connector's run.
+#[derive(Debug, Clone)]
+pub struct ConnectorReport {
+    pub name: String,
+    pub kind: String,
+    pub observations: usize,
+    /// `Some((kind, message))` when it failed.
+    pub error: Option<(String, String)>,
+    pub seconds: f64,
+}
+
+pub struct SweepOutcome {
+    pub graph: Graph,
+    pub findings: Vec<Finding>,
+    pub connectors: Vec<ConnectorReport>,
+}
+
+impl SweepOutcome {
+    pub fn failures(&self) -> impl Iterator<Item = &ConnectorReport> {
+        self.connectors.iter().filter(|c| c.error.is_some())
+    }
+}
+
+/// Run every connector (at most `config.concurrency` at once) and collect their observations.
+pub async fn collect(
+    config: &SweepConfig,
+    engine: Arc<Engine>,
+    progress_for: &(dyn Fn(&str) -> Arc<dyn Progress> + Sync),
+) -> (Vec<Observation>, Vec<ConnectorReport>) {
+    let cancelled = Arc::new(AtomicBool::new(false));
+    let budget = Arc::new(Semaphore::new(config.concurrency));
+    let mut runs = Vec::new();
+    for c in &config.connectors {
+        let ctx = SweepContext {
+            cancelled: cancelled.clone(),
+            progress: progress_for(c.name()),
+            budget: budget.clone(),
+            engine: engine.clone(),
+            base_dir: config.base_dir.clone(),
+        };
+        runs.push(async move {
+            let (tx, mut rx) = mpsc::channel::<Observation>(1024);
+            let emitter = Emitter::new(tx, c.name());
+            let started = std::time::Instant::now();
+            let run = async {
+                let r = c.run(&ctx, &emitter).await;
+                drop(emitter);
+                r
+            };
+            let gather = async {
+                let mut got = Vec::new();
+                while let Some(o) = rx.recv().await {
+                    got.push(o);
+                }
+                got
+            };
+            let (result, observations) = tokio::join!(run, gather);
+            let report = ConnectorReport {
+                name: c.name().to_string(),
+                kind: c.kind().to_string(),
+                observations: observations.len(),
+                error: result.err().map(|e| (e.kind.as_str().to_string(), e.message)),
+                seconds: started.elapsed().as_secs_f64(),
+            };
+            (observations, report)
+        });
+    }
+    let mut observations = Vec::new();
+    let mut reports = Vec::new();
+    // Connectors overlap: each awaits I/O or blocking work, so polling them together suffices.
+    for (obs, report) in futures::future::join_all(runs).await {
+        observations.extend(obs);
+        reports.push(report);
+    }
+    (observations, reports)
+}
+
+/// Build the graph from observations, attribute it and run the checks.
+pub fn analyse(observations: &[Observation], registry: &Registry, settings: &Settings) -> (Graph, Vec<Finding>) {
+    let mut graph = Graph::build(observations, registry);
+    graph.attribute(registry);
+    let findings = run_checks(&CheckContext {
+        graph: &graph,
+        registry,
+        settings,
+    });
+    (graph, findings)
+}
+
+/// Counts by severity and by kind, and partners ranked by the severity of their findings.
+pub fn summarise(findings: &[Finding]) -> (BTreeMap<String, usize>, BTreeMap<String, usize>, Vec<(String, usize, usize)>) {
+    let mut by_sev = BTreeMap::new();
+    let mut by_kind = BTreeMap::new();
+    let mut partners: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    for f in findings {
+        *by_sev.entry(f.severity.as_str().to_string()).or_insert(0) += 1;
+        *by_kind.entry(f.kind.as_str().to_string()).or_insert(0) += 1;
+        if let Some(p) = &f.partner {
+            let e = partners.entry(p.clone()).or_insert((0, 0));
+            e.0 += 1;
+            // Risk score: critical 10, high 5, medium 2, low 1.
+            e.1 += match f.severity {
+                trustmap_model::Severity::Critical => 10,
+                trustmap_model::Severity::High => 5,
+                trustmap_model::Severity::Medium => 2,
+                trustmap_model::Severity::Low => 1,
+                trustmap_model::Severity::Info => 0,
+            };
+        }
+    }
+    let mut ranked: Vec<(String, usize, usize)> = partners.into_iter().map(|(p, (n, score))| (p, n, score)).collect();
+    ranked.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
+    (by_sev, by_kind, ranked)
+}
