@@ -60,7 +60,9 @@ fn main() -> ExitCode {
         Command::Rules(cmd) => rules_cmd::run(cmd),
         Command::Sweep(args) => sweep_cmd::run_sweep(args),
         Command::Graph(args) => sweep_cmd::run_graph(args),
-        Command::Partners(PartnersCommand::Check { file, now }) => sweep_cmd::run_partners_check(file, now),
+        Command::Partners(PartnersCommand::Check { file, now }) => {
+            sweep_cmd::run_partners_check(file, now)
+        }
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -30,8 +30,10 @@ impl BarProgress {
         }
         let bar = multi.add(ProgressBar::new(0));
         bar.set_style(
-            ProgressStyle::with_template("{spinner} {prefix:>16} {bytes}/{total_bytes} ({bytes_per_sec}) {msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            ProgressStyle::with_template(
+                "{spinner} {prefix:>16} {bytes}/{total_bytes} ({bytes_per_sec}) {msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
         bar.set_prefix(name.to_string());
         BarProgress { bar: Some(bar) }

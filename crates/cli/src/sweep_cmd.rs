@@ -58,7 +58,10 @@ fn settings(config: &SweepConfig, now: Option<&str>) -> Result<Settings> {
         }
         None => {
             let n = chrono::Utc::now();
-            (n.date_naive(), n.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+            (
+                n.date_naive(),
+                n.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            )
         }
     };
     Ok(Settings {
@@ -70,18 +73,32 @@ fn settings(config: &SweepConfig, now: Option<&str>) -> Result<Settings> {
 }
 
 /// Load config and registry, run the connectors, analyse. Shared by sweep and graph.
-fn sweep_once(config_file: &PathBuf, now: Option<&str>, quiet: bool) -> Result<(trustmap_sweep::SweepOutcome, SweepConfig)> {
+fn sweep_once(
+    config_file: &std::path::Path,
+    now: Option<&str>,
+    quiet: bool,
+) -> Result<(trustmap_sweep::SweepOutcome, SweepConfig)> {
     let config = load_config(config_file)?;
     let registry = load_registry(&config.partners_file)?;
     let settings = settings(&config, now)?;
     let engine = Arc::new(trustmap_rules::Engine::builtin()?);
     let multi = MultiProgress::new();
-    let progress_for = |name: &str| -> Arc<dyn Progress> { Arc::new(BarProgress::connector(&multi, name, quiet)) };
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let progress_for =
+        |name: &str| -> Arc<dyn Progress> { Arc::new(BarProgress::connector(&multi, name, quiet)) };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     let (observations, connectors) = runtime.block_on(collect(&config, engine, &progress_for));
     let _ = multi.clear();
     let (graph, findings) = analyse(&observations, &registry, &settings);
-    Ok((trustmap_sweep::SweepOutcome { graph, findings, connectors }, config))
+    Ok((
+        trustmap_sweep::SweepOutcome {
+            graph,
+            findings,
+            connectors,
+        },
+        config,
+    ))
 }
 
 pub fn run_sweep(args: SweepArgs) -> Result<u8> {
@@ -99,8 +116,10 @@ pub fn run_sweep(args: SweepArgs) -> Result<u8> {
         })
         .collect::<Result<_>>()?;
     let (outcome, config) = sweep_once(&args.config, args.now.as_deref(), args.quiet)?;
-    std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
-    let (by_sev, by_kind, partners) = summarise(&outcome.findings);
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    let summary = summarise(&outcome.findings);
+    let (by_sev, by_kind, partners) = (&summary.by_severity, &summary.by_kind, &summary.partners);
     let info = RunInfo {
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
         stats: serde_json::json!({
@@ -121,26 +140,46 @@ pub fn run_sweep(args: SweepArgs) -> Result<u8> {
         let path = args.out.join(format!("findings.{}", format.extension()));
         // Write to a temporary name and rename, so a reader never sees half a file.
         let tmp = path.with_extension(format!("{}.tmp", format.extension()));
-        let file = std::fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+        let file = std::fs::File::create(&tmp)
+            .with_context(|| format!("cannot create {}", tmp.display()))?;
         let mut w = std::io::BufWriter::new(file);
         write_findings(*format, &outcome.findings, &info, &mut w)?;
         drop(w);
         std::fs::rename(&tmp, &path).with_context(|| format!("cannot write {}", path.display()))?;
     }
     if !args.quiet {
-        eprintln!("swept {} connectors: {} nodes, {} edges", outcome.connectors.len(), outcome.graph.nodes.len(), outcome.graph.edges.len());
+        eprintln!(
+            "swept {} connectors: {} nodes, {} edges",
+            outcome.connectors.len(),
+            outcome.graph.nodes.len(),
+            outcome.graph.edges.len()
+        );
         for c in &outcome.connectors {
             match &c.error {
-                None => eprintln!("  {} ({}): {} observations in {:.2}s", c.name, c.kind, c.observations, c.seconds),
-                Some((k, m)) => eprintln!("  {} ({}): FAILED [{k}] {m} ({} observations kept)", c.name, c.kind, c.observations),
+                None => eprintln!(
+                    "  {} ({}): {} observations in {:.2}s",
+                    c.name, c.kind, c.observations, c.seconds
+                ),
+                Some((k, m)) => eprintln!(
+                    "  {} ({}): FAILED [{k}] {m} ({} observations kept)",
+                    c.name, c.kind, c.observations
+                ),
             }
         }
         let sev: Vec<String> = Severity::ALL
             .iter()
             .filter_map(|s| by_sev.get(s.as_str()).map(|n| format!("{n} {s}")))
             .collect();
-        eprintln!("{} findings: {}", outcome.findings.len(), if sev.is_empty() { "none".into() } else { sev.join(", ") });
-        for (k, n) in &by_kind {
+        eprintln!(
+            "{} findings: {}",
+            outcome.findings.len(),
+            if sev.is_empty() {
+                "none".into()
+            } else {
+                sev.join(", ")
+            }
+        );
+        for (k, n) in by_kind {
             eprintln!("  {k}: {n}");
         }
         if !partners.is_empty() {
@@ -150,14 +189,29 @@ pub fn run_sweep(args: SweepArgs) -> Result<u8> {
             }
         }
         for s in &config.sinks {
-            eprintln!("note: sink {s:?} is configured but delivery to sinks is not in this build yet");
+            eprintln!(
+                "note: sink {s:?} is configured but delivery to sinks is not in this build yet"
+            );
         }
-        eprintln!("wrote {}", formats.iter().map(|f| args.out.join(format!("findings.{}", f.extension())).display().to_string()).collect::<Vec<_>>().join(", "));
+        eprintln!(
+            "wrote {}",
+            formats
+                .iter()
+                .map(|f| args
+                    .out
+                    .join(format!("findings.{}", f.extension()))
+                    .display()
+                    .to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
     }
     if outcome.failures().next().is_some() {
         return Ok(exit::CONNECTOR_FAILED);
     }
-    let failing = args.fail_on.is_some_and(|min| outcome.findings.iter().any(|f| f.severity >= min));
+    let failing = args
+        .fail_on
+        .is_some_and(|min| outcome.findings.iter().any(|f| f.severity >= min));
     Ok(if failing { exit::FINDINGS } else { exit::OK })
 }
 
@@ -170,18 +224,29 @@ pub fn run_graph(args: GraphArgs) -> Result<u8> {
             eprintln!("trustmap: connector {} failed [{k}]: {m}", c.name);
         }
     }
-    Ok(if outcome.failures().next().is_some() { exit::CONNECTOR_FAILED } else { exit::OK })
+    Ok(if outcome.failures().next().is_some() {
+        exit::CONNECTOR_FAILED
+    } else {
+        exit::OK
+    })
 }
 
 pub fn run_partners_check(file: PathBuf, now: Option<String>) -> Result<u8> {
     let registry = load_registry(&file)?;
     let today = match now {
-        Some(d) => chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d").with_context(|| format!("--now {d:?}: expected YYYY-MM-DD"))?,
+        Some(d) => chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d")
+            .with_context(|| format!("--now {d:?}: expected YYYY-MM-DD"))?,
         None => chrono::Utc::now().date_naive(),
     };
     let gaps = registry.gaps(today);
     for g in &gaps {
-        println!("{}:{}: {}: {}", file.display(), g.line, g.partner, g.problem);
+        println!(
+            "{}:{}: {}: {}",
+            file.display(),
+            g.line,
+            g.partner,
+            g.problem
+        );
     }
     eprintln!(
         "{} partners, {} owners, {} governance gaps",
@@ -189,5 +254,9 @@ pub fn run_partners_check(file: PathBuf, now: Option<String>) -> Result<u8> {
         registry.owners.len(),
         gaps.len()
     );
-    Ok(if gaps.is_empty() { exit::OK } else { exit::FINDINGS })
+    Ok(if gaps.is_empty() {
+        exit::OK
+    } else {
+        exit::FINDINGS
+    })
 }

@@ -456,16 +456,14 @@ impl Graph {
         }
         // Credentials: their holder's owner; leaks: the credential's (or holder's) owner.
         for i in 0..self.nodes.len() {
-            if self.nodes[i].kind == NodeKind::Credential && result[i].is_none() {
-                if let Some(h) = self
+            if self.nodes[i].kind == NodeKind::Credential {
+                let holder = self
                     .incoming(i)
                     .find(|e| e.kind == EdgeKind::Holds)
-                    .map(|e| e.from)
-                {
-                    result[i] = result[h].clone().map(|mut a| {
-                        a.chain.push(self.nodes[i].id.clone());
-                        a
-                    });
+                    .map(|e| e.from);
+                if let Some(mut a) = holder.and_then(|h| result[h].clone()) {
+                    a.chain.push(self.nodes[i].id.clone());
+                    result[i] = Some(a);
                 }
             }
         }

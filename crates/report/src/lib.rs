@@ -135,7 +135,10 @@ pub fn write_csv(findings: &[Finding], out: &mut dyn Write) -> Result<(), Report
             f.chain.join(" > "),
             f.remediation.clone(),
             f.references.join(" "),
-            serde_json::to_value(f.status)?.as_str().unwrap_or_default().to_string(),
+            serde_json::to_value(f.status)?
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
             f.first_seen.clone(),
             f.last_seen.clone(),
             serde_json::to_string(&f.evidence)?,

@@ -68,7 +68,11 @@ pub struct SweepConfig {
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
-    text.as_bytes()[..offset.min(text.len())].iter().filter(|&&b| b == b'\n').count() + 1
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 pub fn load_config(file: &Path) -> Result<SweepConfig, ConfigError> {
@@ -85,10 +89,17 @@ pub fn parse_config(file: &Path, text: &str) -> Result<SweepConfig, ConfigError>
         line,
         message,
     };
-    let def: FileDef = toml::from_str(text)
-        .map_err(|e| invalid(e.span().map_or(0, |s| line_of(text, s.start)), e.message().to_string()))?;
+    let def: FileDef = toml::from_str(text).map_err(|e| {
+        invalid(
+            e.span().map_or(0, |s| line_of(text, s.start)),
+            e.message().to_string(),
+        )
+    })?;
     if def.sweep.dormant_after_days < 1 || def.sweep.max_credential_age_days < 1 {
-        return Err(invalid(1, "[sweep]: dormant_after_days and max_credential_age_days must be at least 1".into()));
+        return Err(invalid(
+            1,
+            "[sweep]: dormant_after_days and max_credential_age_days must be at least 1".into(),
+        ));
     }
     let base_dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
     let mut connectors = Vec::new();
@@ -98,17 +109,34 @@ pub fn parse_config(file: &Path, text: &str) -> Result<SweepConfig, ConfigError>
         let mut table = spanned.into_inner();
         let kind = match table.remove("type") {
             Some(toml::Value::String(s)) => s,
-            _ => return Err(invalid(line, format!("connector #{}: field `type` is missing or not a string", i + 1))),
+            _ => {
+                return Err(invalid(
+                    line,
+                    format!(
+                        "connector #{}: field `type` is missing or not a string",
+                        i + 1
+                    ),
+                ))
+            }
         };
         let name = match table.remove("name") {
             Some(toml::Value::String(s)) => s,
-            Some(_) => return Err(invalid(line, format!("connector #{}: field `name` must be a string", i + 1))),
+            Some(_) => {
+                return Err(invalid(
+                    line,
+                    format!("connector #{}: field `name` must be a string", i + 1),
+                ))
+            }
             None => format!("{kind}-{}", i + 1),
         };
         if let Some(first) = names.insert(name.clone(), line) {
-            return Err(invalid(line, format!("connector {name:?}: field `name`: duplicate, first used on line {first}")));
+            return Err(invalid(
+                line,
+                format!("connector {name:?}: field `name`: duplicate, first used on line {first}"),
+            ));
         }
-        let c = build_connector(&kind, name.clone(), table).map_err(|m| invalid(line, format!("connector {name:?} ({kind}): {m}")))?;
+        let c = build_connector(&kind, name.clone(), table)
+            .map_err(|m| invalid(line, format!("connector {name:?} ({kind}): {m}")))?;
         connectors.push(c);
     }
     let mut sinks = Vec::new();
@@ -116,7 +144,12 @@ pub fn parse_config(file: &Path, text: &str) -> Result<SweepConfig, ConfigError>
         let line = line_of(text, s.span().start);
         match s.get_ref().get("type") {
             Some(toml::Value::String(t)) => sinks.push(t.clone()),
-            _ => return Err(invalid(line, "sink: field `type` is missing or not a string".into())),
+            _ => {
+                return Err(invalid(
+                    line,
+                    "sink: field `type` is missing or not a string".into(),
+                ))
+            }
         }
     }
     let partners_file = {

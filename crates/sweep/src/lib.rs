@@ -86,7 +86,9 @@ pub async fn collect(
                 name: c.name().to_string(),
                 kind: c.kind().to_string(),
                 observations: observations.len(),
-                error: result.err().map(|e| (e.kind.as_str().to_string(), e.message)),
+                error: result
+                    .err()
+                    .map(|e| (e.kind.as_str().to_string(), e.message)),
                 seconds: started.elapsed().as_secs_f64(),
             };
             (observations, report)
@@ -103,7 +105,11 @@ pub async fn collect(
 }
 
 /// Build the graph from observations, attribute it and run the checks.
-pub fn analyse(observations: &[Observation], registry: &Registry, settings: &Settings) -> (Graph, Vec<Finding>) {
+pub fn analyse(
+    observations: &[Observation],
+    registry: &Registry,
+    settings: &Settings,
+) -> (Graph, Vec<Finding>) {
     let mut graph = Graph::build(observations, registry);
     graph.attribute(registry);
     let findings = run_checks(&CheckContext {
@@ -114,8 +120,17 @@ pub fn analyse(observations: &[Observation], registry: &Registry, settings: &Set
     (graph, findings)
 }
 
+/// What the terminal summary shows: counts by severity and kind, partners ranked by risk.
+#[derive(Debug, Default)]
+pub struct Summary {
+    pub by_severity: BTreeMap<String, usize>,
+    pub by_kind: BTreeMap<String, usize>,
+    /// (partner, findings, risk score), highest risk first.
+    pub partners: Vec<(String, usize, usize)>,
+}
+
 /// Counts by severity and by kind, and partners ranked by the severity of their findings.
-pub fn summarise(findings: &[Finding]) -> (BTreeMap<String, usize>, BTreeMap<String, usize>, Vec<(String, usize, usize)>) {
+pub fn summarise(findings: &[Finding]) -> Summary {
     let mut by_sev = BTreeMap::new();
     let mut by_kind = BTreeMap::new();
     let mut partners: BTreeMap<String, (usize, usize)> = BTreeMap::new();
@@ -135,7 +150,14 @@ pub fn summarise(findings: &[Finding]) -> (BTreeMap<String, usize>, BTreeMap<Str
             };
         }
     }
-    let mut ranked: Vec<(String, usize, usize)> = partners.into_iter().map(|(p, (n, score))| (p, n, score)).collect();
+    let mut ranked: Vec<(String, usize, usize)> = partners
+        .into_iter()
+        .map(|(p, (n, score))| (p, n, score))
+        .collect();
     ranked.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
-    (by_sev, by_kind, ranked)
+    Summary {
+        by_severity: by_sev,
+        by_kind,
+        partners: ranked,
+    }
 }

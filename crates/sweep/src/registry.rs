@@ -6,7 +6,11 @@ use trustmap_connector::{parse_config, Connector};
 pub const CONNECTOR_TYPES: &[&str] = &["filesystem", "git", "exec"];
 
 /// Build the connector for one `[[connectors]]` table (without `type` and `name`).
-pub fn build_connector(kind: &str, name: String, table: toml::Table) -> Result<Box<dyn Connector>, String> {
+pub fn build_connector(
+    kind: &str,
+    name: String,
+    table: toml::Table,
+) -> Result<Box<dyn Connector>, String> {
     Ok(match kind {
         "filesystem" => Box::new(trustmap_connector_filesystem::FilesystemConnector::new(name, parse_config(table)?)),
         "git" => Box::new(trustmap_connector_git::GitConnector::new(name, parse_config(table)?)),

@@ -86,7 +86,10 @@ pub fn inventory(acme_key: &str, oldco_key: &str) -> String {
 
 /// Keys used by the estate: acme's (leaked in history), oldco's (in the inventory only).
 pub fn keys() -> (String, String) {
-    (aws_key_id_for_account(111_122_223_333, 0x5eed_1234), aws_key_id_for_account(777_788_889_999, 0x0bad_cafe))
+    (
+        aws_key_id_for_account(111_122_223_333, 0x5eed_1234),
+        aws_key_id_for_account(777_788_889_999, 0x0bad_cafe),
+    )
 }
 
 /// Write the whole estate under `root` and return the sweep.toml path.
@@ -94,21 +97,45 @@ pub fn build(root: &Path) -> std::io::Result<std::path::PathBuf> {
     let (acme_key, oldco_key) = keys();
     std::fs::create_dir_all(root)?;
     std::fs::write(root.join("partners.toml"), PARTNERS)?;
-    std::fs::write(root.join("inventory.jsonl"), inventory(&acme_key, &oldco_key))?;
+    std::fs::write(
+        root.join("inventory.jsonl"),
+        inventory(&acme_key, &oldco_key),
+    )?;
     let stripe = "sk_live_51Hq8ZtKp3LmW9vXc2RnT7yBd";
     let payments = root.join("repos/payments");
     git::init(&payments);
-    git::commit(&payments, &[("README.md", "# payments\n")], "init", "2026-01-05T09:00:00Z");
     git::commit(
         &payments,
-        &[("deploy/export.env", &format!("# acme nightly export\nAWS_ACCESS_KEY_ID={acme_key}\nSTRIPE_KEY={stripe}\n"))],
+        &[("README.md", "# payments\n")],
+        "init",
+        "2026-01-05T09:00:00Z",
+    );
+    git::commit(
+        &payments,
+        &[(
+            "deploy/export.env",
+            &format!("# acme nightly export\nAWS_ACCESS_KEY_ID={acme_key}\nSTRIPE_KEY={stripe}\n"),
+        )],
         "add export job",
         "2026-02-10T10:00:00Z",
     );
-    git::commit(&payments, &[("deploy/export.env", "# acme nightly export\n# keys moved to the vault\n")], "remove keys", "2026-03-01T10:00:00Z");
+    git::commit(
+        &payments,
+        &[(
+            "deploy/export.env",
+            "# acme nightly export\n# keys moved to the vault\n",
+        )],
+        "remove keys",
+        "2026-03-01T10:00:00Z",
+    );
     let web = root.join("repos/web");
     git::init(&web);
-    git::commit(&web, &[("config/prod.env", &format!("STRIPE_KEY={stripe}\n"))], "prod config", "2026-04-01T10:00:00Z");
+    git::commit(
+        &web,
+        &[("config/prod.env", &format!("STRIPE_KEY={stripe}\n"))],
+        "prod config",
+        "2026-04-01T10:00:00Z",
+    );
     let sweep = root.join("sweep.toml");
     std::fs::write(
         &sweep,

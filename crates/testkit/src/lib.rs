@@ -9,6 +9,6 @@
 //! It must not know how the scanner works inside: it only writes inputs and scores outputs.
 
 pub mod corpus;
+pub mod estate;
 pub mod git;
 pub mod score;
-pub mod estate;
