@@ -90,7 +90,7 @@ fn sweep_once(
         .build()?;
     let (observations, connectors) = runtime.block_on(collect(&config, engine, &progress_for));
     let _ = multi.clear();
-    let (graph, findings) = analyse(&observations, &registry, &settings);
+    let (graph, findings) = analyse(observations, &registry, &settings);
     Ok((
         trustmap_sweep::SweepOutcome {
             graph,

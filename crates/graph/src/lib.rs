@@ -151,7 +151,11 @@ impl Graph {
             existing.scopes.extend(node.scopes);
             existing.scopes.sort();
             existing.scopes.dedup();
-            existing.sources.extend(node.sources);
+            for src in node.sources {
+                if !existing.sources.contains(&src) {
+                    existing.sources.push(src);
+                }
+            }
             existing.tags.extend(node.tags);
             if existing.subtype == "external" {
                 existing.subtype = node.subtype;
@@ -212,23 +216,26 @@ impl Graph {
     }
 
     /// Normalise observations into the graph and link leaks to inventory credentials.
-    pub fn build(observations: &[Observation], registry: &Registry) -> Graph {
+    pub fn build(observations: Vec<Observation>, registry: &Registry) -> Graph {
         let mut g = Graph::default();
         let mut pending_edges = Vec::new();
+        // Observations are consumed: their strings move into nodes instead of being copied.
         for obs in observations {
             match obs {
                 Observation::Identity(o) => {
                     let mut n = Node::new(&o.id, NodeKind::Identity, &o.kind, &o.name);
                     n.active = o.active;
-                    n.account = o.account.clone();
-                    n.created = o.created.clone();
-                    n.last_used = o.last_used.clone();
-                    n.scopes = o.scopes.clone();
-                    n.tags = o.tags.clone();
-                    n.identifiers = o.identifiers.clone();
-                    n.sources.push(o.provenance.connector.clone());
+                    n.account = o.account;
+                    n.created = o.created;
+                    n.last_used = o.last_used;
+                    n.scopes = o.scopes;
+                    n.tags = o.tags;
+                    n.identifiers = o.identifiers;
+                    if !o.provenance.connector.is_empty() {
+                        n.sources.push(o.provenance.connector);
+                    }
                     if !o.provider.is_empty() {
-                        n.details.insert("provider".into(), o.provider.clone());
+                        n.details.insert("provider".into(), o.provider);
                     }
                     g.upsert(n);
                 }
@@ -240,55 +247,61 @@ impl Graph {
                         o.name.as_deref().unwrap_or(&o.id),
                     );
                     n.active = o.active;
-                    n.created = o.created.clone();
-                    n.last_used = o.last_used.clone();
-                    n.last_rotated = o.last_rotated.clone();
-                    n.expires = o.expires.clone();
-                    n.scopes = o.scopes.clone();
-                    n.identifiers = o.identifiers.clone();
-                    n.sources.push(o.provenance.connector.clone());
+                    n.created = o.created;
+                    n.last_used = o.last_used;
+                    n.last_rotated = o.last_rotated;
+                    n.expires = o.expires;
+                    n.scopes = o.scopes;
+                    n.identifiers = o.identifiers;
+                    if !o.provenance.connector.is_empty() {
+                        n.sources.push(o.provenance.connector);
+                    }
                     let c = g.upsert(n);
-                    pending_edges.push((o.holder.clone(), c, EdgeKind::Holds, BTreeMap::new()));
+                    pending_edges.push((o.holder, c, EdgeKind::Holds, BTreeMap::new()));
                 }
                 Observation::ExternalPrincipal(o) => {
                     let mut n = Node::new(&o.id, NodeKind::ExternalPrincipal, &o.kind, &o.name);
-                    n.identifiers = o.identifiers.clone();
-                    n.sources.push(o.provenance.connector.clone());
+                    n.identifiers = o.identifiers;
+                    if !o.provenance.connector.is_empty() {
+                        n.sources.push(o.provenance.connector);
+                    }
                     g.upsert(n);
                 }
                 Observation::Edge(o) => {
                     let to = g.ensure(&o.to);
-                    pending_edges.push((o.from.clone(), to, o.kind, o.conditions.clone()));
+                    pending_edges.push((o.from, to, o.kind, o.conditions));
                 }
                 Observation::Secret(o) => {
                     let id = format!("secret:{}@{}", o.digest, o.path);
                     let mut n =
                         Node::new(&id, NodeKind::SecretLocation, "leaked_secret", &o.rule_name);
-                    n.details.insert("rule".into(), o.rule.clone());
-                    n.details.insert("digest".into(), o.digest.clone());
-                    n.details.insert("redacted".into(), o.redacted.clone());
-                    n.details.insert("path".into(), o.path.clone());
-                    n.details.insert("line".into(), o.line.to_string());
-                    n.details.insert("column".into(), o.column.to_string());
-                    n.details
-                        .insert("severity".into(), o.severity.as_str().into());
-                    if let Some(c) = &o.commit {
-                        n.details.insert("commit".into(), c.clone());
-                    }
-                    if let Some(d) = &o.commit_date {
-                        n.details.insert("commit_date".into(), d.clone());
-                        n.created = Some(d.clone());
-                    }
-                    for (k, v) in &o.hints {
-                        n.details.insert(format!("hint.{k}"), v.clone());
-                    }
                     if let Some(acct) = o.hints.get("aws_account_id") {
                         n.identifiers.push(format!("aws_account:{acct}"));
                     }
                     if let Some(user) = o.hints.get("user") {
                         n.identifiers.push(format!("name:{user}"));
                     }
-                    n.sources.push(o.provenance.connector.clone());
+                    for (k, v) in o.hints {
+                        n.details.insert(format!("hint.{k}"), v);
+                    }
+                    n.details.insert("rule".into(), o.rule);
+                    n.details.insert("digest".into(), o.digest);
+                    n.details.insert("redacted".into(), o.redacted);
+                    n.details.insert("path".into(), o.path);
+                    n.details.insert("line".into(), o.line.to_string());
+                    n.details.insert("column".into(), o.column.to_string());
+                    n.details
+                        .insert("severity".into(), o.severity.as_str().into());
+                    if let Some(c) = o.commit {
+                        n.details.insert("commit".into(), c);
+                    }
+                    if let Some(d) = o.commit_date {
+                        n.created = Some(d.clone());
+                        n.details.insert("commit_date".into(), d);
+                    }
+                    if !o.provenance.connector.is_empty() {
+                        n.sources.push(o.provenance.connector);
+                    }
                     g.upsert(n);
                 }
             }
@@ -445,14 +458,17 @@ impl Graph {
     /// Attribute every node; identities inherit from the principals they trust (transitively,
     /// cycle-safe), credentials from their holder, leaks from the credential they reveal.
     pub fn attribute(&mut self, registry: &Registry) {
-        let direct: Vec<Option<NodeAttribution>> = (0..self.nodes.len())
+        let mut result: Vec<Option<NodeAttribution>> = (0..self.nodes.len())
             .map(|i| self.direct_match(i, registry))
             .collect();
-        let mut result = direct.clone();
-        for (i, slot) in result.iter_mut().enumerate() {
-            if slot.is_none() && self.nodes[i].kind == NodeKind::Identity {
-                *slot = self.through_trust(i, &direct);
-            }
+        // Identities inherit through trust from directly matched principals only, so the
+        // derived attributions are computed first and applied after.
+        let derived: Vec<(usize, NodeAttribution)> = (0..self.nodes.len())
+            .filter(|&i| result[i].is_none() && self.nodes[i].kind == NodeKind::Identity)
+            .filter_map(|i| self.through_trust(i, &result).map(|a| (i, a)))
+            .collect();
+        for (i, a) in derived {
+            result[i] = Some(a);
         }
         // Credentials: their holder's owner; leaks: the credential's (or holder's) owner.
         for i in 0..self.nodes.len() {

@@ -9,8 +9,8 @@
 mod parse;
 
 use chrono::NaiveDate;
-use globset::{GlobBuilder, GlobMatcher};
-use std::collections::BTreeMap;
+use globset::{GlobBuilder, GlobMatcher, GlobSet, GlobSetBuilder};
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
 pub use parse::{load_registry, parse_registry, RegistryError};
@@ -89,6 +89,7 @@ pub struct Registry {
     pub file: PathBuf,
     pub partners: Vec<Partner>,
     pub owners: Vec<Owner>,
+    index: Index,
 }
 
 /// Who something belongs to, and how sure the match is.
@@ -119,115 +120,197 @@ pub struct Identifiers<'a> {
     pub tags: Vec<(&'a str, &'a str)>,
 }
 
-/// A match and its specificity: exact identifiers beat globs; longer literal globs beat shorter.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-struct Strength(u32);
-
-fn glob(pattern: &str) -> Result<GlobMatcher, globset::Error> {
-    Ok(GlobBuilder::new(pattern)
-        .case_insensitive(true)
-        .build()?
-        .compile_matcher())
+enum Subject<'a> {
+    Partner(&'a Partner),
+    Owner(&'a Owner),
 }
 
-impl Matchers {
-    fn best(&self, ids: &Identifiers<'_>) -> Option<(Strength, String)> {
-        let eq = |a: &str, b: &str| a.eq_ignore_ascii_case(b);
-        let mut best: Option<(Strength, String)> = None;
-        let mut offer = |s: Strength, what: String| {
-            if best.as_ref().is_none_or(|(b, _)| s > *b) {
-                best = Some((s, what));
-            }
-        };
-        for a in &ids.aws_accounts {
-            if self.aws_accounts.iter().any(|x| x == a) {
-                offer(Strength(1000), format!("aws_accounts: {a}"));
-            }
+/// Lookup tables over every partner's and owner's matchers, so attribution costs a few hash
+/// probes and one glob-set match instead of a pass over the whole registry.
+#[derive(Debug, Clone)]
+pub(crate) struct Index {
+    partner_ids: HashMap<String, usize>,
+    exact: HashMap<(&'static str, String), Vec<usize>>,
+    globs: GlobSet,
+    glob_owners: Vec<(usize, String, u32)>,
+}
+
+impl Default for Index {
+    fn default() -> Self {
+        Index {
+            partner_ids: HashMap::new(),
+            exact: HashMap::new(),
+            globs: GlobSet::empty(),
+            glob_owners: Vec::new(),
         }
-        for (list, mine, field) in [
-            (&ids.github_orgs, &self.github_orgs, "github_orgs"),
-            (&ids.github_apps, &self.github_apps, "github_apps"),
-            (&ids.github_users, &self.github_users, "github_users"),
-        ] {
-            for v in list {
-                if mine.iter().any(|x| eq(x, v)) {
-                    offer(Strength(1000), format!("{field}: {v}"));
-                }
-            }
-        }
-        for e in &ids.emails {
-            let domain = e.rsplit_once('@').map_or(*e, |(_, d)| d);
-            if self.email_domains.iter().any(|d| eq(d, domain)) {
-                offer(Strength(900), format!("email_domains: {domain}"));
-            }
-        }
-        for (k, v) in &ids.tags {
-            if self.tags.get(*k).is_some_and(|x| eq(x, v)) {
-                offer(Strength(800), format!("tags: {k}={v}"));
-            }
-        }
-        for (pattern, m) in &self.name_patterns {
-            if !ids.name.is_empty() && m.is_match(ids.name) {
-                let literal = pattern
-                    .chars()
-                    .filter(|c| !matches!(c, '*' | '?' | '[' | ']'))
-                    .count();
-                offer(
-                    Strength(100 + literal as u32),
-                    format!("name_patterns: {pattern}"),
-                );
-            }
-        }
-        best
     }
 }
 
 impl Registry {
     pub fn partner(&self, id: &str) -> Option<&Partner> {
-        self.partners.iter().find(|p| p.id == id)
+        match self.index.partner_ids.get(id) {
+            Some(&i) => self.partners.get(i),
+            // Before the index exists (a registry built by hand), fall back to a scan.
+            None if self.index.partner_ids.is_empty() => self.partners.iter().find(|p| p.id == id),
+            None => None,
+        }
     }
 
     /// The most specific partner or owner whose matchers match. Ties between a partner and an
     /// owner (or two partners) are reported in the second value so callers can flag them.
+    /// Exact identifiers beat email domains, which beat tags, which beat name globs; among
+    /// globs, the one with more literal characters wins.
     pub fn attribute(&self, ids: &Identifiers<'_>) -> (Attribution, Vec<String>) {
-        let mut scored: Vec<(Strength, Attribution)> = Vec::new();
-        for p in &self.partners {
-            if let Some((s, matched)) = p.matchers.best(ids) {
-                scored.push((
-                    s,
-                    Attribution::Partner {
-                        id: p.id.clone(),
-                        matched,
-                    },
-                ));
+        let idx = &self.index;
+        // subject -> (strength, what matched)
+        let mut best: HashMap<usize, (u32, String)> = HashMap::new();
+        let mut offer = |subject: usize, strength: u32, what: String| {
+            let e = best.entry(subject).or_insert((0, String::new()));
+            if strength > e.0 {
+                *e = (strength, what);
+            }
+        };
+        let fields: [(&str, &Vec<&str>); 4] = [
+            ("aws_accounts", &ids.aws_accounts),
+            ("github_orgs", &ids.github_orgs),
+            ("github_apps", &ids.github_apps),
+            ("github_users", &ids.github_users),
+        ];
+        for (field, values) in fields {
+            for v in values {
+                for &subject in idx
+                    .exact
+                    .get(&(field, v.to_ascii_lowercase()))
+                    .into_iter()
+                    .flatten()
+                {
+                    offer(subject, 1000, format!("{field}: {v}"));
+                }
             }
         }
-        for o in &self.owners {
-            if let Some((s, matched)) = o.matchers.best(ids) {
-                scored.push((
-                    s,
-                    Attribution::Owner {
-                        id: o.id.clone(),
-                        matched,
-                    },
-                ));
+        for e in &ids.emails {
+            let domain = e
+                .rsplit_once('@')
+                .map_or(*e, |(_, d)| d)
+                .to_ascii_lowercase();
+            for &subject in idx
+                .exact
+                .get(&("email_domains", domain.clone()))
+                .into_iter()
+                .flatten()
+            {
+                offer(subject, 900, format!("email_domains: {domain}"));
             }
         }
-        scored.sort_by(|a, b| b.0.cmp(&a.0));
-        let Some((top, winner)) = scored.first().cloned() else {
+        for (k, v) in &ids.tags {
+            let key = format!("{}={}", k.to_ascii_lowercase(), v.to_ascii_lowercase());
+            for &subject in idx.exact.get(&("tags", key)).into_iter().flatten() {
+                offer(subject, 800, format!("tags: {k}={v}"));
+            }
+        }
+        if !ids.name.is_empty() && !idx.globs.is_empty() {
+            for g in idx.globs.matches(ids.name) {
+                let (subject, pattern, literal) = &idx.glob_owners[g];
+                offer(*subject, 100 + literal, format!("name_patterns: {pattern}"));
+            }
+        }
+        let mut scored: Vec<(u32, usize, String)> =
+            best.into_iter().map(|(s, (st, w))| (st, s, w)).collect();
+        scored.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+        let Some((top, subject, matched)) = scored.first().cloned() else {
             return (Attribution::Nobody, Vec::new());
         };
-        let ties: Vec<String> = scored
+        let name = |subject: usize| -> String {
+            match self.subject(subject) {
+                Subject::Partner(p) => format!("partner:{}", p.id),
+                Subject::Owner(o) => format!("owner:{}", o.id),
+            }
+        };
+        let ties = scored
             .iter()
             .skip(1)
-            .filter(|(s, _)| *s == top)
-            .map(|(_, a)| match a {
-                Attribution::Partner { id, .. } => format!("partner:{id}"),
-                Attribution::Owner { id, .. } => format!("owner:{id}"),
-                Attribution::Nobody => String::new(),
-            })
+            .filter(|x| x.0 == top)
+            .map(|x| name(x.1))
             .collect();
+        let winner = match self.subject(subject) {
+            Subject::Partner(p) => Attribution::Partner {
+                id: p.id.clone(),
+                matched,
+            },
+            Subject::Owner(o) => Attribution::Owner {
+                id: o.id.clone(),
+                matched,
+            },
+        };
         (winner, ties)
+    }
+
+    /// Subjects are partners first, then owners, by position.
+    fn subject(&self, i: usize) -> Subject<'_> {
+        if i < self.partners.len() {
+            Subject::Partner(&self.partners[i])
+        } else {
+            Subject::Owner(&self.owners[i - self.partners.len()])
+        }
+    }
+
+    /// Build the lookup index; called once after parsing.
+    pub(crate) fn build_index(&mut self) -> Result<(), globset::Error> {
+        let mut exact: HashMap<(&'static str, String), Vec<usize>> = HashMap::new();
+        let mut globs = GlobSetBuilder::new();
+        let mut glob_owners = Vec::new();
+        let all: Vec<&Matchers> = self
+            .partners
+            .iter()
+            .map(|p| &p.matchers)
+            .chain(self.owners.iter().map(|o| &o.matchers))
+            .collect();
+        for (subject, m) in all.into_iter().enumerate() {
+            let lists: [(&'static str, &Vec<String>); 5] = [
+                ("aws_accounts", &m.aws_accounts),
+                ("github_orgs", &m.github_orgs),
+                ("github_apps", &m.github_apps),
+                ("github_users", &m.github_users),
+                ("email_domains", &m.email_domains),
+            ];
+            for (field, values) in lists {
+                for v in values {
+                    exact
+                        .entry((field, v.to_ascii_lowercase()))
+                        .or_default()
+                        .push(subject);
+                }
+            }
+            for (k, v) in &m.tags {
+                exact
+                    .entry((
+                        "tags",
+                        format!("{}={}", k.to_ascii_lowercase(), v.to_ascii_lowercase()),
+                    ))
+                    .or_default()
+                    .push(subject);
+            }
+            for (pattern, _) in &m.name_patterns {
+                globs.add(GlobBuilder::new(pattern).case_insensitive(true).build()?);
+                let literal = pattern
+                    .chars()
+                    .filter(|c| !matches!(c, '*' | '?' | '[' | ']'))
+                    .count() as u32;
+                glob_owners.push((subject, pattern.clone(), literal));
+            }
+        }
+        self.index = Index {
+            partner_ids: self
+                .partners
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (p.id.clone(), i))
+                .collect(),
+            exact,
+            globs: globs.build()?,
+            glob_owners,
+        };
+        Ok(())
     }
 
     /// The chain from the top partner down to `id`: `["acme", "datapipe"]` for a subcontractor.
@@ -296,7 +379,10 @@ impl Registry {
 }
 
 pub(crate) fn compile_glob(pattern: &str) -> Result<GlobMatcher, globset::Error> {
-    glob(pattern)
+    Ok(GlobBuilder::new(pattern)
+        .case_insensitive(true)
+        .build()?
+        .compile_matcher())
 }
 
 #[cfg(test)]

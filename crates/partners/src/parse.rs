@@ -252,9 +252,16 @@ pub fn parse_registry(file: &Path, text: &str) -> Result<Registry, RegistryError
             line,
         });
     }
-    Ok(Registry {
+    let mut registry = Registry {
         file: file.to_path_buf(),
         partners,
         owners,
-    })
+        ..Registry::default()
+    };
+    registry.build_index().map_err(|e| RegistryError::Invalid {
+        file: file.to_path_buf(),
+        line: 0,
+        message: format!("name_patterns: {e}"),
+    })?;
+    Ok(registry)
 }

@@ -56,9 +56,16 @@ pub fn all_checks() -> Vec<Box<dyn Check>> {
     ]
 }
 
-/// Run every check; findings sorted by severity, then id.
+/// Run every check (in parallel: they are independent readers); findings sorted by severity,
+/// then id.
 pub fn run_checks(ctx: &CheckContext<'_>) -> Vec<Finding> {
-    let mut out: Vec<Finding> = all_checks().iter().flat_map(|c| c.run(ctx)).collect();
+    use rayon::prelude::*;
+    let parts: Vec<Vec<Finding>> = all_checks().par_iter().map(|c| c.run(ctx)).collect();
+    // Move each part into one vector sized up front: no transient second copy of everything.
+    let mut out = Vec::with_capacity(parts.iter().map(Vec::len).sum());
+    for part in parts {
+        out.extend(part);
+    }
     out.sort_by(|a, b| b.severity.cmp(&a.severity).then_with(|| a.id.cmp(&b.id)));
     out.dedup_by(|a, b| a.id == b.id);
     out

@@ -106,7 +106,7 @@ pub async fn collect(
 
 /// Build the graph from observations, attribute it and run the checks.
 pub fn analyse(
-    observations: &[Observation],
+    observations: Vec<Observation>,
     registry: &Registry,
     settings: &Settings,
 ) -> (Graph, Vec<Finding>) {
