@@ -48,7 +48,8 @@ impl Check for UnknownExternalAccess {
                 continue;
             }
             let open = open_federation(&to.id, &e.conditions);
-            if to.attribution.is_some() && !open {
+            // A federated trust scoped by `sub` names who may come in; only open ones are flagged.
+            if !open && (to.attribution.is_some() || to.id.starts_with("oidc:")) {
                 continue;
             }
             let mut evidence = Map::new();

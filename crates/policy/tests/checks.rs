@@ -1,0 +1,284 @@
+//! Each check and the attribution it relies on, on small graphs built from observations.
+#![allow(clippy::unwrap_used)] // test set-up: a panic is the clearest report
+use std::path::Path;
+use trustmap_graph::Graph;
+use trustmap_model::{Finding, Observation};
+use trustmap_partners::parse_registry;
+use trustmap_policy::{all_checks, CheckContext, Settings};
+
+const PARTNERS: &str = r#"
+[[partners]]
+id = "acme"
+name = "Acme"
+sponsor = "a@corp.example"
+purpose = "p"
+status = "active"
+expires = "2027-01-01"
+review_every_days = 90
+last_reviewed = "2026-10-01"
+allowed_scopes = ["aws:s3:GetObject"]
+[partners.match]
+aws_accounts = ["111122223333"]
+name_patterns = ["acme-*"]
+
+[[partners]]
+id = "sub"
+name = "Sub"
+sponsor = "a@corp.example"
+purpose = "p"
+via = "acme"
+status = "active"
+expires = "2027-01-01"
+review_every_days = 90
+last_reviewed = "2026-10-01"
+[partners.match]
+aws_accounts = ["444455556666"]
+
+[[partners]]
+id = "gone"
+name = "Gone"
+sponsor = "a@corp.example"
+purpose = "p"
+status = "suspended"
+expires = "2027-01-01"
+[partners.match]
+name_patterns = ["gone-*"]
+
+[[partners]]
+id = "late"
+name = "Late"
+sponsor = "a@corp.example"
+purpose = "p"
+status = "active"
+expires = "2026-06-30"
+review_every_days = 90
+last_reviewed = "2026-10-01"
+[partners.match]
+name_patterns = ["late-*"]
+"#;
+
+fn run(lines: &[&str], check: &str) -> (Graph, Vec<Finding>) {
+    let registry = parse_registry(Path::new("partners.toml"), PARTNERS).unwrap();
+    let obs: Vec<Observation> = lines
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let mut graph = Graph::build(obs, &registry);
+    graph.attribute(&registry);
+    let settings = Settings {
+        today: chrono::NaiveDate::from_ymd_opt(2026, 11, 22).unwrap(),
+        dormant_after_days: 90,
+        max_credential_age_days: 365,
+        now: "2026-11-22T00:00:00Z".into(),
+    };
+    let ctx = CheckContext {
+        graph: &graph,
+        registry: &registry,
+        settings: &settings,
+    };
+    let c = all_checks().into_iter().find(|c| c.id() == check).unwrap();
+    let findings = c.run(&ctx);
+    (graph, findings)
+}
+
+fn role(name: &str) -> String {
+    format!(
+        r#"{{"type":"identity","id":"aws:1:role/{name}","kind":"aws_iam_role","name":"{name}","last_used":"2026-11-20","created":"2026-01-01"}}"#
+    )
+}
+
+fn trust(from: &str, to: &str, cond: &str) -> String {
+    format!(
+        r#"{{"type":"edge","from":"aws:1:role/{from}","to":"{to}","kind":"trusts","conditions":{{{cond}}}}}"#
+    )
+}
+
+#[test]
+fn nested_access_follows_a_three_hop_trust_chain_to_a_subcontractor() {
+    let lines = [
+        role("a"),
+        role("b"),
+        role("c"),
+        trust("a", "aws:1:role/b", ""),
+        trust("b", "aws:1:role/c", ""),
+        trust("c", "aws-account:444455556666", ""),
+    ];
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let (g, findings) = run(&refs, "nested_access");
+    let a = g.node("aws:1:role/a").unwrap().attribution.clone().unwrap();
+    assert_eq!(a.owner, "partner:sub");
+    assert_eq!(
+        a.chain,
+        vec![
+            "partner:acme",
+            "partner:sub",
+            "aws-account:444455556666",
+            "aws:1:role/c",
+            "aws:1:role/b",
+            "aws:1:role/a"
+        ]
+    );
+    assert_eq!(findings.len(), 3, "a, b and c all reach in through acme");
+    assert!(findings.iter().all(|f| f.partner.as_deref() == Some("sub")));
+}
+
+#[test]
+fn trust_cycles_terminate_and_leave_identities_unowned() {
+    let lines = [
+        role("x"),
+        role("y"),
+        trust("x", "aws:1:role/y", ""),
+        trust("y", "aws:1:role/x", ""),
+    ];
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let (_, findings) = run(&refs, "unowned_identity");
+    assert_eq!(findings.len(), 2);
+}
+
+#[test]
+fn open_oidc_trust_is_critical_and_a_scoped_one_is_not_flagged() {
+    let lines = [
+        role("open"),
+        role("wild"),
+        role("scoped"),
+        trust(
+            "open",
+            "oidc:token.actions.githubusercontent.com",
+            r#""token.actions.githubusercontent.com:aud":"sts.amazonaws.com""#,
+        ),
+        trust(
+            "wild",
+            "oidc:token.actions.githubusercontent.com",
+            r#""token.actions.githubusercontent.com:sub":"repo:*""#,
+        ),
+        trust(
+            "scoped",
+            "oidc:token.actions.githubusercontent.com",
+            r#""token.actions.githubusercontent.com:sub":"repo:corp/app:ref:refs/heads/main""#,
+        ),
+        role("stranger"),
+        trust("stranger", "aws-account:999999999999", ""),
+    ];
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let (_, findings) = run(&refs, "unknown_external_access");
+    let subjects: Vec<(&str, &str)> = findings
+        .iter()
+        .map(|f| (f.subject.id.as_str(), f.severity.as_str()))
+        .collect();
+    assert_eq!(subjects.len(), 3, "{subjects:?}");
+    assert!(subjects.contains(&("aws:1:role/open", "critical")));
+    assert!(subjects.contains(&("aws:1:role/wild", "critical")));
+    assert!(subjects.contains(&("aws:1:role/stranger", "high")));
+}
+
+#[test]
+fn missing_external_id_only_without_the_condition() {
+    let lines = [
+        role("with"),
+        role("without"),
+        trust(
+            "with",
+            "aws-account:111122223333",
+            r#""sts:ExternalId":"abc""#,
+        ),
+        trust("without", "aws-account:111122223333", ""),
+    ];
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let (_, findings) = run(&refs, "missing_external_id");
+    assert_eq!(findings.len(), 1);
+    assert_eq!(findings[0].subject.id, "aws:1:role/without");
+}
+
+#[test]
+fn lingering_access_for_suspended_and_expired_partners_only() {
+    let lines = [role("gone-sync"), role("late-export"), role("acme-reader")];
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let (_, findings) = run(&refs, "lingering_access");
+    let mut got: Vec<(String, String)> = findings
+        .iter()
+        .map(|f| (f.subject.name.clone(), f.severity.as_str().to_string()))
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            ("gone-sync".to_string(), "high".to_string()),
+            ("late-export".to_string(), "high".to_string())
+        ]
+    );
+}
+
+#[test]
+fn dormant_and_stale_use_the_configured_thresholds() {
+    let lines = [
+        r#"{"type":"identity","id":"u:idle","kind":"aws_iam_user","name":"acme-idle","last_used":"2026-07-01"}"#,
+        r#"{"type":"identity","id":"u:never","kind":"aws_iam_user","name":"acme-never","created":"2026-01-01"}"#,
+        r#"{"type":"identity","id":"u:busy","kind":"aws_iam_user","name":"acme-busy","last_used":"2026-11-20"}"#,
+        r#"{"type":"credential","id":"k:old","kind":"aws_access_key","holder":"u:busy","created":"2025-01-01","last_used":"2026-11-20"}"#,
+        r#"{"type":"credential","id":"k:rotated","kind":"aws_access_key","holder":"u:busy","created":"2024-01-01","last_rotated":"2026-10-01","last_used":"2026-11-20"}"#,
+    ];
+    let (_, dormant) = run(&lines, "dormant_access");
+    let mut d: Vec<&str> = dormant.iter().map(|f| f.subject.id.as_str()).collect();
+    d.sort();
+    assert_eq!(d, vec!["u:idle", "u:never"]);
+    assert!(
+        dormant.iter().all(|f| f.severity.as_str() == "medium"),
+        "a dormant key of an active partner is medium"
+    );
+    let (_, stale) = run(&lines, "stale_credential");
+    assert_eq!(stale.len(), 1);
+    assert_eq!(stale[0].subject.id, "k:old");
+}
+
+#[test]
+fn over_scoped_flags_wildcards_and_scopes_beyond_approval() {
+    let lines = [
+        r#"{"type":"identity","id":"u:ok","kind":"aws_iam_user","name":"acme-ok","scopes":["aws:s3:GetObject"]}"#,
+        r#"{"type":"identity","id":"u:put","kind":"aws_iam_user","name":"acme-put","scopes":["aws:s3:GetObject","aws:s3:PutObject"]}"#,
+        r#"{"type":"identity","id":"u:star","kind":"aws_iam_user","name":"acme-star","scopes":["aws:s3:*"]}"#,
+        r#"{"type":"identity","id":"u:internal","kind":"aws_iam_user","name":"internal-admin","scopes":["aws:iam:*"]}"#,
+    ];
+    let (_, findings) = run(&lines, "over_scoped");
+    let mut got: Vec<(&str, &str)> = findings
+        .iter()
+        .map(|f| (f.subject.id.as_str(), f.severity.as_str()))
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            ("u:internal", "high"),
+            ("u:put", "high"),
+            ("u:star", "critical")
+        ]
+    );
+}
+
+#[test]
+fn shared_secrets_and_governance_gaps() {
+    let leak = |path: &str| {
+        format!(
+            r#"{{"type":"secret","rule":"stripe-secret-key","rule_name":"Stripe live secret key","severity":"critical","digest":"abc123","redacted":"sk_l********","path":"{path}","line":3}}"#
+        )
+    };
+    let lines = [leak("repo-a/.env"), leak("repo-b/config.yml")];
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let (_, shared) = run(&refs, "shared_credential");
+    assert_eq!(shared.len(), 1);
+    assert_eq!(shared[0].evidence["places"].as_array().unwrap().len(), 2);
+    let (_, gaps) = run(&[], "missing_governance");
+    let titles: Vec<&str> = gaps.iter().map(|f| f.title.as_str()).collect();
+    assert!(
+        titles
+            .iter()
+            .any(|t| t.contains("Late") && t.contains("expired on 2026-06-30")),
+        "{titles:?}"
+    );
+    assert!(
+        titles
+            .iter()
+            .any(|t| t.contains("Sub: subcontractor of acme")),
+        "{titles:?}"
+    );
+    assert_eq!(gaps.len(), 2, "{titles:?}");
+}
