@@ -234,9 +234,6 @@ impl Graph {
                     if !o.provenance.connector.is_empty() {
                         n.sources.push(o.provenance.connector);
                     }
-                    if !o.provider.is_empty() {
-                        n.details.insert("provider".into(), o.provider);
-                    }
                     g.upsert(n);
                 }
                 Observation::Credential(o) => {
