@@ -3,7 +3,6 @@ use async_trait::async_trait;
 use serde::Deserialize;
 use std::path::PathBuf;
 use trustmap_connector::{Connector, ConnectorError, Emitter, ErrorKind, SweepContext};
-use trustmap_model::{Observation, SecretObs};
 
 use crate::{scan_paths, FilesystemOptions};
 
@@ -42,35 +41,19 @@ impl Connector for FilesystemConnector {
             max_file_size: self.config.max_file_size_mb.unwrap_or(64) * 1024 * 1024,
             threads: 0,
         };
-        let _permit = ctx
-            .budget
-            .acquire()
-            .await
-            .map_err(|e| ConnectorError::new(ErrorKind::Transient, e.to_string()))?;
-        let engine = ctx.engine.clone();
-        let progress = ctx.progress.clone();
         let shown = self.config.path.display().to_string();
-        let (matches, _stats) = tokio::task::spawn_blocking(move || {
-            scan_paths(
-                &engine,
-                std::slice::from_ref(&path),
-                &opts,
-                progress.as_ref(),
-            )
-            .map(|(mut m, s)| {
-                for x in &mut m {
-                    x.path = rebase(&x.path, &path, &shown);
+        let matches = ctx
+            .blocking(move |engine, progress| {
+                let (mut found, _) =
+                    scan_paths(engine, std::slice::from_ref(&path), &opts, progress)
+                        .map_err(|e| ConnectorError::new(ErrorKind::NotFound, e.to_string()))?;
+                for m in &mut found {
+                    m.path = rebase(&m.path, &path, &shown);
                 }
-                (m, s)
+                Ok(found)
             })
-        })
-        .await
-        .map_err(|e| ConnectorError::new(ErrorKind::Transient, e.to_string()))?
-        .map_err(|e| ConnectorError::new(ErrorKind::NotFound, e.to_string()))?;
-        for m in &matches {
-            out.emit(Observation::Secret(SecretObs::from(m))).await?;
-        }
-        Ok(())
+            .await?;
+        out.emit_secrets(&matches).await
     }
 }
 

@@ -4,7 +4,6 @@ use serde::Deserialize;
 use std::path::PathBuf;
 use trustmap_connector::{Connector, ConnectorError, Emitter, ErrorKind, SweepContext};
 use trustmap_connector_filesystem::{rebase, scan_paths, FilesystemOptions};
-use trustmap_model::{Observation, SecretObs};
 
 use crate::{scan_history, GitError, GitOptions};
 
@@ -57,49 +56,35 @@ impl Connector for GitConnector {
                 format!("{}: no such repository", repo.display()),
             ));
         }
-        let _permit = ctx
-            .budget
-            .acquire()
-            .await
-            .map_err(|e| ConnectorError::new(ErrorKind::Transient, e.to_string()))?;
-        let engine = ctx.engine.clone();
-        let progress = ctx.progress.clone();
         let shown = self.config.path.display().to_string();
         let history = self.config.history;
-        let result = tokio::task::spawn_blocking(move || {
-            let (mut found, _) = scan_paths(
-                &engine,
-                std::slice::from_ref(&repo),
-                &FilesystemOptions::default(),
-                progress.as_ref(),
-            )
-            .map_err(|e| ConnectorError::new(ErrorKind::NotFound, e.to_string()))?;
-            for m in &mut found {
-                m.path = rebase(&m.path, &repo, &shown);
-            }
-            if history {
-                let (h, _) = scan_history(
-                    &engine,
-                    &repo,
-                    &shown,
-                    &GitOptions::default(),
-                    progress.as_ref(),
+        let found = ctx
+            .blocking(move |engine, progress| {
+                let (mut found, _) = scan_paths(
+                    engine,
+                    std::slice::from_ref(&repo),
+                    &FilesystemOptions::default(),
+                    progress,
                 )
-                .map_err(|e| ConnectorError::new(classify(&e), e.to_string()))?;
-                // History carries the introducing commit; the working tree copy adds nothing.
-                found.retain(|w| {
-                    !h.iter()
-                        .any(|x| x.rule_id == w.rule_id && x.path == w.path && x.secret == w.secret)
-                });
-                found.extend(h);
-            }
-            Ok::<_, ConnectorError>(found)
-        })
-        .await
-        .map_err(|e| ConnectorError::new(ErrorKind::Transient, e.to_string()))??;
-        for m in &result {
-            out.emit(Observation::Secret(SecretObs::from(m))).await?;
-        }
-        Ok(())
+                .map_err(|e| ConnectorError::new(ErrorKind::NotFound, e.to_string()))?;
+                for m in &mut found {
+                    m.path = rebase(&m.path, &repo, &shown);
+                }
+                if history {
+                    let (h, _) =
+                        scan_history(engine, &repo, &shown, &GitOptions::default(), progress)
+                            .map_err(|e| ConnectorError::new(classify(&e), e.to_string()))?;
+                    // History carries the introducing commit; the working tree copy adds nothing.
+                    found.retain(|w| {
+                        !h.iter().any(|x| {
+                            x.rule_id == w.rule_id && x.path == w.path && x.secret == w.secret
+                        })
+                    });
+                    found.extend(h);
+                }
+                Ok(found)
+            })
+            .await?;
+        out.emit_secrets(&found).await
     }
 }

@@ -103,6 +103,20 @@ impl Emitter {
     }
 }
 
+impl Emitter {
+    /// Emit each secret match as a `secret` observation (digest and redacted form only).
+    pub async fn emit_secrets(
+        &self,
+        matches: &[trustmap_model::SecretMatch],
+    ) -> Result<(), ConnectorError> {
+        for m in matches {
+            self.emit(Observation::Secret(trustmap_model::SecretObs::from(m)))
+                .await?;
+        }
+        Ok(())
+    }
+}
+
 /// What every connector gets: cancellation, progress, a concurrency budget, the secret engine
 /// and the directory that relative paths in sweep.toml are relative to.
 #[derive(Clone)]
@@ -118,6 +132,27 @@ pub struct SweepContext {
 impl SweepContext {
     pub fn is_cancelled(&self) -> bool {
         self.cancelled.load(Ordering::Relaxed)
+    }
+
+    /// Run blocking work (a scan, a git walk) on the blocking pool while holding one permit of
+    /// the shared budget. The closure gets the engine and the progress reporter.
+    pub async fn blocking<T, F>(&self, work: F) -> Result<T, ConnectorError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Engine, &dyn Progress) -> Result<T, ConnectorError> + Send + 'static,
+    {
+        let _permit = self
+            .budget
+            .acquire()
+            .await
+            .map_err(|e| ConnectorError::new(ErrorKind::Transient, e.to_string()))?;
+        let engine = self.engine.clone();
+        let progress = self.progress.clone();
+        tokio::task::spawn_blocking(move || work(&engine, progress.as_ref()))
+            .await
+            .map_err(|e| {
+                ConnectorError::new(ErrorKind::Transient, format!("worker stopped: {e}"))
+            })?
     }
 
     /// A path from sweep.toml, made absolute against the config file's directory.

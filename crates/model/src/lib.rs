@@ -25,3 +25,12 @@ pub use observation::{
 pub use progress::{NoProgress, Progress};
 pub use secret::{redact, Secret, SecretMatch};
 pub use stats::{ScanStats, MAX_GAPS};
+
+/// The 1-based line of a byte offset in `text` (for errors that name file, line and field).
+pub fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}

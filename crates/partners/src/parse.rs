@@ -4,6 +4,7 @@ use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use toml::Spanned;
+use trustmap_model::line_of;
 
 use crate::{compile_glob, Matchers, Owner, Partner, Registry, Status};
 
@@ -84,14 +85,6 @@ struct MatchDef {
     name_patterns: Vec<Spanned<String>>,
     #[serde(default)]
     tags: BTreeMap<String, String>,
-}
-
-fn line_of(text: &str, offset: usize) -> usize {
-    text.as_bytes()[..offset.min(text.len())]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-        + 1
 }
 
 /// Load and validate a registry file.

@@ -2,6 +2,7 @@
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use toml::Spanned;
+pub(crate) use trustmap_model::line_of;
 use trustmap_model::Severity;
 
 use crate::validators::ValidatorKind;
@@ -86,14 +87,6 @@ pub enum RuleError {
     },
     #[error("{dir}: no rule files (*.toml) found")]
     Empty { dir: PathBuf },
-}
-
-pub(crate) fn line_of(text: &str, offset: usize) -> usize {
-    text.as_bytes()[..offset.min(text.len())]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-        + 1
 }
 
 /// Parse one rule file's text.

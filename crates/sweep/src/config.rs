@@ -3,6 +3,7 @@ use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use toml::Spanned;
 use trustmap_connector::Connector;
+use trustmap_model::line_of;
 
 use crate::registry::build_connector;
 
@@ -65,14 +66,6 @@ pub struct SweepConfig {
     pub connectors: Vec<Box<dyn Connector>>,
     /// `[[sinks]]` types present in the file (delivery lands with the ticketing work).
     pub sinks: Vec<String>,
-}
-
-fn line_of(text: &str, offset: usize) -> usize {
-    text.as_bytes()[..offset.min(text.len())]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-        + 1
 }
 
 pub fn load_config(file: &Path) -> Result<SweepConfig, ConfigError> {

@@ -2,21 +2,24 @@
 use std::path::Path;
 use std::process::Command;
 
-/// Run git in `dir` with a fixed identity and dates; panics with git's message on failure
-/// (fixtures are test set-up, where a panic is the clearest report).
-pub fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .arg("-C")
+/// git in `dir` with a fixed identity and no user or system configuration.
+fn command(dir: &Path) -> Command {
+    let mut c = Command::new("git");
+    c.arg("-C")
         .arg(dir)
-        .args(args)
         .env("GIT_AUTHOR_NAME", "Fixture")
         .env("GIT_AUTHOR_EMAIL", "fixture@corp.example")
         .env("GIT_COMMITTER_NAME", "Fixture")
         .env("GIT_COMMITTER_EMAIL", "fixture@corp.example")
         .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("HOME", dir)
-        .output()
-        .expect("git runs");
+        .env("HOME", dir);
+    c
+}
+
+/// Run git in `dir`; panics with git's message on failure (fixtures are test set-up, where a
+/// panic is the clearest report).
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = command(dir).args(args).output().expect("git runs");
     assert!(
         out.status.success(),
         "git {args:?} failed: {}",
@@ -42,18 +45,10 @@ pub fn commit(dir: &Path, files: &[(&str, &str)], message: &str, date: &str) -> 
         std::fs::write(&p, content).expect("write fixture file");
     }
     git(dir, &["add", "-A"]);
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
+    let out = command(dir)
         .args(["commit", "-q", "--allow-empty", "-m", message])
-        .env("GIT_AUTHOR_NAME", "Fixture")
-        .env("GIT_AUTHOR_EMAIL", "fixture@corp.example")
-        .env("GIT_COMMITTER_NAME", "Fixture")
-        .env("GIT_COMMITTER_EMAIL", "fixture@corp.example")
         .env("GIT_AUTHOR_DATE", date)
         .env("GIT_COMMITTER_DATE", date)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("HOME", dir)
         .output()
         .expect("git commit runs");
     assert!(
