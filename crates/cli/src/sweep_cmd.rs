@@ -88,7 +88,16 @@ fn sweep_once(
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let (observations, connectors) = runtime.block_on(collect(&config, engine, &progress_for));
+    // Ctrl-C asks connectors to stop; what they found so far is still reported (exit 3).
+    let cancelled = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = cancelled.clone();
+    runtime.spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            flag.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    });
+    let (observations, connectors) =
+        runtime.block_on(collect(&config, engine, cancelled, &progress_for));
     let _ = multi.clear();
     let (graph, findings) = analyse(observations, &registry, &settings);
     Ok((

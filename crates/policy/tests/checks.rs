@@ -282,3 +282,17 @@ fn shared_secrets_and_governance_gaps() {
     );
     assert_eq!(gaps.len(), 2, "{titles:?}");
 }
+
+#[test]
+fn an_app_installed_by_a_partner_but_owned_by_another_organisation_is_nested() {
+    let lines = [
+        r#"{"type":"identity","id":"gh:corp:installation/1","kind":"github_app_installation","name":"acme-bi","identifiers":["aws_account:111122223333"]}"#,
+        r#"{"type":"edge","from":"github-org:shadyco","to":"gh:corp:installation/1","kind":"owns"}"#,
+        r#"{"type":"identity","id":"gh:corp:installation/2","kind":"github_app_installation","name":"acme-sync"}"#,
+    ];
+    let (_, findings) = run(&lines, "nested_access");
+    assert_eq!(findings.len(), 1, "{findings:#?}");
+    assert_eq!(findings[0].subject.id, "gh:corp:installation/1");
+    assert_eq!(findings[0].evidence["owned_by"], "github-org:shadyco");
+    assert_eq!(findings[0].evidence["owner_attribution"], "nobody");
+}

@@ -52,9 +52,9 @@ impl SweepOutcome {
 pub async fn collect(
     config: &SweepConfig,
     engine: Arc<Engine>,
+    cancelled: Arc<AtomicBool>,
     progress_for: &(dyn Fn(&str) -> Arc<dyn Progress> + Sync),
 ) -> (Vec<Observation>, Vec<ConnectorReport>) {
-    let cancelled = Arc::new(AtomicBool::new(false));
     let budget = Arc::new(Semaphore::new(config.concurrency));
     let mut runs = Vec::new();
     for c in &config.connectors {
@@ -86,9 +86,14 @@ pub async fn collect(
                 name: c.name().to_string(),
                 kind: c.kind().to_string(),
                 observations: observations.len(),
-                error: result
-                    .err()
-                    .map(|e| (e.kind.as_str().to_string(), e.message)),
+                error: match result {
+                    Err(e) => Some((e.kind.as_str().to_string(), e.message)),
+                    // Interrupted: whatever it emitted is kept, but its coverage is incomplete.
+                    Ok(()) if ctx.is_cancelled() => {
+                        Some(("cancelled".into(), "interrupted before it finished".into()))
+                    }
+                    Ok(()) => None,
+                },
                 seconds: started.elapsed().as_secs_f64(),
             };
             (observations, report)
