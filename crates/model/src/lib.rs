@@ -8,12 +8,14 @@
 //! This crate must not know about connectors, rules, partners, output formats or I/O: it is
 //! data plus the few pure functions that define its meaning.
 
+mod config_error;
 mod finding;
 mod observation;
 mod progress;
 mod secret;
 mod stats;
 
+pub use config_error::ConfigFileError;
 pub use finding::{
     fingerprint, Finding, FindingKind, FindingStatus, Location, Severity, SeverityParseError,
     Subject,

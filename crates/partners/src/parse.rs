@@ -2,26 +2,14 @@
 use chrono::NaiveDate;
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use toml::Spanned;
 use trustmap_model::line_of;
 
 use crate::{compile_glob, Matchers, Owner, Partner, Registry, Status};
 
-#[derive(Debug, thiserror::Error)]
-pub enum RegistryError {
-    #[error("{file}: cannot read: {source}")]
-    Read {
-        file: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("{file}:{line}: {message}")]
-    Invalid {
-        file: PathBuf,
-        line: usize,
-        message: String,
-    },
-}
+/// Errors name the file and line (and the field in the message).
+pub type RegistryError = trustmap_model::ConfigFileError;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -89,10 +77,7 @@ struct MatchDef {
 
 /// Load and validate a registry file.
 pub fn load_registry(file: &Path) -> Result<Registry, RegistryError> {
-    let text = std::fs::read_to_string(file).map_err(|source| RegistryError::Read {
-        file: file.to_path_buf(),
-        source,
-    })?;
+    let text = RegistryError::read(file)?;
     parse_registry(file, &text)
 }
 

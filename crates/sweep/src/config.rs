@@ -7,20 +7,8 @@ use trustmap_model::line_of;
 
 use crate::registry::build_connector;
 
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("{file}: cannot read: {source}")]
-    Read {
-        file: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("{file}:{line}: {message}")]
-    Invalid {
-        file: PathBuf,
-        line: usize,
-        message: String,
-    },
-}
+/// Errors name the file and line (and the field in the message).
+pub type ConfigError = trustmap_model::ConfigFileError;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -69,10 +57,7 @@ pub struct SweepConfig {
 }
 
 pub fn load_config(file: &Path) -> Result<SweepConfig, ConfigError> {
-    let text = std::fs::read_to_string(file).map_err(|source| ConfigError::Read {
-        file: file.to_path_buf(),
-        source,
-    })?;
+    let text = ConfigError::read(file)?;
     parse_config(file, &text)
 }
 
