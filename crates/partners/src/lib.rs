@@ -9,7 +9,7 @@
 mod parse;
 
 use chrono::NaiveDate;
-use globset::{GlobBuilder, GlobMatcher, GlobSet, GlobSetBuilder};
+use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
@@ -55,7 +55,7 @@ pub struct Matchers {
     pub github_apps: Vec<String>,
     pub github_users: Vec<String>,
     pub email_domains: Vec<String>,
-    pub name_patterns: Vec<(String, GlobMatcher)>,
+    pub name_patterns: Vec<String>,
     pub tags: BTreeMap<String, String>,
 }
 
@@ -290,8 +290,8 @@ impl Registry {
                     .or_default()
                     .push(subject);
             }
-            for (pattern, _) in &m.name_patterns {
-                globs.add(GlobBuilder::new(pattern).case_insensitive(true).build()?);
+            for pattern in &m.name_patterns {
+                globs.add(glob(pattern)?);
                 let literal = pattern
                     .chars()
                     .filter(|c| !matches!(c, '*' | '?' | '[' | ']'))
@@ -378,11 +378,9 @@ impl Registry {
     }
 }
 
-pub(crate) fn compile_glob(pattern: &str) -> Result<GlobMatcher, globset::Error> {
-    Ok(GlobBuilder::new(pattern)
-        .case_insensitive(true)
-        .build()?
-        .compile_matcher())
+/// A name pattern as partners.toml means it: case-insensitive glob.
+pub(crate) fn glob(pattern: &str) -> Result<Glob, globset::Error> {
+    GlobBuilder::new(pattern).case_insensitive(true).build()
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use std::path::Path;
 use toml::Spanned;
 use trustmap_model::line_of;
 
-use crate::{compile_glob, Matchers, Owner, Partner, Registry, Status};
+use crate::{glob, Matchers, Owner, Partner, Registry, Status};
 
 /// Errors name the file and line (and the field in the message).
 pub type RegistryError = trustmap_model::ConfigFileError;
@@ -123,13 +123,13 @@ pub fn parse_registry(file: &Path, text: &str) -> Result<Registry, RegistryError
         }
         let mut patterns = Vec::new();
         for p in m.name_patterns {
-            let g = compile_glob(p.get_ref()).map_err(|e| {
+            glob(p.get_ref()).map_err(|e| {
                 err(
                     p.span().start,
                     format!("{owner}, field `match.name_patterns`: {e}"),
                 )
             })?;
-            patterns.push((p.into_inner(), g));
+            patterns.push(p.into_inner());
         }
         Ok(Matchers {
             aws_accounts: m
