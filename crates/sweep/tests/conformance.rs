@@ -1,0 +1,107 @@
+//! Every registered connector type passes the same checks: strict config (unknown fields are
+//! errors naming the field), valid observations from a working target, and a classified error
+//! (never a panic) from a missing one.
+#![allow(clippy::unwrap_used)] // test set-up: a panic is the clearest report
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use tokio::sync::{mpsc, Semaphore};
+use trustmap_connector::{Emitter, ErrorKind, SweepContext};
+use trustmap_model::{NoProgress, Observation};
+use trustmap_sweep::{build_connector, CONNECTOR_TYPES};
+
+/// A working and a broken configuration for each type, in `dir`.
+fn configs(kind: &str, dir: &Path) -> (toml::Table, toml::Table) {
+    let working = dir.join("work");
+    std::fs::create_dir_all(&working).unwrap();
+    let token = format!(
+        "ghp_{}{}",
+        "Zq8rVb3kLm2NpT6wYx1cD4fGh7jK9s",
+        trustmap_rules::base62_crc32(b"Zq8rVb3kLm2NpT6wYx1cD4fGh7jK9s")
+    );
+    std::fs::write(working.join("a.env"), format!("T={token}\n")).unwrap();
+    let t = |s: &str| -> toml::Table { toml::from_str(s).unwrap() };
+    match kind {
+        "filesystem" => (t(r#"path = "work""#), t(r#"path = "missing""#)),
+        "git" => {
+            trustmap_testkit::git::init(&working);
+            trustmap_testkit::git::commit(&working, &[], "init", "2026-01-01T00:00:00Z");
+            (t(r#"path = "work""#), t(r#"path = "missing""#))
+        }
+        "exec" => (
+            t(r#"command = "sh"
+args = ["-c", "echo '{\"type\":\"identity\",\"id\":\"x:1\",\"kind\":\"service_account\",\"name\":\"svc\"}'"]"#),
+            t(r#"command = "/nonexistent/program""#),
+        ),
+        other => panic!("no conformance fixture for connector type {other:?}: add one"),
+    }
+}
+
+async fn run(
+    kind: &str,
+    table: toml::Table,
+    dir: &Path,
+) -> (
+    Vec<Observation>,
+    Result<(), trustmap_connector::ConnectorError>,
+) {
+    let c = build_connector(kind, "t".into(), table).unwrap();
+    let ctx = SweepContext {
+        cancelled: Arc::new(AtomicBool::new(false)),
+        progress: Arc::new(NoProgress),
+        budget: Arc::new(Semaphore::new(2)),
+        engine: Arc::new(trustmap_rules::Engine::builtin().unwrap()),
+        base_dir: dir.to_path_buf(),
+    };
+    let (tx, mut rx) = mpsc::channel(64);
+    let emitter = Emitter::new(tx, "t");
+    let result = c.run(&ctx, &emitter).await;
+    drop(emitter);
+    let mut got = Vec::new();
+    while let Some(o) = rx.recv().await {
+        got.push(o);
+    }
+    (got, result)
+}
+
+#[tokio::test]
+async fn every_connector_type_conforms() {
+    for kind in CONNECTOR_TYPES {
+        let dir = tempfile::tempdir().unwrap();
+        let (good, bad) = configs(kind, dir.path());
+
+        let mut unknown = good.clone();
+        unknown.insert("bogus_field".into(), toml::Value::Integer(1));
+        let err = build_connector(kind, "t".into(), unknown).err().unwrap();
+        assert!(err.contains("bogus_field"), "{kind}: {err}");
+
+        let (obs, result) = run(kind, good, dir.path()).await;
+        assert!(result.is_ok(), "{kind}: {result:?}");
+        assert!(!obs.is_empty(), "{kind} emitted nothing");
+        for o in &obs {
+            let (id, connector) = match o {
+                Observation::Identity(x) => (x.id.clone(), x.provenance.connector.clone()),
+                Observation::Credential(x) => (x.id.clone(), x.provenance.connector.clone()),
+                Observation::ExternalPrincipal(x) => (x.id.clone(), x.provenance.connector.clone()),
+                Observation::Edge(x) => (x.from.clone(), x.provenance.connector.clone()),
+                Observation::Secret(x) => {
+                    assert!(!x.redacted.contains("Zq8rVb3k"), "{kind} leaks a secret"); // trustmap:allow
+                    (x.digest.clone(), x.provenance.connector.clone())
+                }
+            };
+            assert!(!id.is_empty(), "{kind}: empty id");
+            assert_eq!(connector, "t", "{kind}: provenance not stamped");
+        }
+
+        let (_, result) = run(kind, bad, dir.path()).await;
+        let e = result
+            .err()
+            .unwrap_or_else(|| panic!("{kind}: a missing target must fail"));
+        assert!(
+            matches!(e.kind, ErrorKind::NotFound | ErrorKind::Config),
+            "{kind}: {:?} {}",
+            e.kind,
+            e.message
+        );
+    }
+}
