@@ -2,6 +2,15 @@
 //! maps outcomes to exit codes (0 ok, 1 findings at or above `--fail-on`, 2 usage or
 //! configuration error, 3 a connector failed). Orchestration lives in the libraries.
 
+/// `println!` that returns an error instead of panicking when stdout is closed
+/// (`trustmap state show | head`); `main` treats a broken pipe as a normal end.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)?;
+    }};
+}
+
 mod progress;
 mod rules_cmd;
 mod scan_cmd;
@@ -32,6 +41,14 @@ enum Command {
     /// The partner registry.
     #[command(subcommand)]
     Partners(PartnersCommand),
+    /// The state file: remembered findings, run history, suppressions.
+    State {
+        /// The SQLite state file.
+        #[arg(long, default_value = "trustmap-state.db", global = true)]
+        state: std::path::PathBuf,
+        #[command(subcommand)]
+        command: sweep_cmd::StateCommand,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -63,6 +80,7 @@ fn main() -> ExitCode {
         Command::Partners(PartnersCommand::Check { file, now }) => {
             sweep_cmd::run_partners_check(file, now)
         }
+        Command::State { state, command } => sweep_cmd::run_state(state, command),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -54,7 +54,7 @@ pub fn run(cmd: RulesCommand) -> Result<u8> {
         RulesCommand::List { dir } => {
             let engine = load_engine(dir.as_ref())?;
             for r in engine.rules() {
-                println!("{:<40} {:<9} {}", r.id, r.severity, r.name);
+                out!("{:<40} {:<9} {}", r.id, r.severity, r.name);
             }
             Ok(exit::OK)
         }

@@ -25,9 +25,13 @@ pub struct SweepArgs {
     /// Comma-separated formats: jsonl, json, sarif, csv, md.
     #[arg(long, default_value = "jsonl,json,md", value_delimiter = ',')]
     pub format: Vec<String>,
-    /// State file for findings across runs (not available in this build yet).
+    /// SQLite state file: findings across runs (new, open, resolved, reopened, suppressed).
+    /// Overrides `[sweep] state`.
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
+    /// Exit 1 when a finding is new or reopened since the last run (needs a state file).
+    #[arg(long)]
+    pub fail_on_new: bool,
     /// Exit 1 when a finding is at or above this severity (default: never).
     #[arg(long, value_name = "SEVERITY")]
     pub fail_on: Option<Severity>,
@@ -111,9 +115,6 @@ fn sweep_once(
 }
 
 pub fn run_sweep(args: SweepArgs) -> Result<u8> {
-    if args.state.is_some() {
-        bail!("--state: the state store is not in this build yet (findings are written without run-to-run status)");
-    }
     let formats: Vec<Format> = args
         .format
         .iter()
@@ -124,7 +125,21 @@ pub fn run_sweep(args: SweepArgs) -> Result<u8> {
             Ok(f.parse::<Format>()?)
         })
         .collect::<Result<_>>()?;
-    let (outcome, config) = sweep_once(&args.config, args.now.as_deref(), args.quiet)?;
+    let started = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let (mut outcome, config) = sweep_once(&args.config, args.now.as_deref(), args.quiet)?;
+    let state_file = args.state.clone().or_else(|| config.state_file.clone());
+    if args.fail_on_new && state_file.is_none() {
+        bail!("--fail-on-new needs a state file (--state FILE or [sweep] state)");
+    }
+    let diff = match &state_file {
+        Some(path) => Some(record_state(
+            path,
+            &started,
+            args.now.as_deref(),
+            &mut outcome,
+        )?),
+        None => None,
+    };
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
     let summary = summarise(&outcome.findings);
@@ -215,19 +230,79 @@ pub fn run_sweep(args: SweepArgs) -> Result<u8> {
                 .join(", ")
         );
     }
+    if let (Some(d), false) = (&diff, args.quiet) {
+        eprintln!(
+            "since the last run: {} new, {} still open, {} reopened, {} resolved, {} suppressed",
+            d.new.len(),
+            d.still_open.len(),
+            d.reopened.len(),
+            d.resolved.len(),
+            d.suppressed.len()
+        );
+    }
     if outcome.failures().next().is_some() {
         return Ok(exit::CONNECTOR_FAILED);
     }
+    // Accepted (suppressed) findings never fail a run.
+    let live = || {
+        outcome
+            .findings
+            .iter()
+            .filter(|f| f.status != trustmap_model::FindingStatus::Suppressed)
+    };
     let failing = args
         .fail_on
-        .is_some_and(|min| outcome.findings.iter().any(|f| f.severity >= min));
-    Ok(if failing { exit::FINDINGS } else { exit::OK })
+        .is_some_and(|min| live().any(|f| f.severity >= min));
+    let new_ones = args.fail_on_new
+        && diff
+            .as_ref()
+            .is_some_and(|d| !d.new.is_empty() || !d.reopened.is_empty());
+    Ok(if failing || new_ones {
+        exit::FINDINGS
+    } else {
+        exit::OK
+    })
+}
+
+/// Classify this run's findings against the state file and record the run, in one transaction.
+fn record_state(
+    path: &std::path::Path,
+    started: &str,
+    now: Option<&str>,
+    outcome: &mut trustmap_sweep::SweepOutcome,
+) -> Result<trustmap_store::Diff> {
+    use trustmap_store::{RunInput, SqliteStore, StateStore};
+    let mut store = SqliteStore::open(path, std::time::Duration::from_secs(30))?;
+    let connectors: Vec<(String, bool)> = outcome
+        .connectors
+        .iter()
+        .map(|c| (c.name.clone(), c.error.is_none()))
+        .collect();
+    let gaps: Vec<String> = outcome
+        .connectors
+        .iter()
+        .filter_map(|c| {
+            c.error
+                .as_ref()
+                .map(|(k, m)| format!("{} [{k}]: {m}", c.name))
+        })
+        .collect();
+    // With --now the run is dated as of that day, so reproducible sweeps diff reproducibly.
+    let stamp = now.map_or_else(|| started.to_string(), |d| format!("{d}T00:00:00Z"));
+    let ended = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let run = RunInput {
+        started: &stamp,
+        ended: &ended,
+        connectors: &connectors,
+        gaps: &gaps,
+    };
+    Ok(store.apply_run(&run, &mut outcome.findings)?)
 }
 
 pub fn run_graph(args: GraphArgs) -> Result<u8> {
     let format: ExportFormat = args.format.parse().map_err(anyhow::Error::msg)?;
     let (outcome, _) = sweep_once(&args.config, args.now.as_deref(), true)?;
-    println!("{}", export(&outcome.graph, format));
+    out!("{}", export(&outcome.graph, format));
     for c in outcome.failures() {
         if let Some((k, m)) = &c.error {
             eprintln!("trustmap: connector {} failed [{k}]: {m}", c.name);
@@ -249,7 +324,7 @@ pub fn run_partners_check(file: PathBuf, now: Option<String>) -> Result<u8> {
     };
     let gaps = registry.gaps(today);
     for g in &gaps {
-        println!(
+        out!(
             "{}:{}: {}: {}",
             file.display(),
             g.line,
@@ -268,4 +343,80 @@ pub fn run_partners_check(file: PathBuf, now: Option<String>) -> Result<u8> {
     } else {
         exit::FINDINGS
     })
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum StateCommand {
+    /// List remembered findings (optionally one status: open, resolved, suppressed).
+    Show {
+        #[arg(long)]
+        status: Option<String>,
+    },
+    /// The most recent runs and their counts.
+    History {
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+    /// Accept a finding: it stays out of --fail-on until unsuppressed.
+    Suppress {
+        id: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Undo a suppression.
+    Unsuppress { id: String },
+}
+
+pub fn run_state(state: PathBuf, cmd: StateCommand) -> Result<u8> {
+    use trustmap_store::{SqliteStore, StateStore};
+    if !state.exists() {
+        bail!(
+            "{}: no state file (a sweep with --state creates it)",
+            state.display()
+        );
+    }
+    let mut store = SqliteStore::open(&state, std::time::Duration::from_secs(30))?;
+    match cmd {
+        StateCommand::Show { status } => {
+            for f in store.findings(status.as_deref())? {
+                out!(
+                    "{}  {:<10} {:<8} {:<24} first {}  last {}  {}{}",
+                    f.id,
+                    f.status,
+                    f.severity,
+                    f.kind,
+                    f.first_seen,
+                    f.last_seen,
+                    f.title,
+                    f.reason
+                        .map(|r| format!("  (suppressed: {r})"))
+                        .unwrap_or_default()
+                );
+            }
+        }
+        StateCommand::History { limit } => {
+            for r in store.history(limit)? {
+                out!(
+                    "run {:>4}  {} .. {}  new {}  open {}  reopened {}  resolved {}  connectors {}",
+                    r.id,
+                    r.started,
+                    r.ended,
+                    r.new,
+                    r.open,
+                    r.reopened,
+                    r.resolved,
+                    r.connectors
+                );
+            }
+        }
+        StateCommand::Suppress { id, reason } => {
+            store.suppress(&id, &reason)?;
+            eprintln!("{id} suppressed");
+        }
+        StateCommand::Unsuppress { id } => {
+            store.unsuppress(&id)?;
+            eprintln!("{id} no longer suppressed");
+        }
+    }
+    Ok(exit::OK)
 }

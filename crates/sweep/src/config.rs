@@ -28,6 +28,9 @@ struct SweepDef {
     dormant_after_days: i64,
     #[serde(default = "default_age")]
     max_credential_age_days: i64,
+    /// The state file that remembers findings across runs (`--state` overrides it).
+    #[serde(default)]
+    state: Option<String>,
     /// How many connectors run at once (default 4).
     #[serde(default = "default_concurrency")]
     concurrency: usize,
@@ -48,6 +51,7 @@ pub struct SweepConfig {
     pub file: PathBuf,
     pub base_dir: PathBuf,
     pub partners_file: PathBuf,
+    pub state_file: Option<PathBuf>,
     pub dormant_after_days: i64,
     pub max_credential_age_days: i64,
     pub concurrency: usize,
@@ -138,7 +142,16 @@ pub fn parse_config(file: &Path, text: &str) -> Result<SweepConfig, ConfigError>
             base_dir.join(p)
         }
     };
+    let state_file = def.sweep.state.as_deref().map(|p| {
+        let p = PathBuf::from(p);
+        if p.is_absolute() {
+            p
+        } else {
+            base_dir.join(p)
+        }
+    });
     Ok(SweepConfig {
+        state_file,
         file: file.to_path_buf(),
         base_dir,
         partners_file,

@@ -1,0 +1,320 @@
+//! The SQLite state store (one file, WAL journal, one transaction per run).
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::time::Duration;
+use trustmap_model::{Finding, FindingStatus};
+
+use crate::{Diff, RunInput, RunRecord, StateStore, StoreError, StoredFinding};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS findings (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    title TEXT NOT NULL,
+    status TEXT NOT NULL,
+    first_seen TEXT NOT NULL,
+    last_seen TEXT NOT NULL,
+    resolved_at TEXT,
+    sources TEXT NOT NULL,
+    ticket TEXT,
+    reason TEXT,
+    body TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    started TEXT NOT NULL,
+    ended TEXT NOT NULL,
+    connectors TEXT NOT NULL,
+    gaps TEXT NOT NULL,
+    new INTEGER NOT NULL,
+    open INTEGER NOT NULL,
+    reopened INTEGER NOT NULL,
+    resolved INTEGER NOT NULL
+);
+";
+
+pub struct SqliteStore {
+    pub(crate) conn: Connection,
+    path: String,
+}
+
+impl SqliteStore {
+    /// Open (creating if needed) the state file. Waits up to `busy` for another writer.
+    pub fn open(path: &Path, busy: Duration) -> Result<Self, StoreError> {
+        let shown = path.display().to_string();
+        let err = |e: rusqlite::Error| StoreError::Sqlite {
+            path: shown.clone(),
+            message: e.to_string(),
+        };
+        let conn = Connection::open(path).map_err(err)?;
+        conn.busy_timeout(busy).map_err(err)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(err)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(err)?;
+        conn.execute_batch(SCHEMA)
+            .map_err(|e| classify(&shown, e))?;
+        Ok(SqliteStore { conn, path: shown })
+    }
+}
+
+fn classify(path: &str, e: rusqlite::Error) -> StoreError {
+    match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+            StoreError::Busy {
+                path: path.to_string(),
+            }
+        }
+        _ => StoreError::Sqlite {
+            path: path.to_string(),
+            message: e.to_string(),
+        },
+    }
+}
+
+/// The connectors a finding depends on: its evidence `sources` (empty: the registry itself).
+fn sources_of(f: &Finding) -> Vec<String> {
+    f.evidence
+        .get("sources")
+        .and_then(|v| v.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+impl StateStore for SqliteStore {
+    fn apply_run(
+        &mut self,
+        run: &RunInput<'_>,
+        findings: &mut [Finding],
+    ) -> Result<Diff, StoreError> {
+        let path = self.path.clone();
+        let e = |err: rusqlite::Error| classify(&path, err);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(e)?;
+        let mut known: HashMap<String, (String, String, Option<String>)> = HashMap::new();
+        {
+            let mut stmt = tx
+                .prepare("SELECT id, status, first_seen, reason FROM findings")
+                .map_err(e)?;
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, Option<String>>(3)?,
+                    ))
+                })
+                .map_err(e)?;
+            for row in rows {
+                let (id, status, first, reason) = row.map_err(e)?;
+                known.insert(id, (status, first, reason));
+            }
+        }
+        let failed: HashSet<&str> = run
+            .connectors
+            .iter()
+            .filter(|(_, ok)| !ok)
+            .map(|(n, _)| n.as_str())
+            .collect();
+        let mut diff = Diff::default();
+        let mut seen: HashSet<String> = HashSet::new();
+        for f in findings.iter_mut() {
+            seen.insert(f.id.clone());
+            let (status, first_seen) = match known.get(&f.id) {
+                None => {
+                    diff.new.push(f.id.clone());
+                    (FindingStatus::New, run.started.to_string())
+                }
+                Some((s, first, _)) if s == "suppressed" => {
+                    diff.suppressed.push(f.id.clone());
+                    (FindingStatus::Suppressed, first.clone())
+                }
+                Some((s, first, _)) if s == "resolved" => {
+                    diff.reopened.push(f.id.clone());
+                    (FindingStatus::New, first.clone())
+                }
+                Some((_, first, _)) => {
+                    diff.still_open.push(f.id.clone());
+                    (FindingStatus::Open, first.clone())
+                }
+            };
+            f.status = status;
+            f.first_seen = first_seen;
+            f.last_seen = run.started.to_string();
+            let stored_status = match status {
+                FindingStatus::Suppressed => "suppressed",
+                _ => "open",
+            };
+            let body = serde_json::to_string(&*f).unwrap_or_default();
+            let sources = serde_json::to_string(&sources_of(f)).unwrap_or_default();
+            tx.execute(
+                "INSERT INTO findings (id, kind, severity, title, status, first_seen, last_seen, resolved_at, sources, body)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, ?8, ?9)
+                 ON CONFLICT(id) DO UPDATE SET kind = ?2, severity = ?3, title = ?4, status = ?5,
+                   last_seen = ?7, resolved_at = NULL, sources = ?8, body = ?9",
+                params![f.id, f.kind.as_str(), f.severity.as_str(), f.title, stored_status, f.first_seen, f.last_seen, sources, body],
+            )
+            .map_err(e)?;
+        }
+        // Open findings not seen again are resolved, unless a connector they came from failed.
+        let mut gone: Vec<(String, String, String)> = Vec::new();
+        {
+            let mut stmt = tx
+                .prepare("SELECT id, sources, body FROM findings WHERE status = 'open'")
+                .map_err(e)?;
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                    ))
+                })
+                .map_err(e)?;
+            for row in rows {
+                let row = row.map_err(e)?;
+                if !seen.contains(&row.0) {
+                    gone.push(row);
+                }
+            }
+        }
+        for (id, sources, body) in gone {
+            let sources: Vec<String> = serde_json::from_str(&sources).unwrap_or_default();
+            if sources.iter().any(|s| failed.contains(s.as_str())) {
+                continue; // not seen because its connector failed: still open
+            }
+            tx.execute(
+                "UPDATE findings SET status = 'resolved', resolved_at = ?2 WHERE id = ?1",
+                params![id, run.started],
+            )
+            .map_err(e)?;
+            if let Ok(mut f) = serde_json::from_str::<Finding>(&body) {
+                f.status = FindingStatus::Resolved;
+                diff.resolved.push(f);
+            }
+        }
+        let connectors = serde_json::to_string(
+            &run.connectors
+                .iter()
+                .map(|(n, ok)| serde_json::json!({"name": n, "ok": ok}))
+                .collect::<Vec<_>>(),
+        )
+        .unwrap_or_default();
+        tx.execute(
+            "INSERT INTO runs (started, ended, connectors, gaps, new, open, reopened, resolved) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                run.started,
+                run.ended,
+                connectors,
+                serde_json::to_string(run.gaps).unwrap_or_default(),
+                diff.new.len() as i64,
+                diff.still_open.len() as i64,
+                diff.reopened.len() as i64,
+                diff.resolved.len() as i64
+            ],
+        )
+        .map_err(e)?;
+        tx.commit().map_err(e)?;
+        Ok(diff)
+    }
+
+    fn findings(&self, status: Option<&str>) -> Result<Vec<StoredFinding>, StoreError> {
+        let e = |err: rusqlite::Error| classify(&self.path, err);
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, kind, severity, title, status, first_seen, last_seen, ticket, reason FROM findings WHERE ?1 IS NULL OR status = ?1 ORDER BY last_seen DESC, id")
+            .map_err(e)?;
+        let rows = stmt
+            .query_map(params![status], |r| {
+                Ok(StoredFinding {
+                    id: r.get(0)?,
+                    kind: r.get(1)?,
+                    severity: r.get(2)?,
+                    title: r.get(3)?,
+                    status: r.get(4)?,
+                    first_seen: r.get(5)?,
+                    last_seen: r.get(6)?,
+                    ticket: r.get(7)?,
+                    reason: r.get(8)?,
+                })
+            })
+            .map_err(e)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(e)
+    }
+
+    fn history(&self, limit: usize) -> Result<Vec<RunRecord>, StoreError> {
+        let e = |err: rusqlite::Error| classify(&self.path, err);
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, started, ended, connectors, new, open, reopened, resolved FROM runs ORDER BY id DESC LIMIT ?1")
+            .map_err(e)?;
+        let rows = stmt
+            .query_map(params![limit as i64], |r| {
+                Ok(RunRecord {
+                    id: r.get(0)?,
+                    started: r.get(1)?,
+                    ended: r.get(2)?,
+                    connectors: r.get(3)?,
+                    new: r.get(4)?,
+                    open: r.get(5)?,
+                    reopened: r.get(6)?,
+                    resolved: r.get(7)?,
+                })
+            })
+            .map_err(e)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(e)
+    }
+
+    fn suppress(&mut self, id: &str, reason: &str) -> Result<(), StoreError> {
+        self.update(
+            id,
+            "UPDATE findings SET status = 'suppressed', reason = ?2 WHERE id = ?1",
+            Some(reason),
+        )
+    }
+
+    fn unsuppress(&mut self, id: &str) -> Result<(), StoreError> {
+        self.update(id, "UPDATE findings SET status = 'open', reason = NULL WHERE id = ?1 AND status = 'suppressed'", None)
+    }
+
+    fn set_ticket(&mut self, id: &str, ticket: &str) -> Result<(), StoreError> {
+        self.update(
+            id,
+            "UPDATE findings SET ticket = ?2 WHERE id = ?1",
+            Some(ticket),
+        )
+    }
+}
+
+impl SqliteStore {
+    fn update(&mut self, id: &str, sql: &str, value: Option<&str>) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        let exists: Option<String> = self
+            .conn
+            .query_row("SELECT id FROM findings WHERE id = ?1", params![id], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(|err| classify(&path, err))?;
+        if exists.is_none() {
+            return Err(StoreError::UnknownFinding {
+                path,
+                id: id.to_string(),
+            });
+        }
+        let result = match value {
+            Some(v) => self.conn.execute(sql, params![id, v]),
+            None => self.conn.execute(sql, params![id]),
+        };
+        result.map(|_| ()).map_err(|err| classify(&path, err))
+    }
+}
