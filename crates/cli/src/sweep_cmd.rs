@@ -131,6 +131,9 @@ pub fn run_sweep(args: SweepArgs) -> Result<u8> {
     if args.fail_on_new && state_file.is_none() {
         bail!("--fail-on-new needs a state file (--state FILE or [sweep] state)");
     }
+    if !config.sinks.is_empty() && state_file.is_none() {
+        bail!("[[sinks]] need a state file (--state FILE or [sweep] state) so that only changes are sent");
+    }
     let diff = match &state_file {
         Some(path) => Some(record_state(
             path,
@@ -139,6 +142,10 @@ pub fn run_sweep(args: SweepArgs) -> Result<u8> {
             &mut outcome,
         )?),
         None => None,
+    };
+    let deliveries = match &diff {
+        Some(d) if !config.sinks.is_empty() => deliver(&config, d, &outcome.findings)?,
+        _ => Vec::new(),
     };
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
@@ -212,10 +219,16 @@ pub fn run_sweep(args: SweepArgs) -> Result<u8> {
                 eprintln!("  {p}: {n} findings (risk score {score})");
             }
         }
-        for s in &config.sinks {
-            eprintln!(
-                "note: sink {s:?} is configured but delivery to sinks is not in this build yet"
-            );
+        for (sink, d) in &deliveries {
+            let failed = if d.dead_lettered > 0 {
+                format!(
+                    ", {} could not be delivered (see the dead-letter file)",
+                    d.dead_lettered
+                )
+            } else {
+                String::new()
+            };
+            eprintln!("sink {sink}: sent {} events{failed}", d.sent);
         }
         eprintln!(
             "wrote {}",
@@ -262,6 +275,48 @@ pub fn run_sweep(args: SweepArgs) -> Result<u8> {
     } else {
         exit::OK
     })
+}
+
+/// Send what changed to every sink: new findings as `opened`, reopened ones as `reopened`,
+/// resolved ones as `resolved`. Nothing changed, nothing sent.
+fn deliver(
+    config: &SweepConfig,
+    diff: &trustmap_store::Diff,
+    findings: &[trustmap_model::Finding],
+) -> Result<Vec<(String, trustmap_sinks::Delivery)>> {
+    use trustmap_sinks::{Event, EventKind};
+    let by_id: std::collections::HashMap<&str, &trustmap_model::Finding> =
+        findings.iter().map(|f| (f.id.as_str(), f)).collect();
+    let mut events = Vec::new();
+    for (ids, kind) in [
+        (&diff.new, EventKind::Opened),
+        (&diff.reopened, EventKind::Reopened),
+    ] {
+        for id in ids {
+            if let Some(f) = by_id.get(id.as_str()) {
+                events.push(Event {
+                    event: kind,
+                    finding: (*f).clone(),
+                });
+            }
+        }
+    }
+    events.extend(diff.resolved.iter().map(|f| Event {
+        event: EventKind::Resolved,
+        finding: f.clone(),
+    }));
+    if events.is_empty() {
+        return Ok(Vec::new());
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let mut out = Vec::new();
+    for sink in &config.sinks {
+        let d = runtime.block_on(sink.deliver(&events))?;
+        out.push((sink.name().to_string(), d));
+    }
+    Ok(out)
 }
 
 /// Classify this run's findings against the state file and record the run, in one transaction.

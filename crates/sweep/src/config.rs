@@ -56,8 +56,8 @@ pub struct SweepConfig {
     pub max_credential_age_days: i64,
     pub concurrency: usize,
     pub connectors: Vec<Box<dyn Connector>>,
-    /// `[[sinks]]` types present in the file (delivery lands with the ticketing work).
-    pub sinks: Vec<String>,
+    /// `[[sinks]]`: where finding events (opened, reopened, resolved) go.
+    pub sinks: Vec<Box<dyn trustmap_sinks::Sink>>,
 }
 
 pub fn load_config(file: &Path) -> Result<SweepConfig, ConfigError> {
@@ -122,17 +122,11 @@ pub fn parse_config(file: &Path, text: &str) -> Result<SweepConfig, ConfigError>
         connectors.push(c);
     }
     let mut sinks = Vec::new();
-    for s in def.sinks {
-        let line = line_of(text, s.span().start);
-        match s.get_ref().get("type") {
-            Some(toml::Value::String(t)) => sinks.push(t.clone()),
-            _ => {
-                return Err(invalid(
-                    line,
-                    "sink: field `type` is missing or not a string".into(),
-                ))
-            }
-        }
+    for spanned in def.sinks {
+        let line = line_of(text, spanned.span().start);
+        let sink = trustmap_sinks::build_sink(spanned.into_inner(), &base_dir)
+            .map_err(|m| invalid(line, format!("sink: {m}")))?;
+        sinks.push(sink);
     }
     let partners_file = {
         let p = PathBuf::from(def.sweep.partners.get_ref());
