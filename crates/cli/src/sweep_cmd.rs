@@ -144,7 +144,10 @@ pub fn run_sweep(args: SweepArgs) -> Result<u8> {
         None => None,
     };
     let deliveries = match &diff {
-        Some(d) if !config.sinks.is_empty() => deliver(&config, d, &outcome.findings)?,
+        Some(d) if !config.sinks.is_empty() => {
+            let state = state_file.as_deref().unwrap_or(std::path::Path::new(""));
+            deliver(&config, state, d, &outcome.findings)?
+        }
         _ => Vec::new(),
     };
     std::fs::create_dir_all(&args.out)
@@ -278,15 +281,24 @@ pub fn run_sweep(args: SweepArgs) -> Result<u8> {
 }
 
 /// Send what changed to every sink: new findings as `opened`, reopened ones as `reopened`,
-/// resolved ones as `resolved`. Nothing changed, nothing sent.
+/// resolved ones as `resolved` (with the ticket they were opened as). Nothing changed, nothing
+/// sent. Tickets opened are remembered in the state file.
 fn deliver(
     config: &SweepConfig,
+    state: &std::path::Path,
     diff: &trustmap_store::Diff,
     findings: &[trustmap_model::Finding],
 ) -> Result<Vec<(String, trustmap_sinks::Delivery)>> {
     use trustmap_sinks::{Event, EventKind};
+    use trustmap_store::{SqliteStore, StateStore};
     let by_id: std::collections::HashMap<&str, &trustmap_model::Finding> =
         findings.iter().map(|f| (f.id.as_str(), f)).collect();
+    let mut store = SqliteStore::open(state, std::time::Duration::from_secs(30))?;
+    let tickets: std::collections::HashMap<String, String> = store
+        .findings(Some("resolved"))?
+        .into_iter()
+        .filter_map(|f| f.ticket.map(|t| (f.id, t)))
+        .collect();
     let mut events = Vec::new();
     for (ids, kind) in [
         (&diff.new, EventKind::Opened),
@@ -297,6 +309,7 @@ fn deliver(
                 events.push(Event {
                     event: kind,
                     finding: (*f).clone(),
+                    ticket: None,
                 });
             }
         }
@@ -304,6 +317,7 @@ fn deliver(
     events.extend(diff.resolved.iter().map(|f| Event {
         event: EventKind::Resolved,
         finding: f.clone(),
+        ticket: tickets.get(&f.id).cloned(),
     }));
     if events.is_empty() {
         return Ok(Vec::new());
@@ -314,6 +328,9 @@ fn deliver(
     let mut out = Vec::new();
     for sink in &config.sinks {
         let d = runtime.block_on(sink.deliver(&events))?;
+        for (id, ticket) in &d.tickets {
+            store.set_ticket(id, ticket)?;
+        }
         out.push((sink.name().to_string(), d));
     }
     Ok(out)

@@ -7,6 +7,9 @@
 //!
 //! Sinks consume findings only: they know nothing about connectors, the graph or the store.
 
+mod github_issues;
+mod http;
+mod jira;
 mod webhook;
 
 use async_trait::async_trait;
@@ -38,6 +41,9 @@ impl EventKind {
 pub struct Event {
     pub event: EventKind,
     pub finding: Finding,
+    /// The ticket this finding was sent as before (for `resolved`), from the state store.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ticket: Option<String>,
 }
 
 /// What a delivery achieved.
@@ -46,6 +52,8 @@ pub struct Delivery {
     pub sent: usize,
     /// Events that could not be delivered and went to the dead-letter file.
     pub dead_lettered: usize,
+    /// Tickets opened: (finding id, ticket key), for the state store.
+    pub tickets: Vec<(String, String)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -63,7 +71,7 @@ pub trait Sink: Send + Sync {
 }
 
 /// The sink types this build knows.
-pub const SINK_TYPES: &[&str] = &["webhook"];
+pub const SINK_TYPES: &[&str] = &["webhook", "jira", "github-issues"];
 
 /// Build a sink from its `[[sinks]]` table (with `type`); `base_dir` resolves relative paths.
 pub fn build_sink(table: toml::Table, base_dir: &std::path::Path) -> Result<Box<dyn Sink>, String> {
@@ -72,17 +80,62 @@ pub fn build_sink(table: toml::Table, base_dir: &std::path::Path) -> Result<Box<
         Some(toml::Value::String(s)) => s,
         _ => return Err("field `type` is missing or not a string".into()),
     };
-    let parse = |t: toml::Table| -> Result<WebhookConfig, String> {
-        WebhookConfig::deserialize_table(t).map_err(|e| format!("webhook: {e}"))
-    };
     match kind.as_str() {
-        "webhook" => Ok(Box::new(WebhookSink::new(parse(table)?, base_dir)?)),
-        "jira" | "github-issues" => Err(format!(
-            "sink type {kind:?} is not in this build yet (webhook is)"
-        )),
+        "webhook" => Ok(Box::new(WebhookSink::new(
+            parse_config(table, "webhook")?,
+            base_dir,
+        )?)),
+        "jira" => Ok(Box::new(jira::JiraSink::new(
+            parse_config(table, "jira")?,
+            base_dir,
+        )?)),
+        "github-issues" => Ok(Box::new(github_issues::GithubIssuesSink::new(
+            parse_config(table, "github-issues")?,
+            base_dir,
+        )?)),
         other => Err(format!(
             "unknown sink type {other:?} (expected one of: {})",
             SINK_TYPES.join(", ")
         )),
     }
+}
+
+fn parse_config<T: serde::de::DeserializeOwned>(
+    table: toml::Table,
+    kind: &str,
+) -> Result<T, String> {
+    T::deserialize(toml::Value::Table(table)).map_err(|e| format!("{kind}: {}", e.message()))
+}
+
+/// The text of a ticket: what, where, why and how to fix it (secrets already redacted).
+pub(crate) fn ticket_body(f: &Finding) -> String {
+    let mut body = format!(
+        "{}\n\nSeverity: {}\nKind: {}\nSubject: {} ({})\n",
+        f.title,
+        f.severity,
+        f.kind.as_str(),
+        f.subject.id,
+        f.subject.kind
+    );
+    if let Some(p) = &f.partner {
+        body.push_str(&format!("Partner: {p}\n"));
+    }
+    if !f.chain.is_empty() {
+        body.push_str(&format!("Chain: {}\n", f.chain.join(" > ")));
+    }
+    if let Some(l) = &f.location {
+        body.push_str(&format!("Location: {}:{}\n", l.path, l.line));
+    }
+    body.push_str(&format!(
+        "\nRemediation: {}\nReferences: {}\ntrustmap finding id: {}\n",
+        f.remediation,
+        f.references.join(", "),
+        f.id
+    ));
+    body
+}
+
+/// Credentials for sinks come from the environment, named in the config.
+pub(crate) fn env_secret(sink: &str, var: &str) -> Result<String, String> {
+    std::env::var(var).map_err(|_| format!("{sink}: environment variable {var} is not set"))
 }

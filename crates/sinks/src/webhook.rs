@@ -4,10 +4,10 @@ use async_trait::async_trait;
 use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use sha2::Sha256;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::http::{dead_letter, send_with_retry, Retry};
 use crate::{Delivery, Event, Sink, SinkError};
 
 /// `sha256=<hex HMAC-SHA256 of the body>` with the configured secret.
@@ -46,12 +46,6 @@ fn default_backoff() -> u64 {
 }
 fn default_dead_letter() -> PathBuf {
     PathBuf::from("trustmap-dead-letter.jsonl")
-}
-
-impl WebhookConfig {
-    pub fn deserialize_table(t: toml::Table) -> Result<Self, String> {
-        WebhookConfig::deserialize(toml::Value::Table(t)).map_err(|e| e.message().to_string())
-    }
 }
 
 pub struct WebhookSink {
@@ -113,45 +107,26 @@ impl WebhookSink {
     async fn send(&self, event: &Event) -> Result<(), String> {
         let body = serde_json::to_vec(event).map_err(|e| e.to_string())?;
         let key = format!("{}:{}", event.finding.id, event.event.as_str());
-        let mut backoff = Duration::from_millis(self.config.backoff_ms);
-        let mut last = String::new();
-        for attempt in 0..=self.config.max_retries {
-            if attempt > 0 {
-                tokio::time::sleep(backoff).await;
-                backoff *= 2;
-            }
-            let mut req = self
+        let signature = self.sign(&body);
+        let retry = Retry {
+            max_retries: self.config.max_retries,
+            backoff: Duration::from_millis(self.config.backoff_ms),
+        };
+        send_with_retry(&retry, || {
+            let req = self
                 .client
                 .post(&self.config.url)
                 .header("Content-Type", "application/json")
                 .header("Idempotency-Key", &key)
                 .header("X-Trustmap-Event", event.event.as_str())
                 .body(body.clone());
-            if let Some(sig) = self.sign(&body) {
-                req = req.header(SIGNATURE_HEADER, sig);
+            match &signature {
+                Some(sig) => req.header(SIGNATURE_HEADER, sig),
+                None => req,
             }
-            match req.send().await {
-                Ok(resp) if resp.status().is_success() => return Ok(()),
-                Ok(resp) if resp.status().is_server_error() || resp.status().as_u16() == 429 => {
-                    last = format!("HTTP {}", resp.status());
-                    // Honour Retry-After when the receiver says how long to wait.
-                    if let Some(secs) = resp
-                        .headers()
-                        .get("retry-after")
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| v.parse::<u64>().ok())
-                    {
-                        backoff = Duration::from_secs(secs.min(60));
-                    }
-                }
-                Ok(resp) => return Err(format!("HTTP {} (not retried)", resp.status())),
-                Err(e) => last = e.to_string(),
-            }
-        }
-        Err(format!(
-            "{last} after {} attempts",
-            self.config.max_retries + 1
-        ))
+        })
+        .await
+        .map(|_| ())
     }
 }
 
@@ -172,21 +147,11 @@ impl Sink for WebhookSink {
                 }
             }
         }
-        if !dead.is_empty() {
-            let io = |err: std::io::Error| SinkError::Io {
-                sink: self.name.clone(),
-                message: format!("{}: {err}", self.dead_letter.display()),
-            };
-            let mut f = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&self.dead_letter)
-                .map_err(io)?;
-            for d in &dead {
-                writeln!(f, "{d}").map_err(io)?;
-            }
-            delivery.dead_lettered = dead.len();
-        }
+        dead_letter(&self.dead_letter, &dead).map_err(|err| SinkError::Io {
+            sink: self.name.clone(),
+            message: format!("{}: {err}", self.dead_letter.display()),
+        })?;
+        delivery.dead_lettered = dead.len();
         Ok(delivery)
     }
 }

@@ -1,0 +1,176 @@
+//! `type = "github-issues"`: an issue per opened or reopened finding in one repository; on
+//! `resolved` a comment, then the issue is closed as completed.
+use async_trait::async_trait;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::http::{dead_letter, send_with_retry, Retry};
+use crate::{env_secret, ticket_body, Delivery, Event, EventKind, Sink, SinkError};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GithubIssuesConfig {
+    #[serde(default)]
+    pub name: Option<String>,
+    /// `owner/name`.
+    pub repo: String,
+    #[serde(default = "default_api")]
+    pub api_url: String,
+    pub token_env: String,
+    #[serde(default)]
+    pub labels: Vec<String>,
+    #[serde(default = "default_retries")]
+    pub max_retries: u32,
+    #[serde(default = "default_backoff")]
+    pub backoff_ms: u64,
+    #[serde(default = "default_dead_letter")]
+    pub dead_letter: PathBuf,
+}
+
+fn default_api() -> String {
+    "https://api.github.com".into()
+}
+fn default_retries() -> u32 {
+    4
+}
+fn default_backoff() -> u64 {
+    500
+}
+fn default_dead_letter() -> PathBuf {
+    PathBuf::from("trustmap-dead-letter.jsonl")
+}
+
+pub struct GithubIssuesSink {
+    config: GithubIssuesConfig,
+    name: String,
+    token: String,
+    client: reqwest::Client,
+    dead_letter: PathBuf,
+}
+
+impl GithubIssuesSink {
+    pub fn new(config: GithubIssuesConfig, base_dir: &Path) -> Result<Self, String> {
+        let name = config
+            .name
+            .clone()
+            .unwrap_or_else(|| "github-issues".into());
+        if config.repo.split('/').count() != 2 {
+            return Err(format!(
+                "github-issues {name}: repo must be owner/name, not {:?}",
+                config.repo
+            ));
+        }
+        let token = env_secret(&name, &config.token_env)?;
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .user_agent("trustmap")
+            .build()
+            .map_err(|e| format!("github-issues {name}: {e}"))?;
+        let dead_letter = if config.dead_letter.is_absolute() {
+            config.dead_letter.clone()
+        } else {
+            base_dir.join(&config.dead_letter)
+        };
+        Ok(GithubIssuesSink {
+            config,
+            name,
+            token,
+            client,
+            dead_letter,
+        })
+    }
+
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Value,
+    ) -> Result<Value, String> {
+        let url = format!(
+            "{}/repos/{}/{path}",
+            self.config.api_url.trim_end_matches('/'),
+            self.config.repo
+        );
+        let retry = Retry {
+            max_retries: self.config.max_retries,
+            backoff: Duration::from_millis(self.config.backoff_ms),
+        };
+        send_with_retry(&retry, || {
+            self.client
+                .request(method.clone(), &url)
+                .bearer_auth(&self.token)
+                .header("Accept", "application/vnd.github+json")
+                .header("X-GitHub-Api-Version", "2022-11-28")
+                .json(&body)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl Sink for GithubIssuesSink {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn deliver(&self, events: &[Event]) -> Result<Delivery, SinkError> {
+        let mut d = Delivery::default();
+        let mut dead = Vec::new();
+        for e in events {
+            let result = match e.event {
+                EventKind::Opened | EventKind::Reopened => {
+                    let mut labels = self.config.labels.clone();
+                    labels.push(format!("severity:{}", e.finding.severity));
+                    let body = json!({"title": e.finding.title, "body": ticket_body(&e.finding), "labels": labels});
+                    self.call(reqwest::Method::POST, "issues", body)
+                        .await
+                        .and_then(|v| {
+                            let n = v["number"].as_u64().ok_or_else(|| {
+                                format!("no issue number in GitHub's answer: {v}")
+                            })?;
+                            d.tickets.push((e.finding.id.clone(), format!("#{n}")));
+                            Ok(())
+                        })
+                }
+                EventKind::Resolved => {
+                    match e.ticket.as_deref().and_then(|t| t.strip_prefix('#')) {
+                        None => Ok(()),
+                        Some(n) => {
+                            let comment = json!({"body": format!("trustmap no longer sees this finding ({}); closing.", e.finding.id)});
+                            match self
+                                .call(
+                                    reqwest::Method::POST,
+                                    &format!("issues/{n}/comments"),
+                                    comment,
+                                )
+                                .await
+                            {
+                                Ok(_) => self
+                                    .call(
+                                        reqwest::Method::PATCH,
+                                        &format!("issues/{n}"),
+                                        json!({"state": "closed", "state_reason": "completed"}),
+                                    )
+                                    .await
+                                    .map(|_| ()),
+                                Err(e) => Err(e),
+                            }
+                        }
+                    }
+                }
+            };
+            match result {
+                Ok(()) => d.sent += 1,
+                Err(reason) => dead.push(json!({"sink": self.name, "error": reason, "event": e})),
+            }
+        }
+        dead_letter(&self.dead_letter, &dead).map_err(|err| SinkError::Io {
+            sink: self.name.clone(),
+            message: format!("{}: {err}", self.dead_letter.display()),
+        })?;
+        d.dead_lettered = dead.len();
+        Ok(d)
+    }
+}

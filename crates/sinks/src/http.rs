@@ -1,0 +1,70 @@
+//! One retry policy for every sink that talks HTTP: 5xx, 429 (honouring `Retry-After`),
+//! timeouts and connection errors are retried with exponential backoff; other answers are final.
+use std::time::Duration;
+
+pub struct Retry {
+    pub max_retries: u32,
+    pub backoff: Duration,
+}
+
+/// Send the request `build` makes (rebuilt for every attempt); the response body as JSON
+/// (`Null` when empty) on success, the reason otherwise.
+pub async fn send_with_retry(
+    retry: &Retry,
+    build: impl Fn() -> reqwest::RequestBuilder,
+) -> Result<serde_json::Value, String> {
+    let mut backoff = retry.backoff;
+    let mut last = String::new();
+    for attempt in 0..=retry.max_retries {
+        if attempt > 0 {
+            tokio::time::sleep(backoff).await;
+            backoff *= 2;
+        }
+        match build().send().await {
+            Ok(resp) if resp.status().is_success() => {
+                let text = resp.text().await.unwrap_or_default();
+                return Ok(serde_json::from_str(&text).unwrap_or(serde_json::Value::Null));
+            }
+            Ok(resp) if resp.status().is_server_error() || resp.status().as_u16() == 429 => {
+                last = format!("HTTP {}", resp.status());
+                if let Some(secs) = resp
+                    .headers()
+                    .get("retry-after")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse::<u64>().ok())
+                {
+                    backoff = Duration::from_secs(secs.min(60));
+                }
+            }
+            Ok(resp) => {
+                let status = resp.status();
+                let text: String = resp
+                    .text()
+                    .await
+                    .unwrap_or_default()
+                    .chars()
+                    .take(300)
+                    .collect();
+                return Err(format!("HTTP {status} (not retried): {text}"));
+            }
+            Err(e) => last = e.to_string(),
+        }
+    }
+    Err(format!("{last} after {} attempts", retry.max_retries + 1))
+}
+
+/// Append undeliverable events to a JSON-lines file.
+pub fn dead_letter(path: &std::path::Path, entries: &[serde_json::Value]) -> std::io::Result<()> {
+    use std::io::Write;
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?;
+    for e in entries {
+        writeln!(f, "{e}")?;
+    }
+    Ok(())
+}
