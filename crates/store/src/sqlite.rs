@@ -1,5 +1,6 @@
 //! The SQLite state store (one file, WAL journal, one transaction per run).
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::time::Duration;
@@ -20,6 +21,10 @@ CREATE TABLE IF NOT EXISTS findings (
     sources TEXT NOT NULL,
     ticket TEXT,
     reason TEXT,
+    body_hash TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS bodies (
+    id TEXT PRIMARY KEY,
     body TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS runs (
@@ -99,10 +104,11 @@ impl StateStore for SqliteStore {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(e)?;
-        let mut known: HashMap<String, (String, String, Option<String>)> = HashMap::new();
+        // id -> (status, first_seen, hash of the stored body)
+        let mut known: HashMap<String, (String, String, String)> = HashMap::new();
         {
             let mut stmt = tx
-                .prepare("SELECT id, status, first_seen, reason FROM findings")
+                .prepare("SELECT id, status, first_seen, body_hash FROM findings")
                 .map_err(e)?;
             let rows = stmt
                 .query_map([], |r| {
@@ -110,13 +116,13 @@ impl StateStore for SqliteStore {
                         r.get::<_, String>(0)?,
                         r.get::<_, String>(1)?,
                         r.get::<_, String>(2)?,
-                        r.get::<_, Option<String>>(3)?,
+                        r.get::<_, String>(3)?,
                     ))
                 })
                 .map_err(e)?;
             for row in rows {
-                let (id, status, first, reason) = row.map_err(e)?;
-                known.insert(id, (status, first, reason));
+                let (id, status, first, hash) = row.map_err(e)?;
+                known.insert(id, (status, first, hash));
             }
         }
         let failed: HashSet<&str> = run
@@ -154,31 +160,39 @@ impl StateStore for SqliteStore {
                 FindingStatus::Suppressed => "suppressed",
                 _ => "open",
             };
+            // The body (for resolved events) is only rewritten when it changed: an unchanged
+            // run updates small rows, not every finding's JSON.
             let body = serde_json::to_string(&*f).unwrap_or_default();
+            let hash: String = Sha256::digest(body.as_bytes())[..12]
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
             let sources = serde_json::to_string(&sources_of(f)).unwrap_or_default();
-            tx.execute(
-                "INSERT INTO findings (id, kind, severity, title, status, first_seen, last_seen, resolved_at, sources, body)
+            tx.prepare_cached(
+                "INSERT INTO findings (id, kind, severity, title, status, first_seen, last_seen, resolved_at, sources, body_hash)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, ?8, ?9)
                  ON CONFLICT(id) DO UPDATE SET kind = ?2, severity = ?3, title = ?4, status = ?5,
-                   last_seen = ?7, resolved_at = NULL, sources = ?8, body = ?9",
-                params![f.id, f.kind.as_str(), f.severity.as_str(), f.title, stored_status, f.first_seen, f.last_seen, sources, body],
+                   last_seen = ?7, resolved_at = NULL, sources = ?8, body_hash = ?9",
             )
+            .and_then(|mut st| {
+                st.execute(params![f.id, f.kind.as_str(), f.severity.as_str(), f.title, stored_status, f.first_seen, f.last_seen, sources, hash])
+            })
             .map_err(e)?;
+            if known.get(&f.id).is_none_or(|(_, _, h)| *h != hash) {
+                tx.prepare_cached("INSERT INTO bodies (id, body) VALUES (?1, ?2) ON CONFLICT(id) DO UPDATE SET body = ?2")
+                    .and_then(|mut st| st.execute(params![f.id, body]))
+                    .map_err(e)?;
+            }
         }
         // Open findings not seen again are resolved, unless a connector they came from failed.
-        let mut gone: Vec<(String, String, String)> = Vec::new();
+        // Only ids and sources here; the body is read for the few that resolve.
+        let mut gone: Vec<(String, String)> = Vec::new();
         {
             let mut stmt = tx
-                .prepare("SELECT id, sources, body FROM findings WHERE status = 'open'")
+                .prepare("SELECT id, sources FROM findings WHERE status = 'open'")
                 .map_err(e)?;
             let rows = stmt
-                .query_map([], |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, String>(2)?,
-                    ))
-                })
+                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
                 .map_err(e)?;
             for row in rows {
                 let row = row.map_err(e)?;
@@ -187,7 +201,7 @@ impl StateStore for SqliteStore {
                 }
             }
         }
-        for (id, sources, body) in gone {
+        for (id, sources) in gone {
             let sources: Vec<String> = serde_json::from_str(&sources).unwrap_or_default();
             if sources.iter().any(|s| failed.contains(s.as_str())) {
                 continue; // not seen because its connector failed: still open
@@ -197,6 +211,11 @@ impl StateStore for SqliteStore {
                 params![id, run.started],
             )
             .map_err(e)?;
+            let body: String = tx
+                .query_row("SELECT body FROM bodies WHERE id = ?1", params![id], |r| {
+                    r.get(0)
+                })
+                .map_err(e)?;
             if let Ok(mut f) = serde_json::from_str::<Finding>(&body) {
                 f.status = FindingStatus::Resolved;
                 diff.resolved.push(f);

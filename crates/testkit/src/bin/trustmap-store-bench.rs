@@ -1,0 +1,90 @@
+//! 100,000 findings through the state store in one run, then a second unchanged run: prints
+//! the time of each and the process's peak memory (VmHWM).
+use anyhow::Result;
+use std::time::{Duration, Instant};
+use trustmap_model::{fingerprint, Finding, FindingKind, FindingStatus, Severity, Subject};
+use trustmap_store::{RunInput, SqliteStore, StateStore};
+
+fn peak_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .and_then(|k| k.parse::<f64>().ok())
+            })
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn findings(n: usize) -> Vec<Finding> {
+    (0..n)
+        .map(|i| {
+            let subject = format!("aws:123456789012:role/svc-{i}");
+            let mut evidence = serde_json::Map::new();
+            evidence.insert("sources".into(), serde_json::json!(["aws-prod"]));
+            evidence.insert("idle_days".into(), serde_json::json!(120 + i % 300));
+            Finding {
+                id: fingerprint(&["dormant_access", &subject]),
+                kind: FindingKind::DormantAccess,
+                severity: Severity::Medium,
+                title: format!("svc-{i} has not been used for {} days", 120 + i % 300),
+                subject: Subject {
+                    id: subject,
+                    kind: "aws_iam_role".into(),
+                    name: format!("svc-{i}"),
+                },
+                partner: Some(format!("p{}", i % 1000)),
+                chain: vec![format!("partner:p{}", i % 1000)],
+                rule: None,
+                location: None,
+                evidence,
+                remediation: "Disable it now and delete it after a grace period if nobody objects."
+                    .into(),
+                references: vec!["OWASP-NHI1".into()],
+                status: FindingStatus::New,
+                first_seen: String::new(),
+                last_seen: String::new(),
+            }
+        })
+        .collect()
+}
+
+fn main() -> Result<()> {
+    let n: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(100_000);
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("state.db");
+    let connectors = vec![("aws-prod".to_string(), true)];
+    for (label, day) in [
+        ("first run (all new)", "2026-11-21T00:00:00Z"),
+        ("second run (unchanged)", "2026-11-22T00:00:00Z"),
+    ] {
+        let mut batch = findings(n);
+        let t = Instant::now();
+        let mut store = SqliteStore::open(&path, Duration::from_secs(30))?;
+        let run = RunInput {
+            started: day,
+            ended: day,
+            connectors: &connectors,
+            gaps: &[],
+        };
+        let diff = store.apply_run(&run, &mut batch)?;
+        println!(
+            "{label:<24} {:>7.3} s  {n} findings ({} new, {} open, {} resolved), peak {:.0} MB",
+            t.elapsed().as_secs_f64(),
+            diff.new.len(),
+            diff.still_open.len(),
+            diff.resolved.len(),
+            peak_mb()
+        );
+    }
+    println!(
+        "state file: {:.1} MB",
+        std::fs::metadata(&path)?.len() as f64 / 1e6
+    );
+    Ok(())
+}
