@@ -21,25 +21,16 @@ pub struct GithubIssuesConfig {
     pub token_env: String,
     #[serde(default)]
     pub labels: Vec<String>,
-    #[serde(default = "default_retries")]
+    #[serde(default = "crate::http::default_retries")]
     pub max_retries: u32,
-    #[serde(default = "default_backoff")]
+    #[serde(default = "crate::http::default_backoff")]
     pub backoff_ms: u64,
-    #[serde(default = "default_dead_letter")]
+    #[serde(default = "crate::http::default_dead_letter")]
     pub dead_letter: PathBuf,
 }
 
 fn default_api() -> String {
     "https://api.github.com".into()
-}
-fn default_retries() -> u32 {
-    4
-}
-fn default_backoff() -> u64 {
-    500
-}
-fn default_dead_letter() -> PathBuf {
-    PathBuf::from("trustmap-dead-letter.jsonl")
 }
 
 pub struct GithubIssuesSink {
@@ -68,11 +59,7 @@ impl GithubIssuesSink {
             .user_agent("trustmap")
             .build()
             .map_err(|e| format!("github-issues {name}: {e}"))?;
-        let dead_letter = if config.dead_letter.is_absolute() {
-            config.dead_letter.clone()
-        } else {
-            base_dir.join(&config.dead_letter)
-        };
+        let dead_letter = crate::http::resolve(&config.dead_letter, base_dir);
         Ok(GithubIssuesSink {
             config,
             name,
@@ -166,11 +153,7 @@ impl Sink for GithubIssuesSink {
                 Err(reason) => dead.push(json!({"sink": self.name, "error": reason, "event": e})),
             }
         }
-        dead_letter(&self.dead_letter, &dead).map_err(|err| SinkError::Io {
-            sink: self.name.clone(),
-            message: format!("{}: {err}", self.dead_letter.display()),
-        })?;
-        d.dead_lettered = dead.len();
+        d.dead_lettered = dead_letter(&self.name, &self.dead_letter, &dead)?;
         Ok(d)
     }
 }

@@ -53,18 +53,47 @@ pub async fn send_with_retry(
     Err(format!("{last} after {} attempts", retry.max_retries + 1))
 }
 
-/// Append undeliverable events to a JSON-lines file.
-pub fn dead_letter(path: &std::path::Path, entries: &[serde_json::Value]) -> std::io::Result<()> {
+// Defaults shared by every sink's config (serde `default = "..."` needs paths to functions).
+pub fn default_retries() -> u32 {
+    4
+}
+pub fn default_backoff() -> u64 {
+    500
+}
+pub fn default_dead_letter() -> std::path::PathBuf {
+    std::path::PathBuf::from("trustmap-dead-letter.jsonl")
+}
+
+/// A configured path, relative to sweep.toml's directory unless absolute.
+pub fn resolve(path: &std::path::Path, base_dir: &std::path::Path) -> std::path::PathBuf {
+    if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        base_dir.join(path)
+    }
+}
+
+/// Append undeliverable events to the sink's dead-letter file; returns how many.
+pub fn dead_letter(
+    sink: &str,
+    path: &std::path::Path,
+    entries: &[serde_json::Value],
+) -> Result<usize, crate::SinkError> {
     use std::io::Write;
     if entries.is_empty() {
-        return Ok(());
+        return Ok(0);
     }
+    let io = |err: std::io::Error| crate::SinkError::Io {
+        sink: sink.to_string(),
+        message: format!("{}: {err}", path.display()),
+    };
     let mut f = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
-        .open(path)?;
+        .open(path)
+        .map_err(io)?;
     for e in entries {
-        writeln!(f, "{e}")?;
+        writeln!(f, "{e}").map_err(io)?;
     }
-    Ok(())
+    Ok(entries.len())
 }

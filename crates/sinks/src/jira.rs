@@ -33,11 +33,11 @@ pub struct JiraConfig {
     pub priorities: BTreeMap<String, String>,
     #[serde(default = "default_transition")]
     pub resolve_transition: String,
-    #[serde(default = "default_retries")]
+    #[serde(default = "crate::http::default_retries")]
     pub max_retries: u32,
-    #[serde(default = "default_backoff")]
+    #[serde(default = "crate::http::default_backoff")]
     pub backoff_ms: u64,
-    #[serde(default = "default_dead_letter")]
+    #[serde(default = "crate::http::default_dead_letter")]
     pub dead_letter: PathBuf,
 }
 
@@ -49,15 +49,6 @@ fn default_api() -> u8 {
 }
 fn default_transition() -> String {
     "Done".into()
-}
-fn default_retries() -> u32 {
-    4
-}
-fn default_backoff() -> u64 {
-    500
-}
-fn default_dead_letter() -> PathBuf {
-    PathBuf::from("trustmap-dead-letter.jsonl")
 }
 
 pub struct JiraSink {
@@ -81,11 +72,7 @@ impl JiraSink {
             .timeout(Duration::from_secs(30))
             .build()
             .map_err(|e| format!("jira {name}: {e}"))?;
-        let dead_letter = if config.dead_letter.is_absolute() {
-            config.dead_letter.clone()
-        } else {
-            base_dir.join(&config.dead_letter)
-        };
+        let dead_letter = crate::http::resolve(&config.dead_letter, base_dir);
         Ok(JiraSink {
             config,
             name,
@@ -259,11 +246,7 @@ impl Sink for JiraSink {
                 Err(reason) => dead.push(json!({"sink": self.name, "error": reason, "event": e})),
             }
         }
-        dead_letter(&self.dead_letter, &dead).map_err(|err| SinkError::Io {
-            sink: self.name.clone(),
-            message: format!("{}: {err}", self.dead_letter.display()),
-        })?;
-        d.dead_lettered = dead.len();
+        d.dead_lettered = dead_letter(&self.name, &self.dead_letter, &dead)?;
         Ok(d)
     }
 }

@@ -25,27 +25,18 @@ pub struct WebhookConfig {
     #[serde(default = "default_timeout")]
     pub timeout_seconds: u64,
     /// Retries after the first attempt, on 5xx, 429, timeouts and connection errors.
-    #[serde(default = "default_retries")]
+    #[serde(default = "crate::http::default_retries")]
     pub max_retries: u32,
     /// First backoff; doubles each retry.
-    #[serde(default = "default_backoff")]
+    #[serde(default = "crate::http::default_backoff")]
     pub backoff_ms: u64,
     /// Where undeliverable events go, one JSON object per line.
-    #[serde(default = "default_dead_letter")]
+    #[serde(default = "crate::http::default_dead_letter")]
     pub dead_letter: PathBuf,
 }
 
 fn default_timeout() -> u64 {
     10
-}
-fn default_retries() -> u32 {
-    4
-}
-fn default_backoff() -> u64 {
-    500
-}
-fn default_dead_letter() -> PathBuf {
-    PathBuf::from("trustmap-dead-letter.jsonl")
 }
 
 pub struct WebhookSink {
@@ -75,11 +66,7 @@ impl WebhookSink {
             .timeout(Duration::from_secs(config.timeout_seconds.max(1)))
             .build()
             .map_err(|e| format!("webhook {name}: {e}"))?;
-        let dead_letter = if config.dead_letter.is_absolute() {
-            config.dead_letter.clone()
-        } else {
-            base_dir.join(&config.dead_letter)
-        };
+        let dead_letter = crate::http::resolve(&config.dead_letter, base_dir);
         Ok(WebhookSink {
             config,
             name,
@@ -147,11 +134,7 @@ impl Sink for WebhookSink {
                 }
             }
         }
-        dead_letter(&self.dead_letter, &dead).map_err(|err| SinkError::Io {
-            sink: self.name.clone(),
-            message: format!("{}: {err}", self.dead_letter.display()),
-        })?;
-        delivery.dead_lettered = dead.len();
+        delivery.dead_lettered = dead_letter(&self.name, &self.dead_letter, &dead)?;
         Ok(delivery)
     }
 }
