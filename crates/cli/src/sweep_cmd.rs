@@ -165,6 +165,7 @@ pub fn run_sweep(args: SweepArgs) -> Result<u8> {
             "connectors": outcome.connectors.iter().map(|c| serde_json::json!({
                 "name": c.name, "type": c.kind, "observations": c.observations,
                 "error": c.error.as_ref().map(|(k, m)| serde_json::json!({"kind": k, "message": m})),
+                "coverage_gaps": c.gaps,
                 "seconds": (c.seconds * 1000.0).round() / 1000.0,
             })).collect::<Vec<_>>(),
         }),
@@ -198,6 +199,12 @@ pub fn run_sweep(args: SweepArgs) -> Result<u8> {
                     "  {} ({}): FAILED [{k}] {m} ({} observations kept)",
                     c.name, c.kind, c.observations
                 ),
+            }
+            for g in c.gaps.iter().take(5) {
+                eprintln!("    gap: {g}");
+            }
+            if c.gaps.len() > 5 {
+                eprintln!("    ... {} more gaps in findings.json", c.gaps.len() - 5);
             }
         }
         let sev: Vec<String> = Severity::ALL
@@ -348,15 +355,19 @@ fn record_state(
     let connectors: Vec<(String, bool)> = outcome
         .connectors
         .iter()
-        .map(|c| (c.name.clone(), c.error.is_none()))
+        .map(|c| (c.name.clone(), c.complete()))
         .collect();
     let gaps: Vec<String> = outcome
         .connectors
         .iter()
-        .filter_map(|c| {
-            c.error
+        .flat_map(|c| {
+            let failed = c
+                .error
                 .as_ref()
-                .map(|(k, m)| format!("{} [{k}]: {m}", c.name))
+                .map(|(k, m)| format!("{} [{k}]: {m}", c.name));
+            failed
+                .into_iter()
+                .chain(c.gaps.iter().map(|g| format!("{} [gap]: {g}", c.name)))
         })
         .collect();
     // With --now the run is dated as of that day, so reproducible sweeps diff reproducibly.

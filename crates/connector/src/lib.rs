@@ -71,6 +71,7 @@ impl ConnectorError {
 pub struct Emitter {
     tx: mpsc::Sender<Observation>,
     provenance: Provenance,
+    gaps: Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Emitter {
@@ -81,7 +82,22 @@ impl Emitter {
                 connector: connector.to_string(),
                 source: String::new(),
             },
+            gaps: Arc::default(),
         }
+    }
+
+    /// Record a coverage gap: something this connector could not see (an account it could not
+    /// enter, a repository it may not read). The run goes on; the sweep reports the gap and
+    /// treats the connector's coverage as incomplete.
+    pub fn gap(&self, message: impl Into<String>) {
+        if let Ok(mut g) = self.gaps.lock() {
+            g.push(message.into());
+        }
+    }
+
+    /// The gaps recorded so far, by this emitter and its clones.
+    pub fn gaps(&self) -> Vec<String> {
+        self.gaps.lock().map(|g| g.clone()).unwrap_or_default()
     }
 
     /// Send one observation, stamping the connector's name into its provenance.

@@ -33,7 +33,17 @@ pub struct ConnectorReport {
     pub observations: usize,
     /// `Some((kind, message))` when it failed.
     pub error: Option<(String, String)>,
+    /// What it could not see but went on without (accounts, repositories, calls refused).
+    pub gaps: Vec<String>,
     pub seconds: f64,
+}
+
+impl ConnectorReport {
+    /// Finished and saw everything it was configured to see: only then may the state store
+    /// conclude that its missing findings were resolved.
+    pub fn complete(&self) -> bool {
+        self.error.is_none() && self.gaps.is_empty()
+    }
 }
 
 pub struct SweepOutcome {
@@ -71,8 +81,9 @@ pub async fn collect(
             let started = std::time::Instant::now();
             let run = async {
                 let r = c.run(&ctx, &emitter).await;
+                let gaps = emitter.gaps();
                 drop(emitter);
-                r
+                (r, gaps)
             };
             let gather = async {
                 let mut got = Vec::new();
@@ -81,7 +92,7 @@ pub async fn collect(
                 }
                 got
             };
-            let (result, observations) = tokio::join!(run, gather);
+            let ((result, gaps), observations) = tokio::join!(run, gather);
             let report = ConnectorReport {
                 name: c.name().to_string(),
                 kind: c.kind().to_string(),
@@ -94,6 +105,7 @@ pub async fn collect(
                     }
                     Ok(()) => None,
                 },
+                gaps,
                 seconds: started.elapsed().as_secs_f64(),
             };
             (observations, report)
