@@ -29,6 +29,7 @@ pub struct Tag {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct InlinePolicy {
+    #[serde(default)]
     pub policy_name: String,
     /// URL-encoded JSON, plain JSON, or an object (see `policy::decode_document`).
     #[serde(default)]
@@ -122,6 +123,7 @@ pub struct PolicyVersion {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ManagedPolicy {
+    #[serde(default)]
     pub policy_name: String,
     pub arn: String,
     #[serde(default)]

@@ -103,6 +103,13 @@ impl AwsIamConfig {
         if self.organization && !self.assume_roles.is_empty() {
             return Err("set organization = true or assume_roles, not both".into());
         }
+        if let Some(bad) = self
+            .assume_roles
+            .iter()
+            .find(|a| !a.starts_with("arn:") || policy::arn_account(a).is_none())
+        {
+            return Err(format!("assume_roles: {bad:?} is not a role ARN (arn:aws:iam::ACCOUNT:role/NAME)"));
+        }
         if self.concurrency == 0 || self.account_concurrency == 0 {
             return Err("concurrency and account_concurrency must be at least 1".into());
         }

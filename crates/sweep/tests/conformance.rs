@@ -33,6 +33,17 @@ fn configs(kind: &str, dir: &Path) -> (toml::Table, toml::Table) {
 args = ["-c", "echo '{\"type\":\"identity\",\"id\":\"x:1\",\"kind\":\"service_account\",\"name\":\"svc\"}'"]"#),
             t(r#"command = "/nonexistent/program""#),
         ),
+        "aws-iam" => {
+            std::fs::write(
+                working.join("gaad.json"),
+                r#"{"UserDetailList": [{"UserName": "svc", "Arn": "arn:aws:iam::123456789012:user/svc"}]}"#,
+            )
+            .unwrap();
+            (
+                t(r#"authorization_details_file = "work/gaad.json""#),
+                t(r#"authorization_details_file = "missing.json""#),
+            )
+        }
         other => panic!("no conformance fixture for connector type {other:?}: add one"),
     }
 }

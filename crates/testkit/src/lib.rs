@@ -11,4 +11,6 @@
 pub mod corpus;
 pub mod estate;
 pub mod git;
+pub mod http;
+pub mod moto;
 pub mod score;
