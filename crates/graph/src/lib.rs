@@ -422,6 +422,15 @@ impl Graph {
                 "github_app" => idf.github_apps.push(value),
                 "github_user" => idf.github_users.push(value),
                 "email" => idf.emails.push(value),
+                // A host (webhook target, app URL) matches email_domains at any level:
+                // hooks.acme.example counts as acme.example.
+                "domain" => {
+                    let mut host = value;
+                    while host.contains('.') {
+                        idf.emails.push(host);
+                        host = host.split_once('.').map_or("", |(_, rest)| rest);
+                    }
+                }
                 _ => {}
             }
         }

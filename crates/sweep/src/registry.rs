@@ -3,7 +3,7 @@
 use trustmap_connector::{parse_config, Connector};
 
 /// The connector types this build knows.
-pub const CONNECTOR_TYPES: &[&str] = &["filesystem", "git", "exec", "aws-iam"];
+pub const CONNECTOR_TYPES: &[&str] = &["filesystem", "git", "exec", "aws-iam", "github"];
 
 /// Build the connector for one `[[connectors]]` table (without `type` and `name`).
 pub fn build_connector(
@@ -16,11 +16,7 @@ pub fn build_connector(
         "git" => Box::new(trustmap_connector_git::GitConnector::new(name, parse_config(table)?)),
         "exec" => Box::new(trustmap_connector_exec::ExecConnector::new(name, parse_config(table)?)),
         "aws-iam" => Box::new(trustmap_connector_aws_iam::AwsIamConnector::new(name, parse_config(table)?)?),
-        "github" => {
-            return Err(format!(
-                "connector type {kind:?} is not in this build yet; until it is, feed its inventory through an `exec` connector (docs/observations.md)"
-            ))
-        }
+        "github" => Box::new(trustmap_connector_github::GithubConnector::new(name, parse_config(table)?)?),
         other => {
             return Err(format!(
                 "unknown connector type {other:?} (expected one of: {})",

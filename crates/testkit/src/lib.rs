@@ -12,5 +12,6 @@ pub mod corpus;
 pub mod estate;
 pub mod git;
 pub mod http;
+pub mod measure;
 pub mod moto;
 pub mod score;

@@ -12,18 +12,7 @@ use trustmap_model::{
 use trustmap_partners::parse_registry;
 use trustmap_policy::{run_checks, CheckContext, Settings};
 
-fn peak_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| {
-                l.split_whitespace()
-                    .nth(1)
-                    .and_then(|k| k.parse::<f64>().ok())
-            })
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
-}
+use trustmap_testkit::measure::peak_mb;
 
 fn arg(n: usize, default: usize) -> usize {
     std::env::args()

@@ -5,18 +5,7 @@ use std::time::{Duration, Instant};
 use trustmap_model::{fingerprint, Finding, FindingKind, FindingStatus, Severity, Subject};
 use trustmap_store::{RunInput, SqliteStore, StateStore};
 
-fn peak_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| {
-                l.split_whitespace()
-                    .nth(1)
-                    .and_then(|k| k.parse::<f64>().ok())
-            })
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
-}
+use trustmap_testkit::measure::peak_mb;
 
 fn findings(n: usize) -> Vec<Finding> {
     (0..n)

@@ -1,0 +1,386 @@
+//! The `github` connector: every non-human door into a GitHub organisation and who holds it —
+//! app installations (and who owns the app), SAML SSO credential authorizations (with the
+//! last eight characters that tie a leaked token to its holder), fine-grained token grants,
+//! deploy keys, webhooks, outside collaborators, machine users, Actions secrets' names and
+//! the OIDC subject template. Live through octocrab (token or GitHub App authentication,
+//! GitHub Enterprise Server via `api_url`), or from a snapshot written by
+//! `trustmap github export`, through the same observation code.
+//!
+//! It knows nothing about partners or checks: it reports identifiers (app owner, user login,
+//! webhook host) and lets the registry attribute them.
+
+pub mod api;
+pub mod inventory;
+pub mod observe;
+
+use async_trait::async_trait;
+use futures::StreamExt;
+use serde::Deserialize;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use tokio::sync::mpsc;
+use trustmap_connector::{Connector, ConnectorError, Emitter, ErrorKind, SweepContext};
+
+use api::{Api, ApiError};
+use inventory::{
+    Account, App, Collaborator, CredentialAuthorization, DeployKey, Hook, InstallationList,
+    Inventory, NamedItem, OidcSubject, PatGrant, Repository, SecretList, VariableList,
+};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GithubConfig {
+    /// The organisation (not needed with `snapshot_file`, which names it).
+    #[serde(default)]
+    pub org: Option<String>,
+    #[serde(default = "default_api")]
+    pub api_url: String,
+    /// Environment variable holding a token (classic PAT with `read:org`, `repo`,
+    /// `admin:org_hook`, or a fine-grained token).
+    #[serde(default = "default_token_env")]
+    pub token_env: String,
+    /// GitHub App authentication (needed for fine-grained token grants): the app's id, its
+    /// private key (PEM) and, optionally, the installation (default: the org's installation).
+    #[serde(default)]
+    pub app_id: Option<u64>,
+    #[serde(default)]
+    pub private_key_file: Option<PathBuf>,
+    #[serde(default)]
+    pub installation_id: Option<u64>,
+    /// Offline: the JSON `trustmap github export` wrote.
+    #[serde(default)]
+    pub snapshot_file: Option<PathBuf>,
+    /// Repositories enumerated at once.
+    #[serde(default = "default_concurrency")]
+    pub concurrency: usize,
+    /// Member logins that are machine users (globs: `*-bot`, `svc-*`).
+    #[serde(default)]
+    pub machine_users: Vec<String>,
+    /// Longest wait for a rate limit before a call is given up (seconds).
+    #[serde(default = "default_max_wait")]
+    pub max_wait_seconds: u64,
+}
+
+fn default_api() -> String {
+    "https://api.github.com".into()
+}
+fn default_token_env() -> String {
+    "GITHUB_TOKEN".into()
+}
+fn default_concurrency() -> usize {
+    8
+}
+fn default_max_wait() -> u64 {
+    900
+}
+
+impl GithubConfig {
+    pub fn validate(&self) -> Result<(), String> {
+        if self.org.is_none() && self.snapshot_file.is_none() {
+            return Err("set org (live) or snapshot_file (offline)".into());
+        }
+        if self.app_id.is_some() != self.private_key_file.is_some() {
+            return Err("GitHub App authentication needs both app_id and private_key_file".into());
+        }
+        if self.concurrency == 0 {
+            return Err("concurrency must be at least 1".into());
+        }
+        for p in &self.machine_users {
+            globset::Glob::new(p).map_err(|e| format!("machine_users: {p:?}: {e}"))?;
+        }
+        Ok(())
+    }
+}
+
+/// Gaps met while enumerating, shared by concurrent repository tasks.
+#[derive(Default)]
+pub struct Gaps(Mutex<Vec<String>>);
+
+impl Gaps {
+    pub fn add(&self, g: String) {
+        if let Ok(mut v) = self.0.lock() {
+            v.push(g);
+        }
+    }
+    pub fn take(&self) -> Vec<String> {
+        self.0.lock().map(|mut v| std::mem::take(&mut *v)).unwrap_or_default()
+    }
+}
+
+/// A refused or unreadable endpoint is a coverage gap; bad credentials stop the sweep.
+fn soft<T: Default>(r: Result<T, ApiError>, what: &str, gaps: &Gaps) -> Result<T, ConnectorError> {
+    match r {
+        Ok(v) => Ok(v),
+        Err(e) if e.error.kind == ErrorKind::Auth => Err(e.error),
+        Err(e) => {
+            gaps.add(format!("{what}: {}", e.error.message));
+            Ok(T::default())
+        }
+    }
+}
+
+/// Build the octocrab client: GitHub App installation token or a token from the environment.
+pub async fn client(cfg: &GithubConfig, base_dir: &std::path::Path, org: &str) -> Result<Api, ConnectorError> {
+    let config_err = |m: String| ConnectorError::new(ErrorKind::Config, m);
+    let builder = octocrab::Octocrab::builder()
+        .base_uri(cfg.api_url.as_str())
+        .map_err(|e| config_err(format!("api_url {:?}: {e}", cfg.api_url)))?
+        .add_retry_config(octocrab::service::middleware::retry::RetryConfig::None);
+    let client = match (cfg.app_id, &cfg.private_key_file) {
+        (Some(app_id), Some(key_file)) => {
+            let path = if key_file.is_absolute() { key_file.clone() } else { base_dir.join(key_file) };
+            let pem = std::fs::read(&path)
+                .map_err(|e| config_err(format!("private_key_file {}: {e}", path.display())))?;
+            let key = octocrab::EncodingKey::from_rsa_pem(&pem)
+                .map_err(|e| config_err(format!("private_key_file {}: not an RSA private key in PEM: {e}", path.display())))?;
+            let app = builder
+                .app(app_id.into(), key)
+                .build()
+                .map_err(|e| config_err(format!("GitHub App client: {e}")))?;
+            let installation = match cfg.installation_id {
+                Some(id) => id,
+                None => {
+                    let i = app.apps().get_org_installation(org).await.map_err(|e| {
+                        ConnectorError::new(ErrorKind::Auth, format!("GitHub App {app_id}: no installation on {org}: {e}"))
+                    })?;
+                    i.id.0
+                }
+            };
+            let (client, _token) = app
+                .installation_and_token(installation.into())
+                .await
+                .map_err(|e| ConnectorError::new(ErrorKind::Auth, format!("GitHub App {app_id}: installation token: {e}")))?;
+            client
+        }
+        _ => {
+            let token = std::env::var(&cfg.token_env).map_err(|_| {
+                ConnectorError::new(ErrorKind::Auth, format!("environment variable {} (token_env) is not set", cfg.token_env))
+            })?;
+            builder
+                .personal_token(token)
+                .build()
+                .map_err(|e| config_err(format!("GitHub client: {e}")))?
+        }
+    };
+    let mut api = Api::new(client, &cfg.api_url);
+    api.max_wait = std::time::Duration::from_secs(cfg.max_wait_seconds);
+    Ok(api)
+}
+
+/// Enumerate one repository's doors; each refused endpoint is a gap, the rest is kept.
+async fn repository(api: &Api, org: &str, mut repo: Repository, gaps: &Gaps) -> Result<Repository, ConnectorError> {
+    let full = if repo.full_name.is_empty() { format!("{org}/{}", repo.name) } else { repo.full_name.clone() };
+    repo.deploy_keys = soft(api.list::<DeployKey>(&format!("/repos/{full}/keys")).await, &format!("{full}: deploy keys"), gaps)?;
+    repo.hooks = soft(api.list::<Hook>(&format!("/repos/{full}/hooks")).await, &format!("{full}: webhooks"), gaps)?;
+    repo.outside_collaborators = soft(
+        api.list::<Collaborator>(&format!("/repos/{full}/collaborators?affiliation=outside")).await,
+        &format!("{full}: outside collaborators"),
+        gaps,
+    )?;
+    let secrets = api.get::<SecretList>(&format!("/repos/{full}/actions/secrets")).await.map(|s| s.secrets);
+    repo.actions_secrets = soft(secrets, &format!("{full}: Actions secrets"), gaps)?;
+    Ok(repo)
+}
+
+/// Enumerate the organisation. Repositories go to `repos` as they are completed, page by page,
+/// so a 10,000-repository org is never held in memory at once; the rest is returned.
+pub async fn enumerate(
+    api: &Api,
+    cfg: &GithubConfig,
+    org: &str,
+    gaps: &Gaps,
+    progress: &dyn trustmap_model::Progress,
+    repos: mpsc::Sender<Repository>,
+) -> Result<Inventory, ConnectorError> {
+    let mut inv = Inventory {
+        org: org.to_string(),
+        exported_at: Some(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+        ..Inventory::default()
+    };
+    progress.message(&format!("github {org}: installations"));
+    let mut next = Some(api.url(&format!("/orgs/{org}/installations?per_page=100")));
+    while let Some(url) = next {
+        match api.get_page::<InstallationList>(&url).await {
+            Ok((page, n)) => {
+                inv.installations.extend(page.installations);
+                next = n;
+            }
+            Err(e) => {
+                soft::<()>(Err(e), "app installations", gaps)?;
+                next = None;
+            }
+        }
+    }
+    let mut apps: std::collections::HashMap<String, Option<App>> = Default::default();
+    for inst in &mut inv.installations {
+        if !apps.contains_key(&inst.app_slug) {
+            let app = soft(api.get::<App>(&format!("/apps/{}", inst.app_slug)).await.map(Some), &format!("app {}", inst.app_slug), gaps)?;
+            apps.insert(inst.app_slug.clone(), app);
+        }
+        inst.app = apps.get(&inst.app_slug).cloned().flatten();
+    }
+    inv.credential_authorizations = soft(
+        api.list::<CredentialAuthorization>(&format!("/orgs/{org}/credential-authorizations")).await,
+        "SAML SSO credential authorizations (GitHub Enterprise Cloud with SAML only)",
+        gaps,
+    )?;
+    inv.personal_access_tokens = soft(
+        api.list::<PatGrant>(&format!("/orgs/{org}/personal-access-tokens")).await,
+        "fine-grained token grants (need GitHub App authentication)",
+        gaps,
+    )?;
+    inv.personal_access_token_requests = soft(
+        api.list::<PatGrant>(&format!("/orgs/{org}/personal-access-token-requests")).await,
+        "fine-grained token requests (need GitHub App authentication)",
+        gaps,
+    )?;
+    inv.hooks = soft(api.list::<Hook>(&format!("/orgs/{org}/hooks")).await, "organisation webhooks", gaps)?;
+    if !cfg.machine_users.is_empty() {
+        let mut b = globset::GlobSetBuilder::new();
+        for p in &cfg.machine_users {
+            if let Ok(g) = globset::Glob::new(p) {
+                b.add(g);
+            }
+        }
+        let set = b.build().unwrap_or_else(|_| globset::GlobSet::empty());
+        let members = soft(api.list::<Account>(&format!("/orgs/{org}/members")).await, "members", gaps)?;
+        inv.machine_users = members.into_iter().filter(|m| set.is_match(&m.login)).collect();
+    }
+    inv.actions_secrets = soft(
+        api.get::<SecretList>(&format!("/orgs/{org}/actions/secrets?per_page=100")).await.map(|s| s.secrets),
+        "organisation Actions secrets",
+        gaps,
+    )?;
+    inv.actions_variables = soft(
+        api.get::<VariableList>(&format!("/orgs/{org}/actions/variables?per_page=30")).await.map(|s| s.variables),
+        "organisation Actions variables",
+        gaps,
+    )?;
+    inv.oidc_subject = soft(
+        api.get::<OidcSubject>(&format!("/orgs/{org}/actions/oidc/customization/sub")).await.map(Some),
+        "Actions OIDC subject template",
+        gaps,
+    )?;
+
+    progress.message(&format!("github {org}: repositories"));
+    let mut next = Some(api.url(&format!("/orgs/{org}/repos?type=all&per_page=100")));
+    while let Some(url) = next {
+        let (page, n): (Vec<Repository>, _) = api.get_page(&url).await?;
+        next = n;
+        progress.add_total(page.len() as u64);
+        let mut done = futures::stream::iter(page)
+            .map(|r| repository(api, org, r, gaps))
+            .buffer_unordered(cfg.concurrency);
+        while let Some(r) = done.next().await {
+            progress.advance(1);
+            if repos.send(r?).await.is_err() {
+                return Err(ConnectorError::new(ErrorKind::Transient, "the sweep stopped receiving repositories"));
+            }
+        }
+    }
+    Ok(inv)
+}
+
+/// Enumerate everything into one inventory (for `trustmap github export`).
+pub async fn export(cfg: &GithubConfig, base_dir: &std::path::Path) -> Result<Inventory, ConnectorError> {
+    let org = cfg.org.clone().ok_or_else(|| ConnectorError::new(ErrorKind::Config, "no org given"))?;
+    let api = client(cfg, base_dir, &org).await?;
+    let gaps = Gaps::default();
+    let (tx, mut rx) = mpsc::channel(256);
+    let collect = async {
+        let mut v = Vec::new();
+        while let Some(r) = rx.recv().await {
+            v.push(r);
+        }
+        v
+    };
+    let (inv, repos) = tokio::join!(
+        enumerate(&api, cfg, &org, &gaps, &trustmap_model::NoProgress, tx),
+        collect
+    );
+    let mut inv = inv?;
+    inv.repositories = repos;
+    inv.repositories.sort_by(|a, b| a.name.cmp(&b.name));
+    inv.gaps = gaps.take();
+    Ok(inv)
+}
+
+pub struct GithubConnector {
+    name: String,
+    config: GithubConfig,
+}
+
+impl GithubConnector {
+    pub fn new(name: String, config: GithubConfig) -> Result<Self, String> {
+        config.validate()?;
+        Ok(GithubConnector { name, config })
+    }
+
+    async fn snapshot(&self, ctx: &SweepContext, file: &std::path::Path, out: &Emitter) -> Result<(), ConnectorError> {
+        let path = ctx.resolve(file);
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| ConnectorError::new(ErrorKind::Config, format!("{}: cannot read: {e}", path.display())))?;
+        let inv: Inventory = serde_json::from_str(&text).map_err(|e| {
+            ConnectorError::new(
+                ErrorKind::Data,
+                format!("{}:{}:{}: not a GitHub snapshot: {e}", path.display(), e.line(), e.column()),
+            )
+        })?;
+        let source = path.display().to_string();
+        for g in &inv.gaps {
+            out.gap(format!("snapshot: {g}"));
+        }
+        for o in observe::org_observations(&inv, &source) {
+            out.emit(o).await?;
+        }
+        for r in &inv.repositories {
+            for o in observe::repo_observations(&inv.org, r, &source) {
+                out.emit(o).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Connector for GithubConnector {
+    fn kind(&self) -> &'static str {
+        "github"
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn run(&self, ctx: &SweepContext, out: &Emitter) -> Result<(), ConnectorError> {
+        if let Some(file) = &self.config.snapshot_file {
+            return self.snapshot(ctx, file, out).await;
+        }
+        let org = self.config.org.clone().unwrap_or_default();
+        let api = client(&self.config, &ctx.base_dir, &org).await?;
+        let gaps = Gaps::default();
+        let source = format!("{} org {org}", self.config.api_url);
+        let (tx, mut rx) = mpsc::channel::<Repository>(64);
+        let consume = async {
+            while let Some(r) = rx.recv().await {
+                for o in observe::repo_observations(&org, &r, &source) {
+                    out.emit(o).await?;
+                }
+            }
+            Ok::<(), ConnectorError>(())
+        };
+        let (inv, consumed) = tokio::join!(
+            enumerate(&api, &self.config, &org, &gaps, ctx.progress.as_ref(), tx),
+            consume
+        );
+        for g in gaps.take() {
+            out.gap(g);
+        }
+        let inv = inv?;
+        consumed?;
+        for o in observe::org_observations(&inv, &source) {
+            out.emit(o).await?;
+        }
+        Ok(())
+    }
+}
