@@ -98,7 +98,9 @@ impl AwsIamConfig {
             return Err("authorization_details_file is one account's export: it cannot be combined with organization or assume_roles (configure one connector per export)".into());
         }
         if self.credential_report_file.is_some() && !offline {
-            return Err("credential_report_file needs authorization_details_file (offline mode)".into());
+            return Err(
+                "credential_report_file needs authorization_details_file (offline mode)".into(),
+            );
         }
         if self.organization && !self.assume_roles.is_empty() {
             return Err("set organization = true or assume_roles, not both".into());
@@ -108,7 +110,9 @@ impl AwsIamConfig {
             .iter()
             .find(|a| !a.starts_with("arn:") || policy::arn_account(a).is_none())
         {
-            return Err(format!("assume_roles: {bad:?} is not a role ARN (arn:aws:iam::ACCOUNT:role/NAME)"));
+            return Err(format!(
+                "assume_roles: {bad:?} is not a role ARN (arn:aws:iam::ACCOUNT:role/NAME)"
+            ));
         }
         if self.concurrency == 0 || self.account_concurrency == 0 {
             return Err("concurrency and account_concurrency must be at least 1".into());
@@ -128,22 +132,33 @@ impl AwsIamConnector {
         Ok(AwsIamConnector { name, config })
     }
 
-    fn read(ctx: &SweepContext, file: &std::path::Path) -> Result<(PathBuf, String), ConnectorError> {
+    fn read(
+        ctx: &SweepContext,
+        file: &std::path::Path,
+    ) -> Result<(PathBuf, String), ConnectorError> {
         let path = ctx.resolve(file);
         let text = std::fs::read_to_string(&path).map_err(|e| {
-            ConnectorError::new(ErrorKind::Config, format!("{}: cannot read: {e}", path.display()))
+            ConnectorError::new(
+                ErrorKind::Config,
+                format!("{}: cannot read: {e}", path.display()),
+            )
         })?;
         Ok((path, text))
     }
 
-    fn offline(&self, ctx: &SweepContext, file: &std::path::Path) -> Result<AccountInventory, ConnectorError> {
+    fn offline(
+        &self,
+        ctx: &SweepContext,
+        file: &std::path::Path,
+    ) -> Result<AccountInventory, ConnectorError> {
         let (path, text) = Self::read(ctx, file)?;
         let details = details::parse_details(&path, &text)
             .map_err(|e| ConnectorError::new(ErrorKind::Data, e))?;
         let report = match &self.config.credential_report_file {
             Some(f) => {
                 let (p, text) = Self::read(ctx, f)?;
-                details::parse_report(&p, &text).map_err(|e| ConnectorError::new(ErrorKind::Data, e))?
+                details::parse_report(&p, &text)
+                    .map_err(|e| ConnectorError::new(ErrorKind::Data, e))?
             }
             None => Vec::new(),
         };
@@ -154,15 +169,20 @@ impl AwsIamConnector {
             .chain(details.role_detail_list.iter().map(|r| r.arn.as_str()))
             .find_map(policy::arn_account)
             .map(str::to_string);
-        let account = self.config.account_id.clone().or(from_arns).ok_or_else(|| {
-            ConnectorError::new(
-                ErrorKind::Config,
-                format!(
-                    "{}: no ARN says which account this is; set account_id",
-                    path.display()
-                ),
-            )
-        })?;
+        let account = self
+            .config
+            .account_id
+            .clone()
+            .or(from_arns)
+            .ok_or_else(|| {
+                ConnectorError::new(
+                    ErrorKind::Config,
+                    format!(
+                        "{}: no ARN says which account this is; set account_id",
+                        path.display()
+                    ),
+                )
+            })?;
         Ok(AccountInventory {
             account,
             details,
@@ -190,7 +210,10 @@ impl AwsIamConnector {
             targets.clear();
             for arn in &self.config.assume_roles {
                 let acct = policy::arn_account(arn).ok_or_else(|| {
-                    ConnectorError::new(ErrorKind::Config, format!("assume_roles: {arn:?} is not a role ARN"))
+                    ConnectorError::new(
+                        ErrorKind::Config,
+                        format!("assume_roles: {arn:?} is not a role ARN"),
+                    )
                 })?;
                 targets.push((acct.to_string(), Some(arn.clone())));
             }
@@ -250,16 +273,27 @@ impl Connector for AwsIamConnector {
                 let base = base.clone();
                 async move {
                     if ctx.is_cancelled() {
-                        return (account, Err(ConnectorError::new(ErrorKind::Transient, "cancelled")));
+                        return (
+                            account,
+                            Err(ConnectorError::new(ErrorKind::Transient, "cancelled")),
+                        );
                     }
                     let conf = match &role {
                         None => Ok(base),
-                        Some(arn) => live::assume(&base, arn, self.config.external_id.as_deref()).await,
+                        Some(arn) => {
+                            live::assume(&base, arn, self.config.external_id.as_deref()).await
+                        }
                     };
                     let r = match conf {
                         Ok(conf) => {
                             ctx.progress.message(&format!("aws: account {account}"));
-                            live::enumerate_account(&conf, &account, &self.config, ctx.progress.as_ref()).await
+                            live::enumerate_account(
+                                &conf,
+                                &account,
+                                &self.config,
+                                ctx.progress.as_ref(),
+                            )
+                            .await
                         }
                         Err(e) => Err(e),
                     };
@@ -288,7 +322,10 @@ impl Connector for AwsIamConnector {
         match last_error {
             Some(e) if swept == 0 => Err(ConnectorError::new(
                 e.kind,
-                format!("no account could be swept ({total} tried); last error: {}", e.message),
+                format!(
+                    "no account could be swept ({total} tried); last error: {}",
+                    e.message
+                ),
             )),
             _ => Ok(()),
         }

@@ -31,7 +31,9 @@ where
         }
         (
             _,
-            "InvalidClientTokenId" | "ExpiredToken" | "SignatureDoesNotMatch"
+            "InvalidClientTokenId"
+            | "ExpiredToken"
+            | "SignatureDoesNotMatch"
             | "UnrecognizedClientException",
         ) => ErrorKind::Auth,
         (_, "NoSuchEntity" | "NoSuchEntityException") => ErrorKind::NotFound,
@@ -97,9 +99,9 @@ pub async fn organization_accounts(
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| classify("organizations:ListAccounts", e))?;
         for a in page.accounts() {
-            let active = a
-                .status()
-                .map_or(true, |s| *s == aws_sdk_organizations::types::AccountStatus::Active);
+            let active = a.status().map_or(true, |s| {
+                *s == aws_sdk_organizations::types::AccountStatus::Active
+            });
             if active {
                 out.push((owned(a.id()), owned(a.name())));
             }
@@ -145,9 +147,9 @@ fn inline(list: &[aws_sdk_iam::types::PolicyDetail]) -> Vec<InlinePolicy> {
     list.iter()
         .map(|p| InlinePolicy {
             policy_name: owned(p.policy_name()),
-            policy_document: p
-                .policy_document()
-                .map_or(serde_json::Value::Null, |d| serde_json::Value::String(d.into())),
+            policy_document: p.policy_document().map_or(serde_json::Value::Null, |d| {
+                serde_json::Value::String(d.into())
+            }),
         })
         .collect()
 }
@@ -201,45 +203,54 @@ pub async fn authorization_details(
                 attached_managed_policies: attached(g.attached_managed_policies()),
             }));
         d.role_detail_list
-            .extend(page.role_detail_list().iter().map(|r| RoleDetail {
-                path: owned(r.path()),
-                role_name: owned(r.role_name()),
-                role_id: owned(r.role_id()),
-                arn: owned(r.arn()),
-                create_date: date(r.create_date()),
-                assume_role_policy_document: r
-                    .assume_role_policy_document()
-                    .map_or(serde_json::Value::Null, |d| serde_json::Value::String(d.into())),
-                role_policy_list: inline(r.role_policy_list()),
-                attached_managed_policies: attached(r.attached_managed_policies()),
-                tags: tags(r.tags()),
-                role_last_used: r.role_last_used().map(|l| RoleLastUsed {
-                    last_used_date: date(l.last_used_date()),
-                    region: l.region().map(str::to_string),
-                }),
+            .extend(page.role_detail_list().iter().map(|r| {
+                RoleDetail {
+                    path: owned(r.path()),
+                    role_name: owned(r.role_name()),
+                    role_id: owned(r.role_id()),
+                    arn: owned(r.arn()),
+                    create_date: date(r.create_date()),
+                    assume_role_policy_document: r
+                        .assume_role_policy_document()
+                        .map_or(serde_json::Value::Null, |d| {
+                            serde_json::Value::String(d.into())
+                        }),
+                    role_policy_list: inline(r.role_policy_list()),
+                    attached_managed_policies: attached(r.attached_managed_policies()),
+                    tags: tags(r.tags()),
+                    role_last_used: r.role_last_used().map(|l| RoleLastUsed {
+                        last_used_date: date(l.last_used_date()),
+                        region: l.region().map(str::to_string),
+                    }),
+                }
             }));
-        d.policies.extend(page.policies().iter().map(|p| ManagedPolicy {
-            policy_name: owned(p.policy_name()),
-            arn: owned(p.arn()),
-            default_version_id: owned(p.default_version_id()),
-            policy_version_list: p
-                .policy_version_list()
-                .iter()
-                .map(|v| PolicyVersion {
-                    document: v
-                        .document()
-                        .map_or(serde_json::Value::Null, |d| serde_json::Value::String(d.into())),
-                    version_id: owned(v.version_id()),
-                    is_default_version: v.is_default_version(),
-                })
-                .collect(),
+        d.policies.extend(page.policies().iter().map(|p| {
+            ManagedPolicy {
+                policy_name: owned(p.policy_name()),
+                arn: owned(p.arn()),
+                default_version_id: owned(p.default_version_id()),
+                policy_version_list: p
+                    .policy_version_list()
+                    .iter()
+                    .map(|v| PolicyVersion {
+                        document: v.document().map_or(serde_json::Value::Null, |d| {
+                            serde_json::Value::String(d.into())
+                        }),
+                        version_id: owned(v.version_id()),
+                        is_default_version: v.is_default_version(),
+                    })
+                    .collect(),
+            }
         }));
     }
     Ok(d)
 }
 
 /// One user's access keys with their last use. A failure is that user's gap, not the sweep's.
-async fn user_keys(iam: &aws_sdk_iam::Client, user: &str) -> Result<Vec<AccessKey>, ConnectorError> {
+async fn user_keys(
+    iam: &aws_sdk_iam::Client,
+    user: &str,
+) -> Result<Vec<AccessKey>, ConnectorError> {
     let mut keys = Vec::new();
     let mut pages = iam
         .list_access_keys()
@@ -295,7 +306,10 @@ async fn credential_report(iam: &aws_sdk_iam::Client) -> Result<String, Connecto
         .map_err(|e| classify("iam:GetCredentialReport", e))?;
     let bytes = r.content().map(|b| b.as_ref().to_vec()).unwrap_or_default();
     String::from_utf8(bytes).map_err(|e| {
-        ConnectorError::new(ErrorKind::Data, format!("credential report is not UTF-8: {e}"))
+        ConnectorError::new(
+            ErrorKind::Data,
+            format!("credential report is not UTF-8: {e}"),
+        )
     })
 }
 
@@ -333,13 +347,13 @@ pub async fn enumerate_account(
     let mut report = Vec::new();
     if cfg.credential_report {
         match credential_report(&iam).await {
-            Ok(csv) => match crate::details::parse_report(
-                std::path::Path::new("credential report"),
-                &csv,
-            ) {
-                Ok(rows) => report = rows,
-                Err(e) => gaps.push(format!("account {account}: {e}")),
-            },
+            Ok(csv) => {
+                match crate::details::parse_report(std::path::Path::new("credential report"), &csv)
+                {
+                    Ok(rows) => report = rows,
+                    Err(e) => gaps.push(format!("account {account}: {e}")),
+                }
+            }
             Err(e) => gaps.push(format!("account {account}: {e}")),
         }
     }

@@ -122,7 +122,12 @@ impl<'a> Builder<'a> {
 
     /// The trust edges of one role, one per trusted principal: when several statements trust
     /// the same principal, the one with the fewest conditions is what the principal can use.
-    fn trust_edges(&mut self, role_id: &str, role_name: &str, doc: &serde_json::Value) -> Vec<String> {
+    fn trust_edges(
+        &mut self,
+        role_id: &str,
+        role_name: &str,
+        doc: &serde_json::Value,
+    ) -> Vec<String> {
         let doc = match policy::decode_document(doc) {
             Ok(d) => d,
             Err(e) => {
@@ -286,7 +291,10 @@ pub fn observations(inv: &AccountInventory, known: &KnownAccounts, source: &str)
         inv.report.iter().map(|r| (r.user.as_str(), r)).collect();
     let mut keys_by_user: HashMap<&str, Vec<&crate::details::AccessKey>> = HashMap::new();
     for k in &inv.access_keys {
-        keys_by_user.entry(k.user_name.as_str()).or_default().push(k);
+        keys_by_user
+            .entry(k.user_name.as_str())
+            .or_default()
+            .push(k);
     }
     let live_keys = inv.keys_listed;
 
@@ -330,8 +338,18 @@ pub fn observations(inv: &AccountInventory, known: &KnownAccounts, source: &str)
         } else if let Some(r) = row {
             // Exports carry no key ids: the report's key slots stand in for them.
             let slots = [
-                (1, &r.access_key_1_active, &r.access_key_1_last_rotated, &r.access_key_1_last_used_date),
-                (2, &r.access_key_2_active, &r.access_key_2_last_rotated, &r.access_key_2_last_used_date),
+                (
+                    1,
+                    &r.access_key_1_active,
+                    &r.access_key_1_last_rotated,
+                    &r.access_key_1_last_used_date,
+                ),
+                (
+                    2,
+                    &r.access_key_2_active,
+                    &r.access_key_2_last_rotated,
+                    &r.access_key_2_last_used_date,
+                ),
             ];
             for (n, active, rotated, used) in slots {
                 let Some(rotated) = report_date(rotated) else {
@@ -356,9 +374,13 @@ pub fn observations(inv: &AccountInventory, known: &KnownAccounts, source: &str)
         let key_used = creds
             .iter()
             .fold(None, |acc, c| later(acc, c.last_used.clone()));
-        let last_used = later(key_used, row.and_then(|r| report_date(&r.password_last_used)));
+        let last_used = later(
+            key_used,
+            row.and_then(|r| report_date(&r.password_last_used)),
+        );
         // A user with neither an active key nor a password cannot act; no report = unknown.
-        let active = creds.iter().any(|c| c.active) || password || (creds.is_empty() && row.is_none());
+        let active =
+            creds.iter().any(|c| c.active) || password || (creds.is_empty() && row.is_none());
         b.out.push(Observation::Identity(IdentityObs {
             id: id.clone(),
             kind: "aws_iam_user".into(),
@@ -401,7 +423,10 @@ pub fn observations(inv: &AccountInventory, known: &KnownAccounts, source: &str)
             provider: "aws".into(),
             account: Some(acct.to_string()),
             created: date(&r.create_date),
-            last_used: r.role_last_used.as_ref().and_then(|l| date(&l.last_used_date)),
+            last_used: r
+                .role_last_used
+                .as_ref()
+                .and_then(|l| date(&l.last_used_date)),
             active: true,
             scopes: perms.scopes.into_iter().collect(),
             tags,

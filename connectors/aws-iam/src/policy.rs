@@ -322,10 +322,14 @@ mod tests {
             p.scopes.iter().collect::<Vec<_>>(),
             vec!["aws:s3:GetObject", "aws:s3:List*"]
         );
-        p.add_document(&json!({"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}));
+        p.add_document(
+            &json!({"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}),
+        );
         assert!(p.admin && p.scopes.contains("aws:*"));
         let mut q = Permissions::default();
-        q.add_document(&json!({"Statement": [{"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}]}));
+        q.add_document(
+            &json!({"Statement": [{"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}]}),
+        );
         assert!(q.admin);
     }
 }

@@ -28,7 +28,8 @@ async fn sdk(endpoint: &str) -> aws_config::SdkConfig {
 }
 
 fn trust(principal: serde_json::Value, condition: Option<serde_json::Value>) -> String {
-    let mut st = serde_json::json!({"Effect": "Allow", "Principal": principal, "Action": "sts:AssumeRole"});
+    let mut st =
+        serde_json::json!({"Effect": "Allow", "Principal": principal, "Action": "sts:AssumeRole"});
     if let Some(c) = condition {
         st["Condition"] = c;
     }
@@ -39,12 +40,28 @@ fn trust(principal: serde_json::Value, condition: Option<serde_json::Value>) -> 
 async fn create_estate(iam: &aws_sdk_iam::Client) {
     iam.create_user()
         .user_name("acme-export")
-        .tags(aws_sdk_iam::types::Tag::builder().key("contact").value("ops@acme.example").build().unwrap())
+        .tags(
+            aws_sdk_iam::types::Tag::builder()
+                .key("contact")
+                .value("ops@acme.example")
+                .build()
+                .unwrap(),
+        )
         .send()
         .await
         .unwrap();
-    let k1 = iam.create_access_key().user_name("acme-export").send().await.unwrap();
-    let k2 = iam.create_access_key().user_name("acme-export").send().await.unwrap();
+    let k1 = iam
+        .create_access_key()
+        .user_name("acme-export")
+        .send()
+        .await
+        .unwrap();
+    let k2 = iam
+        .create_access_key()
+        .user_name("acme-export")
+        .send()
+        .await
+        .unwrap();
     iam.update_access_key()
         .user_name("acme-export")
         .access_key_id(k2.access_key().unwrap().access_key_id())
@@ -60,7 +77,11 @@ async fn create_estate(iam: &aws_sdk_iam::Client) {
         .send()
         .await
         .unwrap();
-    iam.create_group().group_name("describers").send().await.unwrap();
+    iam.create_group()
+        .group_name("describers")
+        .send()
+        .await
+        .unwrap();
     iam.put_group_policy()
         .group_name("describers")
         .policy_name("describe")
@@ -68,10 +89,23 @@ async fn create_estate(iam: &aws_sdk_iam::Client) {
         .send()
         .await
         .unwrap();
-    iam.add_user_to_group().group_name("describers").user_name("acme-export").send().await.unwrap();
+    iam.add_user_to_group()
+        .group_name("describers")
+        .user_name("acme-export")
+        .send()
+        .await
+        .unwrap();
 
-    iam.create_user().user_name("ci-deployer").send().await.unwrap();
-    iam.create_access_key().user_name("ci-deployer").send().await.unwrap();
+    iam.create_user()
+        .user_name("ci-deployer")
+        .send()
+        .await
+        .unwrap();
+    iam.create_access_key()
+        .user_name("ci-deployer")
+        .send()
+        .await
+        .unwrap();
     iam.attach_user_policy()
         .user_name("ci-deployer")
         .policy_arn("arn:aws:iam::aws:policy/AdministratorAccess")
@@ -111,13 +145,13 @@ async fn create_estate(iam: &aws_sdk_iam::Client) {
         .await
         .unwrap();
     let gha = serde_json::json!({"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow",
-        "Principal": {"Federated": format!("arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com")},
-        "Action": "sts:AssumeRoleWithWebIdentity",
-        "Condition": {
-            "StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"},
-            "StringLike": {"token.actions.githubusercontent.com:sub": "repo:acme-analytics/etl:ref:refs/heads/main"}
-        }}]});
+    "Effect": "Allow",
+    "Principal": {"Federated": format!("arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com")},
+    "Action": "sts:AssumeRoleWithWebIdentity",
+    "Condition": {
+        "StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"},
+        "StringLike": {"token.actions.githubusercontent.com:sub": "repo:acme-analytics/etl:ref:refs/heads/main"}
+    }}]});
     iam.create_role()
         .role_name("gha-deploy")
         .assume_role_policy_document(gha.to_string())
@@ -126,7 +160,10 @@ async fn create_estate(iam: &aws_sdk_iam::Client) {
         .unwrap();
     iam.create_role()
         .role_name("lambda-runner")
-        .assume_role_policy_document(trust(serde_json::json!({"Service": "lambda.amazonaws.com"}), None))
+        .assume_role_policy_document(trust(
+            serde_json::json!({"Service": "lambda.amazonaws.com"}),
+            None,
+        ))
         .send()
         .await
         .unwrap();
@@ -206,11 +243,22 @@ fn table(s: &str) -> toml::Table {
 
 fn aws_cli(endpoint: &str, args: &[&str]) -> Vec<u8> {
     let out = std::process::Command::new("aws")
-        .args(["--endpoint-url", endpoint, "--region", "us-east-1", "--output", "json"])
+        .args([
+            "--endpoint-url",
+            endpoint,
+            "--region",
+            "us-east-1",
+            "--output",
+            "json",
+        ])
         .args(args)
         .output()
         .expect("the AWS CLI (pip install awscli) exports the estate for the offline test");
-    assert!(out.status.success(), "aws {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "aws {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     out.stdout
 }
 
@@ -242,15 +290,29 @@ async fn live_and_offline_sweeps_of_a_moto_estate_agree() {
     // Users with their keys, one inactive; scopes from inline, group and managed policies.
     let acme = ids[&format!("aws:{ACCOUNT}:user/acme-export")];
     assert_eq!(acme.kind, "aws_iam_user");
-    assert!(acme.scopes.contains(&"aws:s3:GetObject".to_string()), "{:?}", acme.scopes);
-    assert!(acme.scopes.contains(&"aws:ec2:Describe*".to_string()), "{:?}", acme.scopes);
-    assert!(acme.identifiers.contains(&"email:ops@acme.example".to_string()));
+    assert!(
+        acme.scopes.contains(&"aws:s3:GetObject".to_string()),
+        "{:?}",
+        acme.scopes
+    );
+    assert!(
+        acme.scopes.contains(&"aws:ec2:Describe*".to_string()),
+        "{:?}",
+        acme.scopes
+    );
+    assert!(acme
+        .identifiers
+        .contains(&"email:ops@acme.example".to_string()));
     let creds = credentials(&live.obs);
     let acme_keys: Vec<_> = creds.iter().filter(|c| c.holder == acme.id).collect();
     assert_eq!(acme_keys.len(), 2);
     assert_eq!(acme_keys.iter().filter(|c| c.active).count(), 1);
     for k in &acme_keys {
-        assert!(k.identifiers[0].starts_with("aws_access_key_id:AKIA"), "{:?}", k.identifiers);
+        assert!(
+            k.identifiers[0].starts_with("aws_access_key_id:AKIA"),
+            "{:?}",
+            k.identifiers
+        );
         assert!(k.created.is_some());
     }
     let ci = ids[&format!("aws:{ACCOUNT}:user/ci-deployer")];
@@ -269,7 +331,10 @@ async fn live_and_offline_sweeps_of_a_moto_estate_agree() {
         .find(|(f, t, _)| f.ends_with("role/datapipe-etl") && t == "aws-account:444455556666")
         .unwrap();
     assert!(!etl.2.contains_key("sts:ExternalId"));
-    assert_eq!(etl.2["aws:PrincipalArn"], "arn:aws:iam::444455556666:role/etl");
+    assert_eq!(
+        etl.2["aws:PrincipalArn"],
+        "arn:aws:iam::444455556666:role/etl"
+    );
     let gha = e
         .iter()
         .find(|(f, _, _)| f.ends_with("role/gha-deploy"))
@@ -290,26 +355,38 @@ async fn live_and_offline_sweeps_of_a_moto_estate_agree() {
             _ => None,
         })
         .unwrap();
-    assert!(vendor.name.contains("probably DataPipe Cloud"), "{}", vendor.name);
+    assert!(
+        vendor.name.contains("probably DataPipe Cloud"),
+        "{}",
+        vendor.name
+    );
     let gh_repo = live
         .obs
         .iter()
         .find_map(|o| match o {
-            Observation::ExternalPrincipal(p) if p.id == "github-repo:acme-analytics/etl" => Some(p),
+            Observation::ExternalPrincipal(p) if p.id == "github-repo:acme-analytics/etl" => {
+                Some(p)
+            }
             _ => None,
         })
         .unwrap();
-    assert!(gh_repo.identifiers.contains(&"github_org:acme-analytics".to_string()));
+    assert!(gh_repo
+        .identifiers
+        .contains(&"github_org:acme-analytics".to_string()));
 
     // Offline: the real AWS CLI's export of the same estate gives the same identities and trust.
     std::fs::write(
         dir.path().join("gaad.json"),
-        aws_cli(&moto.endpoint, &["iam", "get-account-authorization-details"]),
+        aws_cli(
+            &moto.endpoint,
+            &["iam", "get-account-authorization-details"],
+        ),
     )
     .unwrap();
     aws_cli(&moto.endpoint, &["iam", "generate-credential-report"]);
     let report: serde_json::Value =
-        serde_json::from_slice(&aws_cli(&moto.endpoint, &["iam", "get-credential-report"])).unwrap();
+        serde_json::from_slice(&aws_cli(&moto.endpoint, &["iam", "get-credential-report"]))
+            .unwrap();
     use base64::Engine as _;
     let csv = base64::engine::general_purpose::STANDARD
         .decode(report["Content"].as_str().unwrap())
@@ -331,7 +408,11 @@ async fn live_and_offline_sweeps_of_a_moto_estate_agree() {
     );
     for (id, i) in &ids {
         assert_eq!(i.scopes, off_ids[id].scopes, "{id}");
-        assert_eq!(i.tags.get("trusted_services"), off_ids[id].tags.get("trusted_services"), "{id}");
+        assert_eq!(
+            i.tags.get("trusted_services"),
+            off_ids[id].tags.get("trusted_services"),
+            "{id}"
+        );
     }
     assert_eq!(edges(&offline.obs), e);
     // Exports carry no key ids: the report's key slots stand in, with the same states.
@@ -363,14 +444,23 @@ async fn an_organization_is_swept_account_by_account() {
             .send()
             .await
             .unwrap();
-        members.push(created.create_account_status().unwrap().account_id().unwrap().to_string());
+        members.push(
+            created
+                .create_account_status()
+                .unwrap()
+                .account_id()
+                .unwrap()
+                .to_string(),
+        );
     }
     // Each member account gets a machine user of its own, created through an assumed role.
     let sts = aws_sdk_sts::Client::new(&conf);
     for (i, acct) in members.iter().enumerate() {
         let assumed = sts
             .assume_role()
-            .role_arn(format!("arn:aws:iam::{acct}:role/OrganizationAccountAccessRole"))
+            .role_arn(format!(
+                "arn:aws:iam::{acct}:role/OrganizationAccountAccessRole"
+            ))
             .role_session_name("setup")
             .send()
             .await
@@ -389,10 +479,23 @@ async fn an_organization_is_swept_account_by_account() {
             ))
             .build();
         let iam = iam_for(&member_conf);
-        iam.create_user().user_name(format!("bot-{i}")).send().await.unwrap();
-        iam.create_access_key().user_name(format!("bot-{i}")).send().await.unwrap();
+        iam.create_user()
+            .user_name(format!("bot-{i}"))
+            .send()
+            .await
+            .unwrap();
+        iam.create_access_key()
+            .user_name(format!("bot-{i}"))
+            .send()
+            .await
+            .unwrap();
     }
-    iam_for(&conf).create_user().user_name("root-bot").send().await.unwrap();
+    iam_for(&conf)
+        .create_user()
+        .user_name("root-bot")
+        .send()
+        .await
+        .unwrap();
 
     let dir = tempfile::tempdir().unwrap();
     let run = sweep(
@@ -406,11 +509,21 @@ async fn an_organization_is_swept_account_by_account() {
     run.result.as_ref().unwrap();
     assert!(run.gaps.is_empty(), "{:?}", run.gaps);
     let ids = identities(&run.obs);
-    assert!(ids.contains_key(&format!("aws:{ACCOUNT}:user/root-bot")), "{:?}", ids.keys());
+    assert!(
+        ids.contains_key(&format!("aws:{ACCOUNT}:user/root-bot")),
+        "{:?}",
+        ids.keys()
+    );
     for (i, acct) in members.iter().enumerate() {
         let id = format!("aws:{acct}:user/bot-{i}");
         assert!(ids.contains_key(&id), "{id} missing from {:?}", ids.keys());
-        assert_eq!(credentials(&run.obs).iter().filter(|c| c.holder == id).count(), 1);
+        assert_eq!(
+            credentials(&run.obs)
+                .iter()
+                .filter(|c| c.holder == id)
+                .count(),
+            1
+        );
     }
 
     // A malformed role ARN is a configuration error naming the field, before any call.
@@ -419,6 +532,9 @@ async fn an_organization_is_swept_account_by_account() {
     ))
     .unwrap();
     let err = AwsIamConnector::new("aws".into(), bad).err().unwrap();
-    assert!(err.contains("assume_roles") && err.contains("not-an-arn"), "{err}");
+    assert!(
+        err.contains("assume_roles") && err.contains("not-an-arn"),
+        "{err}"
+    );
     drop(moto);
 }

@@ -59,12 +59,18 @@ fn encoded(doc: &str) -> String {
 
 fn gaad_page(marker: Option<&str>) -> Response {
     let (users, roles, next) = match marker {
-        None => (user("svc-a") + &user("svc-b"), String::new(), Some("page-2")),
+        None => (
+            user("svc-a") + &user("svc-b"),
+            String::new(),
+            Some("page-2"),
+        ),
         Some("page-2") => (
             user("svc-c") + &user("svc-locked"),
             role(
                 "partner-reader",
-                &encoded(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"sts:AssumeRole"}]}"#),
+                &encoded(
+                    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"sts:AssumeRole"}]}"#,
+                ),
             ),
             Some("page-3"),
         ),
@@ -84,13 +90,20 @@ fn gaad_page(marker: Option<&str>) -> Response {
 /// svc-a has three keys, one per page; svc-locked's keys may not be listed.
 fn access_keys(user: &str, marker: Option<&str>) -> Response {
     if user == "svc-locked" {
-        return error(403, "AccessDenied", "not authorized to perform iam:ListAccessKeys");
+        return error(
+            403,
+            "AccessDenied",
+            "not authorized to perform iam:ListAccessKeys",
+        );
     }
     let count = if user == "svc-a" { 3 } else { 1 };
     let page: usize = marker.map_or(0, |m| m.parse().unwrap());
     let key = format!("AKIAREPLAY{page}{}", user.to_uppercase().replace('-', ""));
     let more = if page + 1 < count {
-        format!("<IsTruncated>true</IsTruncated><Marker>{}</Marker>", page + 1)
+        format!(
+            "<IsTruncated>true</IsTruncated><Marker>{}</Marker>",
+            page + 1
+        )
     } else {
         "<IsTruncated>false</IsTruncated>".into()
     };
@@ -140,8 +153,15 @@ fn answer(estate: &Estate, req: &Request) -> Response {
     }
 }
 
-async fn sweep(config: &str) -> (Vec<Observation>, Vec<String>, Result<(), trustmap_connector::ConnectorError>) {
-    let config: AwsIamConfig = trustmap_connector::parse_config(toml::from_str(config).unwrap()).unwrap();
+async fn sweep(
+    config: &str,
+) -> (
+    Vec<Observation>,
+    Vec<String>,
+    Result<(), trustmap_connector::ConnectorError>,
+) {
+    let config: AwsIamConfig =
+        trustmap_connector::parse_config(toml::from_str(config).unwrap()).unwrap();
     let c = AwsIamConnector::new("aws".into(), config).unwrap();
     let ctx = SweepContext {
         cancelled: Arc::new(AtomicBool::new(false)),
@@ -203,7 +223,9 @@ async fn pages_throttling_refusals_and_bad_documents() {
         })
         .collect();
     assert_eq!(keys.len(), 3);
-    assert!(keys.iter().all(|k| k.last_used.as_deref() == Some("2026-09-30T12:00:00Z")));
+    assert!(keys
+        .iter()
+        .all(|k| k.last_used.as_deref() == Some("2026-09-30T12:00:00Z")));
     // The URL-encoded trust policy was decoded into an edge; RoleLastUsed kept.
     let trust = obs.iter().find_map(|o| match o {
         Observation::Edge(e) if e.from.ends_with("role/partner-reader") => Some(e),
@@ -220,10 +242,21 @@ async fn pages_throttling_refusals_and_bad_documents() {
     assert_eq!(reader.last_used.as_deref(), Some("2026-10-01T00:00:00Z"));
     // Refusals and the broken document are gaps that name what was not seen.
     let joined = gaps.join("\n");
-    assert!(joined.contains("iam:ListAccessKeys svc-locked: AccessDenied"), "{joined}");
-    assert!(joined.contains("role broken-trust: trust policy: policy document is not JSON"), "{joined}");
-    assert!(joined.contains("iam:GenerateCredentialReport: AccessDenied"), "{joined}");
-    assert!(obs.iter().any(|o| matches!(o, Observation::Identity(i) if i.name == "broken-trust")));
+    assert!(
+        joined.contains("iam:ListAccessKeys svc-locked: AccessDenied"),
+        "{joined}"
+    );
+    assert!(
+        joined.contains("role broken-trust: trust policy: policy document is not JSON"),
+        "{joined}"
+    );
+    assert!(
+        joined.contains("iam:GenerateCredentialReport: AccessDenied"),
+        "{joined}"
+    );
+    assert!(obs
+        .iter()
+        .any(|o| matches!(o, Observation::Identity(i) if i.name == "broken-trust")));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -235,8 +268,12 @@ async fn an_account_that_cannot_be_entered_does_not_hide_the_others() {
     ))
     .await;
     result.unwrap();
-    assert!(obs.iter().any(|o| matches!(o, Observation::Identity(i) if i.id.starts_with("aws:222222222222:user/"))));
-    assert!(!obs.iter().any(|o| matches!(o, Observation::Identity(i) if i.id.starts_with("aws:333333333333:"))));
+    assert!(obs.iter().any(
+        |o| matches!(o, Observation::Identity(i) if i.id.starts_with("aws:222222222222:user/"))
+    ));
+    assert!(!obs
+        .iter()
+        .any(|o| matches!(o, Observation::Identity(i) if i.id.starts_with("aws:333333333333:"))));
     let joined = gaps.join("\n");
     assert!(joined.contains("account 333333333333: not swept: sts:AssumeRole arn:aws:iam::333333333333:role/Audit: AccessDenied"), "{joined}");
 
@@ -247,5 +284,9 @@ async fn an_account_that_cannot_be_entered_does_not_hide_the_others() {
     ))
     .await;
     let err = result.unwrap_err();
-    assert!(err.message.contains("no account could be swept"), "{}", err.message);
+    assert!(
+        err.message.contains("no account could be swept"),
+        "{}",
+        err.message
+    );
 }

@@ -45,7 +45,12 @@ pub fn next_link(link: Option<&str>) -> Option<String> {
         params
             .split(';')
             .any(|p| p.trim() == "rel=\"next\"")
-            .then(|| url.trim().trim_start_matches('<').trim_end_matches('>').to_string())
+            .then(|| {
+                url.trim()
+                    .trim_start_matches('<')
+                    .trim_end_matches('>')
+                    .to_string()
+            })
     })
 }
 
@@ -107,16 +112,18 @@ impl Api {
                     let _ = e;
                     continue;
                 }
-                Err(e) => {
-                    return Err(fail(None, ErrorKind::Transient, format!("GET {url}: {e}")))
-                }
+                Err(e) => return Err(fail(None, ErrorKind::Transient, format!("GET {url}: {e}"))),
             };
             let status = resp.status().as_u16();
             let headers = resp.headers().clone();
             let body = match resp.into_body().collect().await {
                 Ok(b) => b.to_bytes(),
                 Err(e) => {
-                    return Err(fail(Some(status), ErrorKind::Transient, format!("GET {url}: reading the body: {e}")))
+                    return Err(fail(
+                        Some(status),
+                        ErrorKind::Transient,
+                        format!("GET {url}: reading the body: {e}"),
+                    ))
                 }
             };
             let text = String::from_utf8_lossy(&body);
@@ -140,7 +147,11 @@ impl Api {
             if !(200..300).contains(&status) {
                 let message = serde_json::from_str::<serde_json::Value>(&text)
                     .ok()
-                    .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_string))
+                    .and_then(|v| {
+                        v.get("message")
+                            .and_then(|m| m.as_str())
+                            .map(str::to_string)
+                    })
                     .unwrap_or_else(|| excerpt(&text));
                 let kind = match status {
                     401 => ErrorKind::Auth,
@@ -199,7 +210,10 @@ mod tests {
     #[test]
     fn link_header() {
         let l = r#"<https://api.github.com/orgs/x/repos?page=2>; rel="next", <https://api.github.com/orgs/x/repos?page=5>; rel="last""#;
-        assert_eq!(next_link(Some(l)).as_deref(), Some("https://api.github.com/orgs/x/repos?page=2"));
+        assert_eq!(
+            next_link(Some(l)).as_deref(),
+            Some("https://api.github.com/orgs/x/repos?page=2")
+        );
         assert_eq!(next_link(Some(r#"<https://a/x?page=1>; rel="prev""#)), None);
         assert_eq!(next_link(None), None);
     }

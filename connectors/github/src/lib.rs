@@ -24,7 +24,7 @@ use trustmap_connector::{Connector, ConnectorError, Emitter, ErrorKind, SweepCon
 use api::{Api, ApiError};
 use inventory::{
     Account, App, Collaborator, CredentialAuthorization, DeployKey, Hook, InstallationList,
-    Inventory, NamedItem, OidcSubject, PatGrant, Repository, SecretList, VariableList,
+    Inventory, OidcSubject, PatGrant, Repository, SecretList, VariableList,
 };
 
 #[derive(Debug, Clone, Deserialize)]
@@ -103,7 +103,10 @@ impl Gaps {
         }
     }
     pub fn take(&self) -> Vec<String> {
-        self.0.lock().map(|mut v| std::mem::take(&mut *v)).unwrap_or_default()
+        self.0
+            .lock()
+            .map(|mut v| std::mem::take(&mut *v))
+            .unwrap_or_default()
     }
 }
 
@@ -120,7 +123,11 @@ fn soft<T: Default>(r: Result<T, ApiError>, what: &str, gaps: &Gaps) -> Result<T
 }
 
 /// Build the octocrab client: GitHub App installation token or a token from the environment.
-pub async fn client(cfg: &GithubConfig, base_dir: &std::path::Path, org: &str) -> Result<Api, ConnectorError> {
+pub async fn client(
+    cfg: &GithubConfig,
+    base_dir: &std::path::Path,
+    org: &str,
+) -> Result<Api, ConnectorError> {
     let config_err = |m: String| ConnectorError::new(ErrorKind::Config, m);
     let builder = octocrab::Octocrab::builder()
         .base_uri(cfg.api_url.as_str())
@@ -128,11 +135,19 @@ pub async fn client(cfg: &GithubConfig, base_dir: &std::path::Path, org: &str) -
         .add_retry_config(octocrab::service::middleware::retry::RetryConfig::None);
     let client = match (cfg.app_id, &cfg.private_key_file) {
         (Some(app_id), Some(key_file)) => {
-            let path = if key_file.is_absolute() { key_file.clone() } else { base_dir.join(key_file) };
+            let path = if key_file.is_absolute() {
+                key_file.clone()
+            } else {
+                base_dir.join(key_file)
+            };
             let pem = std::fs::read(&path)
                 .map_err(|e| config_err(format!("private_key_file {}: {e}", path.display())))?;
-            let key = octocrab::EncodingKey::from_rsa_pem(&pem)
-                .map_err(|e| config_err(format!("private_key_file {}: not an RSA private key in PEM: {e}", path.display())))?;
+            let key = octocrab::EncodingKey::from_rsa_pem(&pem).map_err(|e| {
+                config_err(format!(
+                    "private_key_file {}: not an RSA private key in PEM: {e}",
+                    path.display()
+                ))
+            })?;
             let app = builder
                 .app(app_id.into(), key)
                 .build()
@@ -141,7 +156,10 @@ pub async fn client(cfg: &GithubConfig, base_dir: &std::path::Path, org: &str) -
                 Some(id) => id,
                 None => {
                     let i = app.apps().get_org_installation(org).await.map_err(|e| {
-                        ConnectorError::new(ErrorKind::Auth, format!("GitHub App {app_id}: no installation on {org}: {e}"))
+                        ConnectorError::new(
+                            ErrorKind::Auth,
+                            format!("GitHub App {app_id}: no installation on {org}: {e}"),
+                        )
                     })?;
                     i.id.0
                 }
@@ -149,12 +167,23 @@ pub async fn client(cfg: &GithubConfig, base_dir: &std::path::Path, org: &str) -
             let (client, _token) = app
                 .installation_and_token(installation.into())
                 .await
-                .map_err(|e| ConnectorError::new(ErrorKind::Auth, format!("GitHub App {app_id}: installation token: {e}")))?;
+                .map_err(|e| {
+                    ConnectorError::new(
+                        ErrorKind::Auth,
+                        format!("GitHub App {app_id}: installation token: {e}"),
+                    )
+                })?;
             client
         }
         _ => {
             let token = std::env::var(&cfg.token_env).map_err(|_| {
-                ConnectorError::new(ErrorKind::Auth, format!("environment variable {} (token_env) is not set", cfg.token_env))
+                ConnectorError::new(
+                    ErrorKind::Auth,
+                    format!(
+                        "environment variable {} (token_env) is not set",
+                        cfg.token_env
+                    ),
+                )
             })?;
             builder
                 .personal_token(token)
@@ -168,16 +197,37 @@ pub async fn client(cfg: &GithubConfig, base_dir: &std::path::Path, org: &str) -
 }
 
 /// Enumerate one repository's doors; each refused endpoint is a gap, the rest is kept.
-async fn repository(api: &Api, org: &str, mut repo: Repository, gaps: &Gaps) -> Result<Repository, ConnectorError> {
-    let full = if repo.full_name.is_empty() { format!("{org}/{}", repo.name) } else { repo.full_name.clone() };
-    repo.deploy_keys = soft(api.list::<DeployKey>(&format!("/repos/{full}/keys")).await, &format!("{full}: deploy keys"), gaps)?;
-    repo.hooks = soft(api.list::<Hook>(&format!("/repos/{full}/hooks")).await, &format!("{full}: webhooks"), gaps)?;
+async fn repository(
+    api: &Api,
+    org: &str,
+    mut repo: Repository,
+    gaps: &Gaps,
+) -> Result<Repository, ConnectorError> {
+    let full = if repo.full_name.is_empty() {
+        format!("{org}/{}", repo.name)
+    } else {
+        repo.full_name.clone()
+    };
+    repo.deploy_keys = soft(
+        api.list::<DeployKey>(&format!("/repos/{full}/keys")).await,
+        &format!("{full}: deploy keys"),
+        gaps,
+    )?;
+    repo.hooks = soft(
+        api.list::<Hook>(&format!("/repos/{full}/hooks")).await,
+        &format!("{full}: webhooks"),
+        gaps,
+    )?;
     repo.outside_collaborators = soft(
-        api.list::<Collaborator>(&format!("/repos/{full}/collaborators?affiliation=outside")).await,
+        api.list::<Collaborator>(&format!("/repos/{full}/collaborators?affiliation=outside"))
+            .await,
         &format!("{full}: outside collaborators"),
         gaps,
     )?;
-    let secrets = api.get::<SecretList>(&format!("/repos/{full}/actions/secrets")).await.map(|s| s.secrets);
+    let secrets = api
+        .get::<SecretList>(&format!("/repos/{full}/actions/secrets"))
+        .await
+        .map(|s| s.secrets);
     repo.actions_secrets = soft(secrets, &format!("{full}: Actions secrets"), gaps)?;
     Ok(repo)
 }
@@ -214,27 +264,40 @@ pub async fn enumerate(
     let mut apps: std::collections::HashMap<String, Option<App>> = Default::default();
     for inst in &mut inv.installations {
         if !apps.contains_key(&inst.app_slug) {
-            let app = soft(api.get::<App>(&format!("/apps/{}", inst.app_slug)).await.map(Some), &format!("app {}", inst.app_slug), gaps)?;
+            let app = soft(
+                api.get::<App>(&format!("/apps/{}", inst.app_slug))
+                    .await
+                    .map(Some),
+                &format!("app {}", inst.app_slug),
+                gaps,
+            )?;
             apps.insert(inst.app_slug.clone(), app);
         }
         inst.app = apps.get(&inst.app_slug).cloned().flatten();
     }
     inv.credential_authorizations = soft(
-        api.list::<CredentialAuthorization>(&format!("/orgs/{org}/credential-authorizations")).await,
+        api.list::<CredentialAuthorization>(&format!("/orgs/{org}/credential-authorizations"))
+            .await,
         "SAML SSO credential authorizations (GitHub Enterprise Cloud with SAML only)",
         gaps,
     )?;
     inv.personal_access_tokens = soft(
-        api.list::<PatGrant>(&format!("/orgs/{org}/personal-access-tokens")).await,
+        api.list::<PatGrant>(&format!("/orgs/{org}/personal-access-tokens"))
+            .await,
         "fine-grained token grants (need GitHub App authentication)",
         gaps,
     )?;
     inv.personal_access_token_requests = soft(
-        api.list::<PatGrant>(&format!("/orgs/{org}/personal-access-token-requests")).await,
+        api.list::<PatGrant>(&format!("/orgs/{org}/personal-access-token-requests"))
+            .await,
         "fine-grained token requests (need GitHub App authentication)",
         gaps,
     )?;
-    inv.hooks = soft(api.list::<Hook>(&format!("/orgs/{org}/hooks")).await, "organisation webhooks", gaps)?;
+    inv.hooks = soft(
+        api.list::<Hook>(&format!("/orgs/{org}/hooks")).await,
+        "organisation webhooks",
+        gaps,
+    )?;
     if !cfg.machine_users.is_empty() {
         let mut b = globset::GlobSetBuilder::new();
         for p in &cfg.machine_users {
@@ -243,21 +306,34 @@ pub async fn enumerate(
             }
         }
         let set = b.build().unwrap_or_else(|_| globset::GlobSet::empty());
-        let members = soft(api.list::<Account>(&format!("/orgs/{org}/members")).await, "members", gaps)?;
-        inv.machine_users = members.into_iter().filter(|m| set.is_match(&m.login)).collect();
+        let members = soft(
+            api.list::<Account>(&format!("/orgs/{org}/members")).await,
+            "members",
+            gaps,
+        )?;
+        inv.machine_users = members
+            .into_iter()
+            .filter(|m| set.is_match(&m.login))
+            .collect();
     }
     inv.actions_secrets = soft(
-        api.get::<SecretList>(&format!("/orgs/{org}/actions/secrets?per_page=100")).await.map(|s| s.secrets),
+        api.get::<SecretList>(&format!("/orgs/{org}/actions/secrets?per_page=100"))
+            .await
+            .map(|s| s.secrets),
         "organisation Actions secrets",
         gaps,
     )?;
     inv.actions_variables = soft(
-        api.get::<VariableList>(&format!("/orgs/{org}/actions/variables?per_page=30")).await.map(|s| s.variables),
+        api.get::<VariableList>(&format!("/orgs/{org}/actions/variables?per_page=30"))
+            .await
+            .map(|s| s.variables),
         "organisation Actions variables",
         gaps,
     )?;
     inv.oidc_subject = soft(
-        api.get::<OidcSubject>(&format!("/orgs/{org}/actions/oidc/customization/sub")).await.map(Some),
+        api.get::<OidcSubject>(&format!("/orgs/{org}/actions/oidc/customization/sub"))
+            .await
+            .map(Some),
         "Actions OIDC subject template",
         gaps,
     )?;
@@ -274,7 +350,10 @@ pub async fn enumerate(
         while let Some(r) = done.next().await {
             progress.advance(1);
             if repos.send(r?).await.is_err() {
-                return Err(ConnectorError::new(ErrorKind::Transient, "the sweep stopped receiving repositories"));
+                return Err(ConnectorError::new(
+                    ErrorKind::Transient,
+                    "the sweep stopped receiving repositories",
+                ));
             }
         }
     }
@@ -282,8 +361,14 @@ pub async fn enumerate(
 }
 
 /// Enumerate everything into one inventory (for `trustmap github export`).
-pub async fn export(cfg: &GithubConfig, base_dir: &std::path::Path) -> Result<Inventory, ConnectorError> {
-    let org = cfg.org.clone().ok_or_else(|| ConnectorError::new(ErrorKind::Config, "no org given"))?;
+pub async fn export(
+    cfg: &GithubConfig,
+    base_dir: &std::path::Path,
+) -> Result<Inventory, ConnectorError> {
+    let org = cfg
+        .org
+        .clone()
+        .ok_or_else(|| ConnectorError::new(ErrorKind::Config, "no org given"))?;
     let api = client(cfg, base_dir, &org).await?;
     let gaps = Gaps::default();
     let (tx, mut rx) = mpsc::channel(256);
@@ -316,14 +401,28 @@ impl GithubConnector {
         Ok(GithubConnector { name, config })
     }
 
-    async fn snapshot(&self, ctx: &SweepContext, file: &std::path::Path, out: &Emitter) -> Result<(), ConnectorError> {
+    async fn snapshot(
+        &self,
+        ctx: &SweepContext,
+        file: &std::path::Path,
+        out: &Emitter,
+    ) -> Result<(), ConnectorError> {
         let path = ctx.resolve(file);
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| ConnectorError::new(ErrorKind::Config, format!("{}: cannot read: {e}", path.display())))?;
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            ConnectorError::new(
+                ErrorKind::Config,
+                format!("{}: cannot read: {e}", path.display()),
+            )
+        })?;
         let inv: Inventory = serde_json::from_str(&text).map_err(|e| {
             ConnectorError::new(
                 ErrorKind::Data,
-                format!("{}:{}:{}: not a GitHub snapshot: {e}", path.display(), e.line(), e.column()),
+                format!(
+                    "{}:{}:{}: not a GitHub snapshot: {e}",
+                    path.display(),
+                    e.line(),
+                    e.column()
+                ),
             )
         })?;
         let source = path.display().to_string();

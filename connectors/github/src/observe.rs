@@ -117,7 +117,11 @@ pub fn org_observations(inv: &Inventory, source: &str) -> Vec<Observation> {
     }
     for inst in &inv.installations {
         let app = inst.app.clone().unwrap_or_default();
-        let name = if app.name.is_empty() { inst.app_slug.clone() } else { app.name.clone() };
+        let name = if app.name.is_empty() {
+            inst.app_slug.clone()
+        } else {
+            app.name.clone()
+        };
         let mut i = identity(
             format!("github:{org}:app/{}", inst.app_slug),
             "github_app_installation",
@@ -129,7 +133,11 @@ pub fn org_observations(inv: &Inventory, source: &str) -> Vec<Observation> {
         i.active = inst.suspended_at.is_none();
         i.scopes = scopes_of(&inst.permissions);
         i.identifiers.push(format!("github_app:{}", inst.app_slug));
-        if let Some(owner) = app.owner.as_ref().filter(|o| !o.login.eq_ignore_ascii_case(org)) {
+        if let Some(owner) = app
+            .owner
+            .as_ref()
+            .filter(|o| !o.login.eq_ignore_ascii_case(org))
+        {
             i.identifiers.push(format!("github_org:{}", owner.login));
             i.tags.insert("app_owner".into(), owner.login.clone());
         }
@@ -137,7 +145,10 @@ pub fn org_observations(inv: &Inventory, source: &str) -> Vec<Observation> {
             i.identifiers.push(format!("domain:{host}"));
             i.tags.insert("app_url_host".into(), host);
         }
-        i.tags.insert("repository_selection".into(), inst.repository_selection.clone());
+        i.tags.insert(
+            "repository_selection".into(),
+            inst.repository_selection.clone(),
+        );
         out.push(Observation::Identity(i));
     }
     for c in &inv.credential_authorizations {
@@ -172,7 +183,10 @@ pub fn org_observations(inv: &Inventory, source: &str) -> Vec<Observation> {
         }));
     }
     for t in &inv.personal_access_tokens {
-        let holder = users.get(&t.owner.login, "github_user", org, source).id.clone();
+        let holder = users
+            .get(&t.owner.login, "github_user", org, source)
+            .id
+            .clone();
         let mut scopes = scopes_of(&t.permissions.repository);
         scopes.extend(scopes_of(&t.permissions.organization));
         let token = if t.token_id != 0 { t.token_id } else { t.id };
@@ -217,7 +231,12 @@ pub fn repo_observations(org: &str, repo: &Repository, source: &str) -> Vec<Obse
         i.created = k.created_at.clone();
         i.last_used = k.last_used.clone();
         i.active = k.enabled != Some(false);
-        i.scopes = vec![if k.read_only { "github:contents:read" } else { "github:contents:write" }.into()];
+        i.scopes = vec![if k.read_only {
+            "github:contents:read"
+        } else {
+            "github:contents:write"
+        }
+        .into()];
         i.tags.insert("repository".into(), full.clone());
         if let Some(by) = &k.added_by {
             i.tags.insert("added_by".into(), by.clone());
@@ -261,8 +280,14 @@ mod tests {
 
     #[test]
     fn hosts() {
-        assert_eq!(host_of("https://hooks.acme.example:8443/x?y").as_deref(), Some("hooks.acme.example"));
-        assert_eq!(host_of("http://user:pw@Example.COM").as_deref(), Some("example.com"));
+        assert_eq!(
+            host_of("https://hooks.acme.example:8443/x?y").as_deref(),
+            Some("hooks.acme.example")
+        );
+        assert_eq!(
+            host_of("http://user:pw@Example.COM").as_deref(),
+            Some("example.com")
+        );
         assert_eq!(host_of(""), None);
     }
 }

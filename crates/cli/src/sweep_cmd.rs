@@ -22,8 +22,8 @@ pub struct SweepArgs {
     /// Directory for findings.<format> files.
     #[arg(long, default_value = "trustmap-out", value_name = "DIR")]
     pub out: PathBuf,
-    /// Comma-separated formats: jsonl, json, sarif, csv, md.
-    #[arg(long, default_value = "jsonl,json,md", value_delimiter = ',')]
+    /// Comma-separated formats: jsonl, json, sarif, csv, md, html.
+    #[arg(long, default_value = "jsonl,json,md,html", value_delimiter = ',')]
     pub format: Vec<String>,
     /// SQLite state file: findings across runs (new, open, resolved, reopened, suppressed).
     /// Overrides `[sweep] state`.
@@ -76,12 +76,16 @@ fn settings(config: &SweepConfig, now: Option<&str>) -> Result<Settings> {
     })
 }
 
-/// Load config and registry, run the connectors, analyse. Shared by sweep and graph.
-fn sweep_once(
-    config_file: &std::path::Path,
-    now: Option<&str>,
-    quiet: bool,
-) -> Result<(trustmap_sweep::SweepOutcome, SweepConfig)> {
+/// What one sweep produced, with what is needed to render it.
+pub struct Swept {
+    pub outcome: trustmap_sweep::SweepOutcome,
+    pub config: SweepConfig,
+    pub registry: trustmap_partners::Registry,
+    pub today: chrono::NaiveDate,
+}
+
+/// Load config and registry, run the connectors, analyse. Shared by sweep, graph and demo.
+pub fn sweep_once(config_file: &std::path::Path, now: Option<&str>, quiet: bool) -> Result<Swept> {
     let config = load_config(config_file)?;
     let registry = load_registry(&config.partners_file)?;
     let settings = settings(&config, now)?;
@@ -104,29 +108,31 @@ fn sweep_once(
         runtime.block_on(collect(&config, engine, cancelled, &progress_for));
     let _ = multi.clear();
     let (graph, findings) = analyse(observations, &registry, &settings);
-    Ok((
-        trustmap_sweep::SweepOutcome {
+    Ok(Swept {
+        outcome: trustmap_sweep::SweepOutcome {
             graph,
             findings,
             connectors,
         },
         config,
-    ))
+        registry,
+        today: settings.today,
+    })
 }
 
 pub fn run_sweep(args: SweepArgs) -> Result<u8> {
     let formats: Vec<Format> = args
         .format
         .iter()
-        .map(|f| {
-            if f == "html" {
-                bail!("--format html is not in this build yet (use md, csv, json, jsonl or sarif)");
-            }
-            Ok(f.parse::<Format>()?)
-        })
+        .map(|f| Ok(f.parse::<Format>()?))
         .collect::<Result<_>>()?;
     let started = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let (mut outcome, config) = sweep_once(&args.config, args.now.as_deref(), args.quiet)?;
+    let Swept {
+        mut outcome,
+        config,
+        registry,
+        today,
+    } = sweep_once(&args.config, args.now.as_deref(), args.quiet)?;
     let state_file = args.state.clone().or_else(|| config.state_file.clone());
     if args.fail_on_new && state_file.is_none() {
         bail!("--fail-on-new needs a state file (--state FILE or [sweep] state)");
@@ -178,7 +184,20 @@ pub fn run_sweep(args: SweepArgs) -> Result<u8> {
         let file = std::fs::File::create(&tmp)
             .with_context(|| format!("cannot create {}", tmp.display()))?;
         let mut w = std::io::BufWriter::new(file);
-        write_findings(*format, &outcome.findings, &info, &mut w)?;
+        if *format == Format::Html {
+            let view = trustmap_sweep::report_view(
+                &outcome.graph,
+                &registry,
+                &outcome.connectors,
+                today,
+                &format!("trustmap partner report — {}", args.config.display()),
+            );
+            trustmap_report::html::write_html(&view, &outcome.findings, &mut w)?;
+            use std::io::Write as _;
+            w.flush()?;
+        } else {
+            write_findings(*format, &outcome.findings, &info, &mut w)?;
+        }
         drop(w);
         std::fs::rename(&tmp, &path).with_context(|| format!("cannot write {}", path.display()))?;
     }
@@ -384,7 +403,7 @@ fn record_state(
 
 pub fn run_graph(args: GraphArgs) -> Result<u8> {
     let format: ExportFormat = args.format.parse().map_err(anyhow::Error::msg)?;
-    let (outcome, _) = sweep_once(&args.config, args.now.as_deref(), true)?;
+    let outcome = sweep_once(&args.config, args.now.as_deref(), true)?.outcome;
     out!("{}", export(&outcome.graph, format));
     for c in outcome.failures() {
         if let Some((k, m)) = &c.error {

@@ -1,10 +1,11 @@
 //! Renders findings into the formats of DESIGN.md: `jsonl` (one finding per line), `json`
 //! (`{"findings": [...], "stats": {...}}`), `sarif` (SARIF 2.1.0 for code-scanning tools),
-//! `csv` (spreadsheets) and `md` (tickets and chat).
+//! `csv` (spreadsheets), `md` (tickets and chat) and `html` (the partner report, [`html`]).
 //!
 //! It consumes [`Finding`]s only: it knows nothing about connectors, rules or the graph, and
 //! never sees a secret that the finding does not already carry (redacted unless asked).
 
+pub mod html;
 mod sarif;
 
 use std::io::Write;
@@ -21,6 +22,7 @@ pub enum Format {
     Sarif,
     Csv,
     Markdown,
+    Html,
 }
 
 impl Format {
@@ -31,13 +33,14 @@ impl Format {
             Format::Sarif => "sarif",
             Format::Csv => "csv",
             Format::Markdown => "md",
+            Format::Html => "html",
         }
     }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
-    #[error("unknown format {0:?} (expected jsonl, json, sarif, csv or md)")]
+    #[error("unknown format {0:?} (expected jsonl, json, sarif, csv, md or html)")]
     UnknownFormat(String),
     #[error("cannot write report: {0}")]
     Io(#[from] std::io::Error),
@@ -54,6 +57,7 @@ impl FromStr for Format {
             "sarif" => Ok(Format::Sarif),
             "csv" => Ok(Format::Csv),
             "md" | "markdown" => Ok(Format::Markdown),
+            "html" => Ok(Format::Html),
             other => Err(ReportError::UnknownFormat(other.to_string())),
         }
     }
@@ -102,6 +106,15 @@ pub fn write_findings(
         }
         Format::Csv => write_csv(findings, out)?,
         Format::Markdown => write_markdown(findings, out)?,
+        // Without a graph view: totals, findings and their partners (sweeps pass the view).
+        Format::Html => html::write_html(
+            &html::View {
+                title: "trustmap report".into(),
+                ..html::View::default()
+            },
+            findings,
+            out,
+        )?,
     }
     out.flush()?;
     Ok(())

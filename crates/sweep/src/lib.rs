@@ -10,6 +10,7 @@
 
 mod config;
 mod registry;
+mod view;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::AtomicBool;
@@ -24,6 +25,7 @@ use trustmap_rules::Engine;
 
 pub use config::{load_config, parse_config, ConfigError, SweepConfig};
 pub use registry::{build_connector, CONNECTOR_TYPES};
+pub use view::report_view;
 
 /// One connector's run.
 #[derive(Debug, Clone)]

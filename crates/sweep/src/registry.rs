@@ -12,11 +12,26 @@ pub fn build_connector(
     table: toml::Table,
 ) -> Result<Box<dyn Connector>, String> {
     Ok(match kind {
-        "filesystem" => Box::new(trustmap_connector_filesystem::FilesystemConnector::new(name, parse_config(table)?)),
-        "git" => Box::new(trustmap_connector_git::GitConnector::new(name, parse_config(table)?)),
-        "exec" => Box::new(trustmap_connector_exec::ExecConnector::new(name, parse_config(table)?)),
-        "aws-iam" => Box::new(trustmap_connector_aws_iam::AwsIamConnector::new(name, parse_config(table)?)?),
-        "github" => Box::new(trustmap_connector_github::GithubConnector::new(name, parse_config(table)?)?),
+        "filesystem" => Box::new(trustmap_connector_filesystem::FilesystemConnector::new(
+            name,
+            parse_config(table)?,
+        )),
+        "git" => Box::new(trustmap_connector_git::GitConnector::new(
+            name,
+            parse_config(table)?,
+        )),
+        "exec" => Box::new(trustmap_connector_exec::ExecConnector::new(
+            name,
+            parse_config(table)?,
+        )),
+        "aws-iam" => Box::new(trustmap_connector_aws_iam::AwsIamConnector::new(
+            name,
+            parse_config(table)?,
+        )?),
+        "github" => Box::new(trustmap_connector_github::GithubConnector::new(
+            name,
+            parse_config(table)?,
+        )?),
         other => {
             return Err(format!(
                 "unknown connector type {other:?} (expected one of: {})",

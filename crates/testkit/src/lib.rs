@@ -11,6 +11,7 @@
 pub mod corpus;
 pub mod estate;
 pub mod git;
+pub mod github;
 pub mod http;
 pub mod measure;
 pub mod moto;

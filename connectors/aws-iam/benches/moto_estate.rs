@@ -3,7 +3,7 @@
 //! prints identities/s, the speedup, peak memory, and how much of the wall time the sweep spent
 //! on its own CPU (the rest is waiting on the server).
 //!
-//! Usage: trustmap-aws-bench [USERS] [ROLES] [CONCURRENCY]
+//! Usage: cargo bench -p trustmap-connector-aws-iam --bench moto_estate -- [USERS] [ROLES] [CONCURRENCY]
 use anyhow::Result;
 use futures::StreamExt;
 use std::sync::atomic::AtomicBool;
@@ -16,9 +16,12 @@ use trustmap_model::{NoProgress, Observation};
 use trustmap_testkit::measure::{cpu_seconds, peak_mb};
 use trustmap_testkit::moto::{use_test_credentials, Moto};
 
+/// The n-th numeric argument (cargo bench adds `--bench` and filters; skip those).
 fn arg(n: usize, default: usize) -> usize {
     std::env::args()
-        .nth(n)
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .nth(n - 1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(default)
 }
@@ -89,7 +92,11 @@ async fn sweep(endpoint: &str, concurrency: usize) -> Result<(usize, f64, f64)> 
     c.run(&ctx, &emitter).await?;
     drop(emitter);
     let identities = gather.await?;
-    Ok((identities, started.elapsed().as_secs_f64(), cpu_seconds() - cpu))
+    Ok((
+        identities,
+        started.elapsed().as_secs_f64(),
+        cpu_seconds() - cpu,
+    ))
 }
 
 #[tokio::main]
@@ -117,6 +124,9 @@ async fn main() -> Result<()> {
             if c == 1 { String::new() } else { format!("; speedup {:.1}x", sequential / wall) }
         );
     }
-    println!("peak memory {:.0} MB (VmHWM of the bench process, moto excluded)", peak_mb());
+    println!(
+        "peak memory {:.0} MB (VmHWM of the bench process, moto excluded)",
+        peak_mb()
+    );
     Ok(())
 }

@@ -1,0 +1,266 @@
+//! The github connector through the real octocrab client against a stateful local server
+//! holding a designed estate (testkit::github): apps owned by a partner, by an unknown org and
+//! by a revoked partner; SSO-authorised tokens with their last eight characters; a
+//! fine-grained token with write access; deploy keys; webhooks; an outside collaborator;
+//! paging two items per page; a refused repository; a secondary rate limit; broken bodies.
+#![allow(clippy::unwrap_used)] // test set-up: a panic is the clearest report
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use tokio::sync::{mpsc, Semaphore};
+use trustmap_connector::{Connector, ConnectorError, Emitter, SweepContext};
+use trustmap_connector_github::{GithubConfig, GithubConnector};
+use trustmap_model::{NoProgress, Observation};
+use trustmap_testkit::github::{self, Estate, TOKEN};
+
+struct Run {
+    obs: Vec<Observation>,
+    gaps: Vec<String>,
+    result: Result<(), ConnectorError>,
+}
+
+async fn sweep(config: &str, dir: &std::path::Path) -> Run {
+    let config: GithubConfig =
+        trustmap_connector::parse_config(toml::from_str(config).unwrap()).unwrap();
+    let c = GithubConnector::new("gh".into(), config).unwrap();
+    let ctx = SweepContext {
+        cancelled: Arc::new(AtomicBool::new(false)),
+        progress: Arc::new(NoProgress),
+        budget: Arc::new(Semaphore::new(2)),
+        engine: Arc::new(trustmap_rules::Engine::builtin().unwrap()),
+        base_dir: dir.to_path_buf(),
+    };
+    let (tx, mut rx) = mpsc::channel(1024);
+    let emitter = Emitter::new(tx, "gh");
+    let gather = tokio::spawn(async move {
+        let mut got = Vec::new();
+        while let Some(o) = rx.recv().await {
+            got.push(o);
+        }
+        got
+    });
+    let result = c.run(&ctx, &emitter).await;
+    let gaps = emitter.gaps();
+    drop(emitter);
+    Run {
+        obs: gather.await.unwrap(),
+        gaps,
+        result,
+    }
+}
+
+fn identity<'a>(obs: &'a [Observation], id: &str) -> &'a trustmap_model::IdentityObs {
+    obs.iter()
+        .find_map(|o| match o {
+            Observation::Identity(i) if i.id == id => Some(i),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no identity {id}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_designed_estate_through_octocrab() {
+    std::env::set_var("TRUSTMAP_TEST_GH_TOKEN", TOKEN);
+    let server = github::start(Estate::scenario("a1b2c3d4"));
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        "org = \"corp\"\napi_url = \"{}\"\ntoken_env = \"TRUSTMAP_TEST_GH_TOKEN\"\nmachine_users = [\"*-bot\"]\nconcurrency = 3\n",
+        server.base
+    );
+    let run = sweep(&config, dir.path()).await;
+    run.result.as_ref().unwrap();
+    let obs = &run.obs;
+
+    // Apps, with the owner that attributes them and the permissions as scopes.
+    let acme = identity(obs, "github:corp:app/acme-bi");
+    assert_eq!(acme.kind, "github_app_installation");
+    assert!(acme
+        .identifiers
+        .contains(&"github_org:acme-analytics".to_string()));
+    assert!(acme
+        .identifiers
+        .contains(&"domain:bi.acme.example".to_string()));
+    assert!(acme.scopes.contains(&"github:contents:read".to_string()));
+    let shady = identity(obs, "github:corp:app/shady-sync");
+    assert!(shady
+        .identifiers
+        .contains(&"github_org:unknown-dev-shop".to_string()));
+    assert!(identity(obs, "github:corp:app/oldco-deployer").active);
+    assert!(
+        !identity(obs, "github:corp:app/observe-hq").active,
+        "suspended"
+    );
+
+    // SSO authorisation: the classic PAT with its last eight characters, held by acme-bot.
+    let pat = obs
+        .iter()
+        .find_map(|o| match o {
+            Observation::Credential(c) if c.kind == "github_pat_classic" => Some(c),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(pat.holder, "github:user/acme-bot");
+    assert_eq!(pat.identifiers, vec!["last8:a1b2c3d4".to_string()]);
+    assert!(pat.scopes.contains(&"github:repo".to_string()));
+    let fg = obs
+        .iter()
+        .find_map(|o| match o {
+            Observation::Credential(c) if c.kind == "github_fine_grained_pat" => Some(c),
+            _ => None,
+        })
+        .unwrap();
+    assert!(fg.scopes.contains(&"github:contents:write".to_string()));
+    assert_eq!(fg.expires.as_deref(), Some("2027-01-01T00:00:00Z"));
+    assert_eq!(
+        identity(obs, "github:user/acme-bot").kind,
+        "github_machine_user"
+    );
+    assert_eq!(
+        identity(obs, "github:user/deploy-bot").kind,
+        "github_machine_user"
+    );
+
+    // Deploy keys on repositories from every page, webhooks by host, the outside collaborator.
+    let key = identity(obs, "github:corp/payments:deploy-key/11");
+    assert_eq!(key.name, "datapipe-etl");
+    assert_eq!(key.scopes, vec!["github:contents:write".to_string()]);
+    assert_eq!(
+        identity(obs, "github:corp/infra:deploy-key/13").name,
+        "oldco-migration"
+    );
+    let hook = identity(obs, "github:corp:hook/21");
+    assert!(hook
+        .identifiers
+        .contains(&"domain:hooks.acme.example".to_string()));
+    assert!(identity(obs, "github:corp/web:hook/22")
+        .name
+        .contains("status.unknown-saas.example"));
+    let oldco = identity(obs, "github:user/oldco-dev");
+    assert_eq!(oldco.kind, "github_outside_collaborator");
+    assert!(oldco.scopes.contains(&"github:contents:write".to_string()));
+
+    // What could not be seen is a gap naming the endpoint and the reason; the rest is kept.
+    let gaps = run.gaps.join("\n");
+    assert!(
+        gaps.contains("corp/vault: deploy keys")
+            && gaps.contains("HTTP 403")
+            && gaps.contains("needs scopes: repo"),
+        "{gaps}"
+    );
+    assert!(
+        gaps.contains("corp/infra: webhooks") && gaps.contains("not the documented JSON"),
+        "{gaps}"
+    );
+    assert!(
+        gaps.contains("organisation Actions variables") && gaps.contains("got HTML, not JSON"),
+        "{gaps}"
+    );
+    assert!(
+        gaps.contains("app installations") && gaps.contains("missing field `app_slug`"),
+        "{gaps}"
+    );
+    assert_eq!(run.gaps.len(), 4, "{gaps}");
+
+    // The secondary rate limit was waited out and retried, not reported.
+    let hooks_calls = server
+        .requests()
+        .iter()
+        .filter(|r| r.route().0 == "/orgs/corp/hooks")
+        .count();
+    assert_eq!(hooks_calls, 2);
+    // Paging: five repositories two per page is three requests.
+    let repo_pages = server
+        .requests()
+        .iter()
+        .filter(|r| r.route().0 == "/orgs/corp/repos")
+        .count();
+    assert_eq!(repo_pages, 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_and_snapshot_give_the_same_observations() {
+    std::env::set_var("TRUSTMAP_TEST_GH_TOKEN", TOKEN);
+    let server = github::start(Estate::scenario("a1b2c3d4"));
+    let dir = tempfile::tempdir().unwrap();
+    let config: GithubConfig = trustmap_connector::parse_config(
+        toml::from_str(&format!(
+            "org = \"corp\"\napi_url = \"{}\"\ntoken_env = \"TRUSTMAP_TEST_GH_TOKEN\"\nmachine_users = [\"*-bot\"]\n",
+            server.base
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let inv = trustmap_connector_github::export(&config, dir.path())
+        .await
+        .unwrap();
+    assert_eq!(inv.repositories.len(), 5);
+    let text = serde_json::to_string_pretty(&inv).unwrap();
+    assert!(
+        !text.contains("********"),
+        "webhook secrets are not exported"
+    );
+    std::fs::write(dir.path().join("inventory.json"), &text).unwrap();
+
+    let live = sweep(
+        &format!(
+            "org = \"corp\"\napi_url = \"{}\"\ntoken_env = \"TRUSTMAP_TEST_GH_TOKEN\"\nmachine_users = [\"*-bot\"]\n",
+            server.base
+        ),
+        dir.path(),
+    )
+    .await;
+    let offline = sweep("snapshot_file = \"inventory.json\"\n", dir.path()).await;
+    offline.result.as_ref().unwrap();
+    let norm = |obs: &[Observation]| {
+        let mut v: Vec<String> = obs
+            .iter()
+            .map(|o| {
+                let mut o = o.clone();
+                if let Observation::Identity(i) = &mut o {
+                    i.provenance = Default::default();
+                } else if let Observation::Credential(c) = &mut o {
+                    c.provenance = Default::default();
+                }
+                serde_json::to_string(&o).unwrap()
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(norm(&live.obs), norm(&offline.obs));
+    assert_eq!(offline.gaps.len(), live.gaps.len());
+
+    // Bad credentials stop the sweep with a clear message; a broken snapshot names its line.
+    std::env::set_var("TRUSTMAP_TEST_GH_BAD", "wrong");
+    let bad = sweep(
+        &format!(
+            "org = \"corp\"\napi_url = \"{}\"\ntoken_env = \"TRUSTMAP_TEST_GH_BAD\"\n",
+            server.base
+        ),
+        dir.path(),
+    )
+    .await;
+    let err = bad.result.unwrap_err();
+    assert!(
+        err.message.contains("HTTP 401: Bad credentials"),
+        "{}",
+        err.message
+    );
+    std::fs::write(
+        dir.path().join("broken.json"),
+        "{\n  \"org\": \"corp\",\n  \"installations\": 7\n}\n",
+    )
+    .unwrap();
+    let broken = sweep("snapshot_file = \"broken.json\"\n", dir.path()).await;
+    let err = broken.result.unwrap_err();
+    assert!(err.message.contains("broken.json:3:"), "{}", err.message);
+    let missing = sweep(
+        "org = \"corp\"\ntoken_env = \"TRUSTMAP_TEST_GH_UNSET\"\n",
+        dir.path(),
+    )
+    .await;
+    assert!(missing
+        .result
+        .unwrap_err()
+        .message
+        .contains("TRUSTMAP_TEST_GH_UNSET"));
+}

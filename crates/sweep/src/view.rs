@@ -1,0 +1,89 @@
+//! The graph and registry as the HTML report draws them (`trustmap_report::html::View`).
+use trustmap_graph::{Graph, NodeKind};
+use trustmap_partners::Registry;
+use trustmap_report::html::{PartnerCard, View, ViewNode};
+
+use crate::ConnectorReport;
+
+/// Build the report's view of a sweep, as of `today`.
+pub fn report_view(
+    graph: &Graph,
+    registry: &Registry,
+    connectors: &[ConnectorReport],
+    today: chrono::NaiveDate,
+    title: &str,
+) -> View {
+    let partners = registry
+        .partners
+        .iter()
+        .map(|p| PartnerCard {
+            id: p.id.clone(),
+            name: p.name.clone(),
+            sponsor: p.sponsor.clone(),
+            purpose: p.purpose.clone(),
+            status: p.status.as_str().to_string(),
+            expires: p.expires.map(|d| d.to_string()),
+            days_left: p.expires.map(|d| (d - today).num_days()),
+            via: p.via.clone(),
+            subcontractors: registry
+                .partners
+                .iter()
+                .filter(|s| s.via.as_deref() == Some(p.id.as_str()))
+                .map(|s| s.name.clone())
+                .collect(),
+            allowed_scopes: p.allowed_scopes.clone(),
+        })
+        .collect();
+    let nodes = graph
+        .nodes
+        .iter()
+        .map(|n| {
+            let attribution = n.attribution.as_ref();
+            let mut partners: Vec<String> = attribution
+                .map(|a| {
+                    a.chain
+                        .iter()
+                        .chain(std::iter::once(&a.owner))
+                        .filter_map(|c| c.strip_prefix("partner:").map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default();
+            if n.kind == NodeKind::Partner {
+                partners.push(n.id.trim_start_matches("partner:").to_string());
+                partners.extend(registry.via_chain(n.id.trim_start_matches("partner:")));
+            }
+            partners.sort();
+            partners.dedup();
+            ViewNode {
+                id: n.id.clone(),
+                kind: n.kind.as_str().to_string(),
+                subtype: n.subtype.clone(),
+                name: n.name.clone(),
+                active: n.active,
+                last_used: n.last_used.clone(),
+                owner: attribution.map(|a| a.owner.clone()),
+                partners,
+            }
+        })
+        .collect();
+    let edges = graph
+        .edges
+        .iter()
+        .map(|e| (e.from, e.to, e.kind.as_str().to_string()))
+        .collect();
+    let mut coverage = Vec::new();
+    for c in connectors {
+        if let Some((k, m)) = &c.error {
+            coverage.push((c.name.clone(), format!("failed [{k}]: {m}")));
+        }
+        coverage.extend(c.gaps.iter().map(|g| (c.name.clone(), g.clone())));
+    }
+    View {
+        title: title.to_string(),
+        generated: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        partners,
+        nodes,
+        edges,
+        coverage,
+    }
+}
