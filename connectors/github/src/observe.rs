@@ -100,6 +100,7 @@ fn hook_identity(org: &str, scope: &str, h: &Hook, source: &str) -> IdentityObs 
     i.active = h.active;
     i.identifiers.push(format!("domain:{host}"));
     i.tags.insert("url_host".into(), host);
+    i.tags.insert("usage".into(), "untracked".into());
     i.tags.insert("events".into(), h.events.join(","));
     i
 }
@@ -149,6 +150,8 @@ pub fn org_observations(inv: &Inventory, source: &str) -> Vec<Observation> {
             "repository_selection".into(),
             inst.repository_selection.clone(),
         );
+        // GitHub records no last use of an installation: dormancy cannot be judged.
+        i.tags.insert("usage".into(), "untracked".into());
         out.push(Observation::Identity(i));
     }
     for c in &inv.credential_authorizations {

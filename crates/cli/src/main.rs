@@ -11,6 +11,7 @@ macro_rules! out {
     }};
 }
 
+mod demo_cmd;
 mod progress;
 mod rules_cmd;
 mod scan_cmd;
@@ -41,6 +42,14 @@ enum Command {
     /// The partner registry.
     #[command(subcommand)]
     Partners(PartnersCommand),
+    /// Everything a partner and its subcontractors can still use, as a revocation checklist
+    /// (Markdown and HTML).
+    ExitPlan(demo_cmd::ExitPlanArgs),
+    /// A complete sweep over a bundled offline demo estate; writes an HTML report.
+    Demo(demo_cmd::DemoArgs),
+    /// GitHub helpers: export an organisation's inventory for offline sweeps.
+    #[command(subcommand)]
+    Github(demo_cmd::GithubCommand),
     /// The state file: remembered findings, run history, suppressions.
     State {
         /// The SQLite state file.
@@ -81,6 +90,9 @@ fn main() -> ExitCode {
             sweep_cmd::run_partners_check(file, now)
         }
         Command::State { state, command } => sweep_cmd::run_state(state, command),
+        Command::ExitPlan(args) => demo_cmd::run_exit_plan(args, true),
+        Command::Demo(args) => demo_cmd::run_demo(args),
+        Command::Github(cmd) => demo_cmd::run_github(cmd),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -5,6 +5,7 @@
 //! It consumes [`Finding`]s only: it knows nothing about connectors, rules or the graph, and
 //! never sees a secret that the finding does not already carry (redacted unless asked).
 
+pub mod exit_plan;
 pub mod html;
 mod sarif;
 

@@ -77,6 +77,19 @@ pub fn aws_account_from_key_id(key_id: &str) -> Option<String> {
     Some(format!("{account:012}"))
 }
 
+/// An access key id that encodes `account` (the inverse of [`aws_account_from_key_id`]), for
+/// fixtures and the demo: 1 zero bit, the 40-bit account, 7 zero bits, then 32 bits of `tail`.
+pub fn aws_key_id_for_account(account: u64, tail: u32) -> String {
+    const B32: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let six = (account & 0xff_ffff_ffff) << 7;
+    let bits: u128 = (u128::from(six) << 32) | u128::from(tail);
+    let mut out = String::from("AKIA");
+    for i in (0..16).rev() {
+        out.push(B32[((bits >> (i * 5)) & 31) as usize] as char);
+    }
+    out
+}
+
 fn decode_b64_any(s: &str) -> Option<Vec<u8>> {
     let t = s.trim_end_matches('=');
     base64::engine::general_purpose::STANDARD_NO_PAD

@@ -9,6 +9,7 @@
 //! It must not know about output formats or terminals: the CLI renders the outcome.
 
 mod config;
+mod exit;
 mod registry;
 mod view;
 
@@ -25,6 +26,7 @@ use trustmap_rules::Engine;
 
 pub use config::{load_config, parse_config, ConfigError, SweepConfig};
 pub use registry::{build_connector, CONNECTOR_TYPES};
+pub use exit::exit_plan;
 pub use view::report_view;
 
 /// One connector's run.

@@ -4,19 +4,7 @@ use std::path::Path;
 
 use crate::git;
 
-const B32: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-
-/// An AWS access key id whose encoded account is `account` (the inverse of the offline decode).
-pub fn aws_key_id_for_account(account: u64, tail: u32) -> String {
-    // 80 bits: 1 zero bit, the 40-bit account, 7 zero bits, then 32 bits of tail.
-    let six = (account & 0xff_ffff_ffff) << 7;
-    let bits: u128 = (u128::from(six) << 32) | u128::from(tail);
-    let mut out = String::from("AKIA");
-    for i in (0..16).rev() {
-        out.push(B32[((bits >> (i * 5)) & 31) as usize] as char);
-    }
-    out
-}
+pub use trustmap_rules::aws_key_id_for_account;
 
 pub const PARTNERS: &str = r#"
 [[partners]]

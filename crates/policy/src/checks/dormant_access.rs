@@ -15,7 +15,11 @@ impl Check for DormantAccess {
         let today = ctx.settings.today;
         let limit = ctx.settings.dormant_after_days;
         let mut out = Vec::new();
-        for n in ctx.graph.nodes.iter().filter(|n| is_access(n) && n.active) {
+        // `usage = "untracked"`: the source records no use at all (GitHub apps, webhooks), so
+        // silence is not dormancy.
+        for n in ctx.graph.nodes.iter().filter(|n| {
+            is_access(n) && n.active && n.tags.get("usage").map(String::as_str) != Some("untracked")
+        }) {
             let (idle_since, never) = match (
                 n.last_used.as_deref().and_then(parse_day),
                 n.created.as_deref().and_then(parse_day),

@@ -60,6 +60,13 @@ impl Check for UnknownExternalAccess {
                     serde_json::to_value(&e.conditions).unwrap_or_default(),
                 );
             }
+            // A principal's name may carry a hint (a known vendor) worth showing beside its id.
+            let shown = match to.id.split_once(':') {
+                Some((_, bare)) if to.name != bare && !to.name.is_empty() => {
+                    format!("{} ({})", to.id, to.name)
+                }
+                _ => to.id.clone(),
+            };
             let (severity, title) = if open {
                 (
                     Severity::Critical,
@@ -73,7 +80,7 @@ impl Check for UnknownExternalAccess {
                     Severity::High,
                     format!(
                         "{} trusts {}, which no partner or owner accounts for",
-                        from.name, to.id
+                        from.name, shown
                     ),
                 )
             };

@@ -1,0 +1,149 @@
+//! `trustmap demo`, `trustmap exit-plan` and `trustmap github export`.
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand};
+use std::path::PathBuf;
+
+use crate::exit;
+use crate::sweep_cmd::{run_sweep, sweep_once, SweepArgs};
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Where to create the demo estate and its reports (must be new or empty).
+    #[arg(long, default_value = "trustmap-demo", value_name = "DIR")]
+    pub dir: PathBuf,
+    /// No progress bars.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+pub fn run_demo(args: DemoArgs) -> Result<u8> {
+    let today = chrono::Utc::now().date_naive();
+    let config = trustmap_demo::build(&args.dir, today)
+        .with_context(|| format!("cannot create the demo estate in {}", args.dir.display()))?;
+    eprintln!("demo estate written to {}", args.dir.display());
+    let out = args.dir.join("out");
+    let code = run_sweep(SweepArgs {
+        config: config.clone(),
+        out: out.clone(),
+        format: ["jsonl", "json", "sarif", "csv", "md", "html"].map(String::from).to_vec(),
+        state: None,
+        fail_on_new: false,
+        fail_on: None,
+        now: None,
+        quiet: args.quiet,
+    })?;
+    let plan = run_exit_plan(ExitPlanArgs {
+        partner: "oldco".into(),
+        config: config.clone(),
+        out: out.clone(),
+        now: None,
+    }, false)?;
+    eprintln!();
+    eprintln!("HTML report:  {}", out.join("findings.html").display());
+    eprintln!("Exit plan:    {}", out.join("exit-plan-oldco.html").display());
+    eprintln!("Next:         trustmap exit-plan acme --config {}", config.display());
+    Ok(if code == exit::CONNECTOR_FAILED || plan != exit::OK { code.max(plan) } else { exit::OK })
+}
+
+#[derive(Debug, Args)]
+pub struct ExitPlanArgs {
+    /// The partner id in partners.toml.
+    pub partner: String,
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+    /// Directory for exit-plan-PARTNER.md and .html.
+    #[arg(long, default_value = "trustmap-out", value_name = "DIR")]
+    pub out: PathBuf,
+    /// Evaluate dates as of this day (YYYY-MM-DD).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub now: Option<String>,
+}
+
+/// Write the plan's files; print its Markdown to stdout when `print`.
+pub fn run_exit_plan(args: ExitPlanArgs, print: bool) -> Result<u8> {
+    let swept = sweep_once(&args.config, args.now.as_deref(), true)?;
+    let plan = trustmap_sweep::exit_plan(
+        &swept.outcome.graph,
+        &swept.registry,
+        &swept.outcome.findings,
+        &args.partner,
+        swept.today,
+        swept.config.dormant_after_days,
+    )
+    .map_err(anyhow::Error::msg)?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    let md = trustmap_report::exit_plan::to_markdown(&plan);
+    for (ext, text) in [("md", md.clone()), ("html", trustmap_report::exit_plan::to_html(&plan))] {
+        let path = args.out.join(format!("exit-plan-{}.{ext}", args.partner));
+        let tmp = path.with_extension(format!("{ext}.tmp"));
+        std::fs::write(&tmp, text).with_context(|| format!("cannot write {}", tmp.display()))?;
+        std::fs::rename(&tmp, &path).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if print {
+        out!("{md}");
+    }
+    let failed: Vec<_> = swept.outcome.failures().map(|c| c.name.clone()).collect();
+    if !failed.is_empty() {
+        eprintln!(
+            "trustmap: connectors failed ({}): the plan may miss what they would have found",
+            failed.join(", ")
+        );
+        return Ok(exit::CONNECTOR_FAILED);
+    }
+    eprintln!(
+        "exit plan for {}: {} steps in {} systems → {}",
+        plan.partner_id,
+        plan.steps().count(),
+        plan.systems.len(),
+        args.out.join(format!("exit-plan-{}.html", args.partner)).display()
+    );
+    Ok(exit::OK)
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GithubCommand {
+    /// Enumerate an organisation and print what the github connector saw, as JSON (the
+    /// connector's `snapshot_file` format) for air-gapped reviews.
+    Export {
+        #[arg(long)]
+        org: String,
+        #[arg(long, default_value = "https://api.github.com")]
+        api_url: String,
+        /// Environment variable holding the token.
+        #[arg(long, default_value = "GITHUB_TOKEN")]
+        token_env: String,
+        /// Member logins that are machine users (globs), repeatable.
+        #[arg(long = "machine-user")]
+        machine_users: Vec<String>,
+    },
+}
+
+pub fn run_github(cmd: GithubCommand) -> Result<u8> {
+    let GithubCommand::Export {
+        org,
+        api_url,
+        token_env,
+        machine_users,
+    } = cmd;
+    let mut table = toml::Table::new();
+    table.insert("org".into(), org.into());
+    table.insert("api_url".into(), api_url.into());
+    table.insert("token_env".into(), token_env.into());
+    table.insert(
+        "machine_users".into(),
+        toml::Value::Array(machine_users.into_iter().map(toml::Value::String).collect()),
+    );
+    let config: trustmap_connector_github::GithubConfig =
+        trustmap_connector::parse_config(table).map_err(anyhow::Error::msg)?;
+    config.validate().map_err(anyhow::Error::msg)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let inv = runtime
+        .block_on(trustmap_connector_github::export(&config, &std::env::current_dir()?))
+        .map_err(|e| anyhow::anyhow!("github export failed [{}]: {}", e.kind.as_str(), e.message))?;
+    for g in &inv.gaps {
+        eprintln!("gap: {g}");
+    }
+    out!("{}", serde_json::to_string_pretty(&inv)?);
+    Ok(exit::OK)
+}

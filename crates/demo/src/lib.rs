@@ -1,0 +1,397 @@
+//! The bundled demo estate of `trustmap demo`: a partner registry (active, revoked, expired
+//! and subcontractor partners), an offline AWS export (authorization details JSON and
+//! credential report CSV), an offline GitHub inventory (as `trustmap github export` writes
+//! it), a known-vendor list, and git repositories with secrets in their history, created on
+//! the fly with the machine's git. Dates are relative to `today`, so the demo tells the same
+//! story whenever it runs.
+//!
+//! It only writes files; the sweep itself is the normal `sweep` path.
+use anyhow::{bail, Context, Result};
+use chrono::{Duration, NaiveDate};
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub const ACCOUNT: &str = "123456789012";
+
+/// The demo's leaked secrets, so tests can check that none appears unredacted.
+pub struct Secrets {
+    pub acme_key_id: String,
+    pub acme_secret_key: String,
+    pub acme_bot_token: String,
+    pub oldco_key_id: String,
+    pub stripe_key: String,
+}
+
+pub fn secrets() -> Secrets {
+    let body = "Dm0x7QbWc2Lr9TzN4vHk8YpJ1sFg6e";
+    Secrets {
+        acme_key_id: trustmap_rules::aws_key_id_for_account(111_122_223_333, 0x5eed_1234),
+        acme_secret_key: "q7Hc2Vb9Lm4Tz8Rw1Xn6Pd3Ks5Fy0Gj2Ua8Ee4Ni".into(),
+        acme_bot_token: format!("ghp_{body}{}", trustmap_rules::base62_crc32(body.as_bytes())),
+        oldco_key_id: trustmap_rules::aws_key_id_for_account(777_788_889_999, 0x0bad_cafe),
+        stripe_key: "sk_live_51Nd3mQx8VtKp2LwR7yHc4ZbFgJ".into(),
+    }
+}
+
+struct Days(NaiveDate);
+
+impl Days {
+    /// `n` days before today, as a date.
+    fn ago(&self, n: i64) -> String {
+        (self.0 - Duration::days(n)).to_string()
+    }
+    /// `n` days before today, as an RFC 3339 timestamp.
+    fn ts(&self, n: i64) -> String {
+        format!("{}T09:30:00Z", self.ago(n))
+    }
+    fn ahead(&self, n: i64) -> String {
+        (self.0 + Duration::days(n)).to_string()
+    }
+}
+
+fn partners(d: &Days) -> String {
+    format!(
+        r#"# The demo's partner registry (DESIGN.md, partners.toml).
+[[partners]]
+id = "acme"
+name = "Acme Analytics Ltd"
+sponsor = "jane.doe@corp.example"
+purpose = "Nightly sales export to Acme BI"
+status = "active"
+expires = "{acme_expires}"
+review_every_days = 90
+last_reviewed = "{acme_reviewed}"
+allowed_scopes = ["aws:s3:GetObject", "github:contents:read", "github:metadata:read"]
+allow_subcontractors = false
+[partners.match]
+aws_accounts = ["111122223333"]
+github_orgs = ["acme-analytics"]
+github_users = ["acme-bot"]
+email_domains = ["acme.example"]
+name_patterns = ["acme-*"]
+
+[[partners]]
+id = "datapipe"
+name = "DataPipe LLC"
+via = "acme"
+sponsor = "jane.doe@corp.example"
+purpose = "ETL subcontractor of Acme"
+status = "active"
+expires = "{acme_expires}"
+[partners.match]
+aws_accounts = ["444455556666"]
+name_patterns = ["datapipe-*"]
+
+[[partners]]
+id = "oldco"
+name = "OldCo Consulting"
+sponsor = "sam.roe@corp.example"
+purpose = "Cloud migration project (finished)"
+status = "revoked"
+expires = "{oldco_expires}"
+[partners.match]
+aws_accounts = ["777788889999"]
+github_orgs = ["oldco"]
+github_users = ["oldco-dev"]
+name_patterns = ["oldco-*"]
+
+[[partners]]
+id = "bluebird"
+name = "Bluebird Payments"
+sponsor = "li.wei@corp.example"
+purpose = "Card reconciliation"
+status = "active"
+expires = "{bluebird_expires}"
+review_every_days = 180
+last_reviewed = "{bluebird_reviewed}"
+allowed_scopes = ["aws:s3:GetObject"]
+[partners.match]
+aws_accounts = ["222233334444"]
+name_patterns = ["bluebird-*"]
+
+[[owners]]
+id = "platform"
+contact = "platform@corp.example"
+[owners.match]
+github_orgs = ["corp"]
+name_patterns = ["ci-*", "deploy-bot", "lambda-*", "gha-*"]
+"#,
+        acme_expires = d.ahead(130),
+        acme_reviewed = d.ago(40),
+        oldco_expires = d.ago(140),
+        bluebird_expires = d.ago(20),
+        bluebird_reviewed = d.ago(400),
+    )
+}
+
+fn trust(principal: Value, condition: Option<Value>) -> Value {
+    let mut st = json!({"Effect": "Allow", "Principal": principal, "Action": "sts:AssumeRole"});
+    if let Some(c) = condition {
+        st["Condition"] = c;
+    }
+    json!({"Version": "2012-10-17", "Statement": [st]})
+}
+
+fn allow(actions: &[&str], resource: &str) -> Value {
+    json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": actions, "Resource": resource}]})
+}
+
+fn user(name: &str, created: &str, inline: Option<Value>, managed: &[&str]) -> Value {
+    json!({
+        "Path": "/", "UserName": name, "UserId": format!("AIDA{}", name.to_uppercase().replace('-', "")),
+        "Arn": format!("arn:aws:iam::{ACCOUNT}:user/{name}"), "CreateDate": created,
+        "UserPolicyList": inline.map_or(json!([]), |d| json!([{"PolicyName": format!("{name}-inline"), "PolicyDocument": d}])),
+        "GroupList": [], "Tags": [],
+        "AttachedManagedPolicies": managed.iter().map(|m| json!({"PolicyName": m, "PolicyArn": format!("arn:aws:iam::aws:policy/{m}")})).collect::<Vec<_>>()
+    })
+}
+
+fn role(name: &str, created: &str, trust_doc: Value, inline: Option<Value>, managed: &[&str], last_used: Option<&str>) -> Value {
+    json!({
+        "Path": "/", "RoleName": name, "RoleId": format!("AROA{}", name.to_uppercase().replace('-', "")),
+        "Arn": format!("arn:aws:iam::{ACCOUNT}:role/{name}"), "CreateDate": created,
+        "AssumeRolePolicyDocument": trust_doc, "InstanceProfileList": [], "Tags": [],
+        "RolePolicyList": inline.map_or(json!([]), |d| json!([{"PolicyName": format!("{name}-inline"), "PolicyDocument": d}])),
+        "AttachedManagedPolicies": managed.iter().map(|m| json!({"PolicyName": m, "PolicyArn": format!("arn:aws:iam::aws:policy/{m}")})).collect::<Vec<_>>(),
+        "RoleLastUsed": last_used.map_or(json!({}), |d| json!({"LastUsedDate": d, "Region": "eu-west-1"}))
+    })
+}
+
+fn gaad(d: &Days) -> Value {
+    let gha = json!({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow",
+        "Principal": {"Federated": format!("arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com")},
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {"StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"},
+                      "StringLike": {"token.actions.githubusercontent.com:sub": "repo:corp/payments:ref:refs/heads/main"}}}]});
+    json!({
+        "UserDetailList": [
+            user("acme-export", &d.ts(420), Some(allow(&["s3:GetObject", "s3:PutObject"], "arn:aws:s3:::sales-exports/*")), &[]),
+            user("oldco-sync", &d.ts(500), Some(allow(&["s3:*"], "*")), &[]),
+            user("bluebird-recon", &d.ts(380), Some(allow(&["s3:GetObject"], "arn:aws:s3:::recon/*")), &[]),
+            user("ci-builder", &d.ts(900), None, &["AmazonS3FullAccess"]),
+            user("reports-sync", &d.ts(200), Some(allow(&["athena:StartQueryExecution"], "*")), &[]),
+        ],
+        "GroupDetailList": [],
+        "RoleDetailList": [
+            role("acme-reader", &d.ts(400), trust(json!({"AWS": "arn:aws:iam::111122223333:root"}), Some(json!({"StringEquals": {"sts:ExternalId": "acme-7f3a"}}))),
+                 Some(allow(&["s3:GetObject"], "arn:aws:s3:::sales-exports/*")), &[], Some(&d.ts(2))),
+            role("datapipe-etl", &d.ts(300), trust(json!({"AWS": "arn:aws:iam::444455556666:role/etl"}), None),
+                 None, &["AdministratorAccess"], Some(&d.ts(5))),
+            role("oldco-migration", &d.ts(600), trust(json!({"AWS": "777788889999"}), None),
+                 None, &["PowerUserAccess"], Some(&d.ts(200))),
+            role("observability-read", &d.ts(100), trust(json!({"AWS": "arn:aws:iam::464622532012:root"}), Some(json!({"StringEquals": {"sts:ExternalId": "dd-91c2"}}))),
+                 None, &["ReadOnlyAccess"], Some(&d.ts(1))),
+            role("gha-deploy", &d.ts(150), gha, Some(allow(&["ecs:UpdateService"], "*")), &[], Some(&d.ts(1))),
+            role("lambda-orders", &d.ts(250), trust(json!({"Service": "lambda.amazonaws.com"}), None),
+                 Some(allow(&["dynamodb:PutItem"], "arn:aws:dynamodb:eu-west-1:123456789012:table/orders")), &[], Some(&d.ts(0))),
+        ],
+        "Policies": []
+    })
+}
+
+fn credential_report(d: &Days) -> String {
+    let mut csv = String::from("user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,cert_1_last_rotated,cert_2_active,cert_2_last_rotated\n");
+    csv.push_str(&format!("<root_account>,arn:aws:iam::{ACCOUNT}:root,{},not_supported,{},not_supported,not_supported,true,false,N/A,N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A\n", d.ts(2000), d.ts(30)));
+    let key = |active: bool, rotated: i64, used: Option<i64>| match used {
+        Some(u) => format!("{active},{},{},eu-west-1,s3", d.ts(rotated), d.ts(u)),
+        None => format!("{active},{},N/A,N/A,N/A", d.ts(rotated)),
+    };
+    let none = "false,N/A,N/A,N/A,N/A";
+    for (name, created, k1, k2) in [
+        ("acme-export", 420, key(true, 410, Some(1)), none.to_string()),
+        ("oldco-sync", 500, key(true, 490, Some(3)), none.to_string()),
+        ("bluebird-recon", 380, key(true, 370, Some(150)), none.to_string()),
+        ("ci-builder", 900, key(true, 880, Some(400)), key(false, 700, None)),
+        ("reports-sync", 200, key(true, 190, Some(10)), none.to_string()),
+    ] {
+        csv.push_str(&format!(
+            "{name},arn:aws:iam::{ACCOUNT}:user/{name},{},false,N/A,N/A,N/A,false,{k1},{k2},false,N/A,false,N/A\n",
+            d.ts(created)
+        ));
+    }
+    csv
+}
+
+const KNOWN_ACCOUNTS: &str = "# A few entries in the community \"known AWS accounts\" format.\n- name: Datadog\n  source:\n    - https://docs.datadoghq.com/integrations/amazon_web_services/\n  accounts:\n    - '464622532012'\n";
+
+fn github_inventory(d: &Days, token_last8: &str) -> Value {
+    let installation = |id: u64, slug: &str, perms: Value, created: i64| {
+        json!({"id": id, "app_id": id + 1000, "app_slug": slug, "account": {"login": "corp", "type": "Organization"},
+               "permissions": perms, "repository_selection": "all", "events": ["push"],
+               "created_at": d.ts(created), "updated_at": d.ts(created / 2), "suspended_at": null})
+    };
+    let with_app = |mut inst: Value, name: &str, owner: &str, url: &str| {
+        inst["app"] = json!({"slug": inst["app_slug"], "name": name, "owner": {"login": owner, "type": "Organization"}, "external_url": url});
+        inst
+    };
+    let hook = |id: u64, url: &str, created: i64| {
+        json!({"id": id, "name": "web", "active": true, "events": ["push", "pull_request"],
+               "config": {"url": url, "content_type": "json"}, "created_at": d.ts(created), "updated_at": d.ts(created)})
+    };
+    let key = |id: u64, title: &str, read_only: bool, created: i64, used: i64| {
+        json!({"id": id, "title": title, "read_only": read_only, "verified": true, "created_at": d.ts(created),
+               "last_used": d.ts(used), "added_by": "jane-doe", "enabled": true})
+    };
+    json!({
+        "org": "corp",
+        "exported_at": d.ts(0),
+        "installations": [
+            with_app(installation(1, "acme-bi", json!({"contents": "read", "metadata": "read"}), 400), "Acme BI", "acme-analytics", "https://bi.acme.example"),
+            with_app(installation(2, "oldco-deployer", json!({"deployments": "write", "contents": "write"}), 600), "OldCo Deployer", "oldco", "https://oldco.example"),
+            with_app(installation(3, "shady-sync", json!({"contents": "write", "members": "read"}), 60), "Shady Sync", "unknown-dev-shop", "https://sync.shady.example.net"),
+        ],
+        "credential_authorizations": [
+            {"login": "acme-bot", "credential_id": 161195, "credential_type": "personal access token",
+             "token_last_eight": token_last8, "credential_authorized_at": d.ts(90), "credential_accessed_at": d.ts(2),
+             "scopes": ["repo", "read:org"], "authorized_credential_note": "acme nightly sync"}
+        ],
+        "personal_access_tokens": [
+            {"id": 25381, "owner": {"login": "acme-bot", "type": "User"}, "repository_selection": "subset",
+             "permissions": {"organization": {}, "repository": {"contents": "write", "metadata": "read"}, "other": {}},
+             "access_granted_at": d.ts(80), "token_id": 98716, "token_name": "acme-sync", "token_expired": false,
+             "token_expires_at": d.ts(-200), "token_last_used_at": d.ts(1)}
+        ],
+        "hooks": [hook(21, "https://hooks.acme.example/github", 300)],
+        "machine_users": [{"login": "acme-bot", "type": "User"}, {"login": "deploy-bot", "type": "User"}],
+        "actions_secrets": [{"name": "ACME_EXPORT_KEY", "created_at": d.ts(300), "updated_at": d.ts(300), "visibility": "all"}],
+        "oidc_subject": {"include_claim_keys": ["repo", "context"]},
+        "repositories": [
+            {"name": "payments", "full_name": "corp/payments", "private": true,
+             "deploy_keys": [key(11, "datapipe-etl", false, 250, 4), key(12, "ci-release", true, 100, 1)],
+             "hooks": [], "outside_collaborators": []},
+            {"name": "infra", "full_name": "corp/infra", "private": true,
+             "deploy_keys": [key(13, "oldco-migration", false, 600, 210)],
+             "hooks": [],
+             "outside_collaborators": [{"login": "oldco-dev", "type": "User", "role_name": "write",
+                "permissions": {"admin": false, "maintain": false, "push": true, "triage": true, "pull": true}}]},
+            {"name": "website", "full_name": "corp/website", "private": false,
+             "deploy_keys": [], "hooks": [hook(22, "https://ingest.unknown-saas.example/events", 45)], "outside_collaborators": []}
+        ],
+        "gaps": []
+    })
+}
+
+const SWEEP: &str = r#"# The demo sweep: offline AWS and GitHub exports, and git history.
+[sweep]
+partners = "partners.toml"
+dormant_after_days = 90
+max_credential_age_days = 365
+
+[[connectors]]
+type = "aws-iam"
+name = "aws-prod"
+authorization_details_file = "aws/authorization-details.json"
+credential_report_file = "aws/credential-report.csv"
+known_accounts_file = "aws/known-accounts.yaml"
+
+[[connectors]]
+type = "github"
+name = "github-corp"
+snapshot_file = "github/inventory.json"
+
+[[connectors]]
+type = "git"
+name = "payments-repo"
+path = "repos/payments"
+history = true
+
+[[connectors]]
+type = "filesystem"
+name = "shared-config"
+path = "shared-config"
+"#;
+
+fn git(dir: &Path, args: &[&str], date: Option<&str>) -> Result<()> {
+    let mut cmd = Command::new("git");
+    cmd.args(args).current_dir(dir);
+    cmd.env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_AUTHOR_NAME", "Demo Dev")
+        .env("GIT_AUTHOR_EMAIL", "dev@corp.example")
+        .env("GIT_COMMITTER_NAME", "Demo Dev")
+        .env("GIT_COMMITTER_EMAIL", "dev@corp.example");
+    if let Some(d) = date {
+        cmd.env("GIT_AUTHOR_DATE", d).env("GIT_COMMITTER_DATE", d);
+    }
+    let out = cmd
+        .output()
+        .context("the demo builds its repositories with git: is git installed?")?;
+    if !out.status.success() {
+        bail!("git {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim());
+    }
+    Ok(())
+}
+
+fn commit(repo: &Path, files: &[(&str, Option<&str>)], message: &str, date: &str) -> Result<()> {
+    for (path, content) in files {
+        let p = repo.join(path);
+        match content {
+            Some(c) => {
+                if let Some(parent) = p.parent() {
+                    std::fs::create_dir_all(parent)?;
+                }
+                std::fs::write(&p, c)?;
+                git(repo, &["add", path], None)?;
+            }
+            None => git(repo, &["rm", "-q", path], None)?,
+        }
+    }
+    git(repo, &["commit", "-q", "-m", message], Some(date))
+}
+
+fn payments_repo(root: &Path, d: &Days, s: &Secrets) -> Result<()> {
+    let repo = root.join("repos/payments");
+    std::fs::create_dir_all(&repo)?;
+    git(&repo, &["init", "-q", "-b", "main"], None)?;
+    commit(&repo, &[("README.md", Some("# payments\n\nCard payments and the nightly export to Acme.\n"))], "init", &d.ts(320))?;
+    let env = format!(
+        "# nightly export to acme (TODO: move to the vault)\nAWS_ACCESS_KEY_ID={}\nAWS_SECRET_ACCESS_KEY={}\n",
+        s.acme_key_id, s.acme_secret_key
+    );
+    commit(&repo, &[("deploy/export.env", Some(&env))], "add nightly export job", &d.ts(280))?;
+    commit(&repo, &[("deploy/export.env", None)], "remove credentials from the repo", &d.ts(250))?;
+    let workflow = format!(
+        "name: sync\non:\n  schedule:\n    - cron: '0 2 * * *'\njobs:\n  sync:\n    runs-on: ubuntu-latest\n    env:\n      GITHUB_TOKEN: {}\n    steps:\n      - run: ./sync.sh\n",
+        s.acme_bot_token
+    );
+    commit(&repo, &[(".github/workflows/sync.yml", Some(&workflow))], "nightly sync with acme", &d.ts(60))?;
+    let cfg = format!("stripe:\n  secret_key: {}\n  webhook_path: /hooks/stripe\n", s.stripe_key);
+    commit(&repo, &[("config/payments.yaml", Some(&cfg))], "payments config", &d.ts(30))?;
+    Ok(())
+}
+
+/// Write the demo estate under `root` (which must be empty or absent) and return the path of
+/// its sweep.toml.
+pub fn build(root: &Path, today: NaiveDate) -> Result<PathBuf> {
+    if root.exists() && std::fs::read_dir(root)?.next().is_some() {
+        bail!(
+            "{} is not empty: give `trustmap demo --dir` a new directory",
+            root.display()
+        );
+    }
+    let d = Days(today);
+    let s = secrets();
+    std::fs::create_dir_all(root.join("aws"))?;
+    std::fs::create_dir_all(root.join("github"))?;
+    std::fs::create_dir_all(root.join("shared-config"))?;
+    std::fs::write(root.join("partners.toml"), partners(&d))?;
+    std::fs::write(root.join("sweep.toml"), SWEEP)?;
+    std::fs::write(
+        root.join("aws/authorization-details.json"),
+        serde_json::to_string_pretty(&gaad(&d))?,
+    )?;
+    std::fs::write(root.join("aws/credential-report.csv"), credential_report(&d))?;
+    std::fs::write(root.join("aws/known-accounts.yaml"), KNOWN_ACCOUNTS)?;
+    let last8 = &s.acme_bot_token[s.acme_bot_token.len() - 8..];
+    std::fs::write(
+        root.join("github/inventory.json"),
+        serde_json::to_string_pretty(&github_inventory(&d, last8))?,
+    )?;
+    std::fs::write(
+        root.join("shared-config/legacy-migration.ini"),
+        format!("[oldco]\n; left over from the 2025 migration\naws_access_key_id = {}\nregion = eu-west-1\n", s.oldco_key_id),
+    )?;
+    payments_repo(root, &d, &s)?;
+    Ok(root.join("sweep.toml"))
+}

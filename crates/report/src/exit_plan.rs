@@ -1,0 +1,147 @@
+//! The partnership-exit document: everything a partner, and every subcontractor that came in
+//! through it, can still use, grouped by system and ordered into a revocation checklist.
+//! Rendered as Markdown (tickets) and HTML (one file to hand over).
+use std::fmt::Write as _;
+
+use crate::html::esc;
+
+/// One thing to revoke.
+#[derive(Debug, Clone, Default)]
+pub struct Step {
+    /// `identity`, `credential`, `trust`.
+    pub what: String,
+    pub kind: String,
+    pub name: String,
+    pub id: String,
+    /// The partner (or subcontractor) it belongs to.
+    pub partner: String,
+    /// How it was attributed, and the chain through subcontractors.
+    pub evidence: String,
+    pub last_used: Option<String>,
+    /// `used recently`, `dormant`, `never used`, `inactive`.
+    pub usage: String,
+    pub action: String,
+    /// Finding ids about it.
+    pub findings: Vec<String>,
+}
+
+/// Steps of one system (an AWS account, a GitHub organisation, a repository).
+#[derive(Debug, Clone, Default)]
+pub struct System {
+    pub name: String,
+    pub steps: Vec<Step>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ExitPlan {
+    pub partner_id: String,
+    pub partner_name: String,
+    pub status: String,
+    pub sponsor: Option<String>,
+    pub expires: Option<String>,
+    /// Subcontractors included (ids).
+    pub subcontractors: Vec<String>,
+    pub systems: Vec<System>,
+    pub generated: String,
+}
+
+impl ExitPlan {
+    pub fn steps(&self) -> impl Iterator<Item = &Step> {
+        self.systems.iter().flat_map(|s| s.steps.iter())
+    }
+}
+
+pub fn to_markdown(plan: &ExitPlan) -> String {
+    let mut m = String::new();
+    let _ = writeln!(m, "# Exit plan: {} (`{}`)\n", plan.partner_name, plan.partner_id);
+    let _ = writeln!(
+        m,
+        "Status **{}** · sponsor {} · expires {} · generated {}\n",
+        plan.status,
+        plan.sponsor.as_deref().unwrap_or("(none recorded)"),
+        plan.expires.as_deref().unwrap_or("(none recorded)"),
+        plan.generated
+    );
+    if !plan.subcontractors.is_empty() {
+        let _ = writeln!(
+            m,
+            "Includes subcontractors that came in through this partner: {}.\n",
+            plan.subcontractors.join(", ")
+        );
+    }
+    let total = plan.steps().count();
+    let recent = plan.steps().filter(|s| s.usage == "used recently").count();
+    let _ = writeln!(
+        m,
+        "{total} things to revoke, {recent} of them used recently (revoke those first, after telling the sponsor).\n"
+    );
+    for sys in &plan.systems {
+        let _ = writeln!(m, "## {}\n", sys.name);
+        for s in &sys.steps {
+            let _ = writeln!(
+                m,
+                "- [ ] **{}** {} `{}` ({}; {}{})",
+                s.action,
+                s.kind.replace('_', " "),
+                s.name,
+                s.partner,
+                s.usage,
+                s.last_used.as_ref().map_or(String::new(), |d| format!(", last used {d}"))
+            );
+            let _ = writeln!(m, "  - id: `{}`", s.id);
+            let _ = writeln!(m, "  - evidence: {}", s.evidence);
+            if !s.findings.is_empty() {
+                let _ = writeln!(m, "  - findings: {}", s.findings.join(", "));
+            }
+        }
+        m.push('\n');
+    }
+    if total == 0 {
+        m.push_str("Nothing attributed to this partner can still reach in.\n");
+    }
+    m
+}
+
+pub fn to_html(plan: &ExitPlan) -> String {
+    let mut h = String::new();
+    let _ = write!(
+        h,
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Exit plan: {0}</title><style>body{{font:14px/1.5 system-ui,sans-serif;margin:24px;max-width:1100px;color:#1c2330}}table{{border-collapse:collapse;width:100%}}td,th{{border-bottom:1px solid #ddd;padding:5px 8px;text-align:left;vertical-align:top}}.recent{{color:#8b0000;font-weight:600}}.muted{{color:#5d6673}}code{{font-size:12px}}</style></head><body><h1>Exit plan: {0} <code>{1}</code></h1>",
+        esc(&plan.partner_name),
+        esc(&plan.partner_id)
+    );
+    let _ = write!(
+        h,
+        "<p>Status <b>{}</b> · sponsor {} · expires {} · generated {}</p>",
+        esc(&plan.status),
+        esc(plan.sponsor.as_deref().unwrap_or("(none recorded)")),
+        esc(plan.expires.as_deref().unwrap_or("(none recorded)")),
+        esc(&plan.generated)
+    );
+    if !plan.subcontractors.is_empty() {
+        let _ = write!(h, "<p>Includes subcontractors: {}</p>", esc(&plan.subcontractors.join(", ")));
+    }
+    for sys in &plan.systems {
+        let _ = write!(h, "<h2>{}</h2><table><tr><th>Done</th><th>Action</th><th>What</th><th>Partner</th><th>Usage</th><th>Evidence</th></tr>", esc(&sys.name));
+        for s in &sys.steps {
+            let _ = write!(
+                h,
+                "<tr data-id=\"{}\"><td><input type=\"checkbox\"></td><td>{}</td><td>{} <b>{}</b><div class=\"muted\"><code>{}</code></div></td><td>{}</td><td class=\"{}\">{}{}</td><td>{}{}</td></tr>",
+                esc(&s.id),
+                esc(&s.action),
+                esc(&s.kind.replace('_', " ")),
+                esc(&s.name),
+                esc(&s.id),
+                esc(&s.partner),
+                if s.usage == "used recently" { "recent" } else { "" },
+                esc(&s.usage),
+                s.last_used.as_ref().map_or(String::new(), |d| format!("<div class=\"muted\">{}</div>", esc(d))),
+                esc(&s.evidence),
+                if s.findings.is_empty() { String::new() } else { format!("<div class=\"muted\">{}</div>", esc(&s.findings.join(", "))) }
+            );
+        }
+        h.push_str("</table>");
+    }
+    h.push_str("</body></html>\n");
+    h
+}
