@@ -261,19 +261,26 @@ pub async fn enumerate(
             }
         }
     }
-    let mut apps: std::collections::HashMap<String, Option<App>> = Default::default();
-    for inst in &mut inv.installations {
-        if !apps.contains_key(&inst.app_slug) {
-            let app = soft(
-                api.get::<App>(&format!("/apps/{}", inst.app_slug))
-                    .await
-                    .map(Some),
-                &format!("app {}", inst.app_slug),
-                gaps,
-            )?;
-            apps.insert(inst.app_slug.clone(), app);
+    // Who owns each app: one lookup per distinct app, concurrently.
+    let slugs: std::collections::BTreeSet<String> = inv
+        .installations
+        .iter()
+        .map(|i| i.app_slug.clone())
+        .collect();
+    let mut lookups = futures::stream::iter(slugs)
+        .map(|slug| async move {
+            let app = api.get::<App>(&format!("/apps/{slug}")).await;
+            (slug, app)
+        })
+        .buffer_unordered(cfg.concurrency);
+    let mut apps: std::collections::HashMap<String, App> = Default::default();
+    while let Some((slug, app)) = lookups.next().await {
+        if let Some(app) = soft(app.map(Some), &format!("app {slug}"), gaps)? {
+            apps.insert(slug, app);
         }
-        inst.app = apps.get(&inst.app_slug).cloned().flatten();
+    }
+    for inst in &mut inv.installations {
+        inst.app = apps.get(&inst.app_slug).cloned();
     }
     inv.credential_authorizations = soft(
         api.list::<CredentialAuthorization>(&format!("/orgs/{org}/credential-authorizations"))

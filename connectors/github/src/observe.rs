@@ -271,6 +271,7 @@ fn collaborator(org: &str, full: &str, c: &Collaborator, source: &str) -> Identi
         .map(collaborator_scopes)
         .unwrap_or_default();
     i.tags.insert("repository".into(), full.to_string());
+    i.tags.insert("usage".into(), "untracked".into());
     if c.kind == "Bot" {
         i.tags.insert("machine_user".into(), "true".into());
     }

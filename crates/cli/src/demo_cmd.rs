@@ -25,24 +25,39 @@ pub fn run_demo(args: DemoArgs) -> Result<u8> {
     let code = run_sweep(SweepArgs {
         config: config.clone(),
         out: out.clone(),
-        format: ["jsonl", "json", "sarif", "csv", "md", "html"].map(String::from).to_vec(),
+        format: ["jsonl", "json", "sarif", "csv", "md", "html"]
+            .map(String::from)
+            .to_vec(),
         state: None,
         fail_on_new: false,
         fail_on: None,
         now: None,
         quiet: args.quiet,
     })?;
-    let plan = run_exit_plan(ExitPlanArgs {
-        partner: "oldco".into(),
-        config: config.clone(),
-        out: out.clone(),
-        now: None,
-    }, false)?;
+    let plan = run_exit_plan(
+        ExitPlanArgs {
+            partner: "oldco".into(),
+            config: config.clone(),
+            out: out.clone(),
+            now: None,
+        },
+        false,
+    )?;
     eprintln!();
     eprintln!("HTML report:  {}", out.join("findings.html").display());
-    eprintln!("Exit plan:    {}", out.join("exit-plan-oldco.html").display());
-    eprintln!("Next:         trustmap exit-plan acme --config {}", config.display());
-    Ok(if code == exit::CONNECTOR_FAILED || plan != exit::OK { code.max(plan) } else { exit::OK })
+    eprintln!(
+        "Exit plan:    {}",
+        out.join("exit-plan-oldco.html").display()
+    );
+    eprintln!(
+        "Next:         trustmap exit-plan acme --config {}",
+        config.display()
+    );
+    Ok(if code == exit::CONNECTOR_FAILED || plan != exit::OK {
+        code.max(plan)
+    } else {
+        exit::OK
+    })
 }
 
 #[derive(Debug, Args)]
@@ -74,7 +89,10 @@ pub fn run_exit_plan(args: ExitPlanArgs, print: bool) -> Result<u8> {
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
     let md = trustmap_report::exit_plan::to_markdown(&plan);
-    for (ext, text) in [("md", md.clone()), ("html", trustmap_report::exit_plan::to_html(&plan))] {
+    for (ext, text) in [
+        ("md", md.clone()),
+        ("html", trustmap_report::exit_plan::to_html(&plan)),
+    ] {
         let path = args.out.join(format!("exit-plan-{}.{ext}", args.partner));
         let tmp = path.with_extension(format!("{ext}.tmp"));
         std::fs::write(&tmp, text).with_context(|| format!("cannot write {}", tmp.display()))?;
@@ -96,7 +114,9 @@ pub fn run_exit_plan(args: ExitPlanArgs, print: bool) -> Result<u8> {
         plan.partner_id,
         plan.steps().count(),
         plan.systems.len(),
-        args.out.join(format!("exit-plan-{}.html", args.partner)).display()
+        args.out
+            .join(format!("exit-plan-{}.html", args.partner))
+            .display()
     );
     Ok(exit::OK)
 }
@@ -137,10 +157,17 @@ pub fn run_github(cmd: GithubCommand) -> Result<u8> {
     let config: trustmap_connector_github::GithubConfig =
         trustmap_connector::parse_config(table).map_err(anyhow::Error::msg)?;
     config.validate().map_err(anyhow::Error::msg)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     let inv = runtime
-        .block_on(trustmap_connector_github::export(&config, &std::env::current_dir()?))
-        .map_err(|e| anyhow::anyhow!("github export failed [{}]: {}", e.kind.as_str(), e.message))?;
+        .block_on(trustmap_connector_github::export(
+            &config,
+            &std::env::current_dir()?,
+        ))
+        .map_err(|e| {
+            anyhow::anyhow!("github export failed [{}]: {}", e.kind.as_str(), e.message)
+        })?;
     for g in &inv.gaps {
         eprintln!("gap: {g}");
     }

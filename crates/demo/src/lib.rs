@@ -28,7 +28,10 @@ pub fn secrets() -> Secrets {
     Secrets {
         acme_key_id: trustmap_rules::aws_key_id_for_account(111_122_223_333, 0x5eed_1234),
         acme_secret_key: "q7Hc2Vb9Lm4Tz8Rw1Xn6Pd3Ks5Fy0Gj2Ua8Ee4Ni".into(),
-        acme_bot_token: format!("ghp_{body}{}", trustmap_rules::base62_crc32(body.as_bytes())),
+        acme_bot_token: format!(
+            "ghp_{body}{}",
+            trustmap_rules::base62_crc32(body.as_bytes())
+        ),
         oldco_key_id: trustmap_rules::aws_key_id_for_account(777_788_889_999, 0x0bad_cafe),
         stripe_key: "sk_live_51Nd3mQx8VtKp2LwR7yHc4ZbFgJ".into(),
     }
@@ -97,6 +100,18 @@ github_users = ["oldco-dev"]
 name_patterns = ["oldco-*"]
 
 [[partners]]
+id = "cloudhands"
+name = "Cloudhands Contracting"
+via = "oldco"
+sponsor = "sam.roe@corp.example"
+purpose = "Migration contractors hired by OldCo"
+status = "active"
+expires = "{oldco_expires}"
+[partners.match]
+name_patterns = ["cloudhands-*"]
+github_users = ["cloudhands-ci"]
+
+[[partners]]
 id = "bluebird"
 name = "Bluebird Payments"
 sponsor = "li.wei@corp.example"
@@ -147,7 +162,14 @@ fn user(name: &str, created: &str, inline: Option<Value>, managed: &[&str]) -> V
     })
 }
 
-fn role(name: &str, created: &str, trust_doc: Value, inline: Option<Value>, managed: &[&str], last_used: Option<&str>) -> Value {
+fn role(
+    name: &str,
+    created: &str,
+    trust_doc: Value,
+    inline: Option<Value>,
+    managed: &[&str],
+    last_used: Option<&str>,
+) -> Value {
     json!({
         "Path": "/", "RoleName": name, "RoleId": format!("AROA{}", name.to_uppercase().replace('-', "")),
         "Arn": format!("arn:aws:iam::{ACCOUNT}:role/{name}"), "CreateDate": created,
@@ -171,6 +193,7 @@ fn gaad(d: &Days) -> Value {
             user("oldco-sync", &d.ts(500), Some(allow(&["s3:*"], "*")), &[]),
             user("bluebird-recon", &d.ts(380), Some(allow(&["s3:GetObject"], "arn:aws:s3:::recon/*")), &[]),
             user("ci-builder", &d.ts(900), None, &["AmazonS3FullAccess"]),
+            user("cloudhands-deployer", &d.ts(450), Some(allow(&["cloudformation:*", "s3:PutObject"], "*")), &[]),
             user("reports-sync", &d.ts(200), Some(allow(&["athena:StartQueryExecution"], "*")), &[]),
         ],
         "GroupDetailList": [],
@@ -200,11 +223,37 @@ fn credential_report(d: &Days) -> String {
     };
     let none = "false,N/A,N/A,N/A,N/A";
     for (name, created, k1, k2) in [
-        ("acme-export", 420, key(true, 410, Some(1)), none.to_string()),
+        (
+            "acme-export",
+            420,
+            key(true, 410, Some(1)),
+            none.to_string(),
+        ),
         ("oldco-sync", 500, key(true, 490, Some(3)), none.to_string()),
-        ("bluebird-recon", 380, key(true, 370, Some(150)), none.to_string()),
-        ("ci-builder", 900, key(true, 880, Some(400)), key(false, 700, None)),
-        ("reports-sync", 200, key(true, 190, Some(10)), none.to_string()),
+        (
+            "bluebird-recon",
+            380,
+            key(true, 370, Some(150)),
+            none.to_string(),
+        ),
+        (
+            "ci-builder",
+            900,
+            key(true, 880, Some(400)),
+            key(false, 700, None),
+        ),
+        (
+            "cloudhands-deployer",
+            450,
+            key(true, 440, Some(12)),
+            none.to_string(),
+        ),
+        (
+            "reports-sync",
+            200,
+            key(true, 190, Some(10)),
+            none.to_string(),
+        ),
     ] {
         csv.push_str(&format!(
             "{name},arn:aws:iam::{ACCOUNT}:user/{name},{},false,N/A,N/A,N/A,false,{k1},{k2},false,N/A,false,N/A\n",
@@ -262,7 +311,7 @@ fn github_inventory(d: &Days, token_last8: &str) -> Value {
              "deploy_keys": [key(11, "datapipe-etl", false, 250, 4), key(12, "ci-release", true, 100, 1)],
              "hooks": [], "outside_collaborators": []},
             {"name": "infra", "full_name": "corp/infra", "private": true,
-             "deploy_keys": [key(13, "oldco-migration", false, 600, 210)],
+             "deploy_keys": [key(13, "oldco-migration", false, 600, 210), key(14, "cloudhands-ci", false, 420, 8)],
              "hooks": [],
              "outside_collaborators": [{"login": "oldco-dev", "type": "User", "role_name": "write",
                 "permissions": {"admin": false, "maintain": false, "push": true, "triage": true, "pull": true}}]},
@@ -318,7 +367,11 @@ fn git(dir: &Path, args: &[&str], date: Option<&str>) -> Result<()> {
         .output()
         .context("the demo builds its repositories with git: is git installed?")?;
     if !out.status.success() {
-        bail!("git {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim());
+        bail!(
+            "git {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
     }
     Ok(())
 }
@@ -344,20 +397,51 @@ fn payments_repo(root: &Path, d: &Days, s: &Secrets) -> Result<()> {
     let repo = root.join("repos/payments");
     std::fs::create_dir_all(&repo)?;
     git(&repo, &["init", "-q", "-b", "main"], None)?;
-    commit(&repo, &[("README.md", Some("# payments\n\nCard payments and the nightly export to Acme.\n"))], "init", &d.ts(320))?;
+    commit(
+        &repo,
+        &[(
+            "README.md",
+            Some("# payments\n\nCard payments and the nightly export to Acme.\n"),
+        )],
+        "init",
+        &d.ts(320),
+    )?;
     let env = format!(
         "# nightly export to acme (TODO: move to the vault)\nAWS_ACCESS_KEY_ID={}\nAWS_SECRET_ACCESS_KEY={}\n",
         s.acme_key_id, s.acme_secret_key
     );
-    commit(&repo, &[("deploy/export.env", Some(&env))], "add nightly export job", &d.ts(280))?;
-    commit(&repo, &[("deploy/export.env", None)], "remove credentials from the repo", &d.ts(250))?;
+    commit(
+        &repo,
+        &[("deploy/export.env", Some(&env))],
+        "add nightly export job",
+        &d.ts(280),
+    )?;
+    commit(
+        &repo,
+        &[("deploy/export.env", None)],
+        "remove credentials from the repo",
+        &d.ts(250),
+    )?;
     let workflow = format!(
         "name: sync\non:\n  schedule:\n    - cron: '0 2 * * *'\njobs:\n  sync:\n    runs-on: ubuntu-latest\n    env:\n      GITHUB_TOKEN: {}\n    steps:\n      - run: ./sync.sh\n",
         s.acme_bot_token
     );
-    commit(&repo, &[(".github/workflows/sync.yml", Some(&workflow))], "nightly sync with acme", &d.ts(60))?;
-    let cfg = format!("stripe:\n  secret_key: {}\n  webhook_path: /hooks/stripe\n", s.stripe_key);
-    commit(&repo, &[("config/payments.yaml", Some(&cfg))], "payments config", &d.ts(30))?;
+    commit(
+        &repo,
+        &[(".github/workflows/sync.yml", Some(&workflow))],
+        "nightly sync with acme",
+        &d.ts(60),
+    )?;
+    let cfg = format!(
+        "stripe:\n  secret_key: {}\n  webhook_path: /hooks/stripe\n",
+        s.stripe_key
+    );
+    commit(
+        &repo,
+        &[("config/payments.yaml", Some(&cfg))],
+        "payments config",
+        &d.ts(30),
+    )?;
     Ok(())
 }
 
@@ -381,7 +465,10 @@ pub fn build(root: &Path, today: NaiveDate) -> Result<PathBuf> {
         root.join("aws/authorization-details.json"),
         serde_json::to_string_pretty(&gaad(&d))?,
     )?;
-    std::fs::write(root.join("aws/credential-report.csv"), credential_report(&d))?;
+    std::fs::write(
+        root.join("aws/credential-report.csv"),
+        credential_report(&d),
+    )?;
     std::fs::write(root.join("aws/known-accounts.yaml"), KNOWN_ACCOUNTS)?;
     let last8 = &s.acme_bot_token[s.acme_bot_token.len() - 8..];
     std::fs::write(

@@ -53,7 +53,11 @@ impl ExitPlan {
 
 pub fn to_markdown(plan: &ExitPlan) -> String {
     let mut m = String::new();
-    let _ = writeln!(m, "# Exit plan: {} (`{}`)\n", plan.partner_name, plan.partner_id);
+    let _ = writeln!(
+        m,
+        "# Exit plan: {} (`{}`)\n",
+        plan.partner_name, plan.partner_id
+    );
     let _ = writeln!(
         m,
         "Status **{}** · sponsor {} · expires {} · generated {}\n",
@@ -86,7 +90,9 @@ pub fn to_markdown(plan: &ExitPlan) -> String {
                 s.name,
                 s.partner,
                 s.usage,
-                s.last_used.as_ref().map_or(String::new(), |d| format!(", last used {d}"))
+                s.last_used
+                    .as_ref()
+                    .map_or(String::new(), |d| format!(", last used {d}"))
             );
             let _ = writeln!(m, "  - id: `{}`", s.id);
             let _ = writeln!(m, "  - evidence: {}", s.evidence);
@@ -119,7 +125,11 @@ pub fn to_html(plan: &ExitPlan) -> String {
         esc(&plan.generated)
     );
     if !plan.subcontractors.is_empty() {
-        let _ = write!(h, "<p>Includes subcontractors: {}</p>", esc(&plan.subcontractors.join(", ")));
+        let _ = write!(
+            h,
+            "<p>Includes subcontractors: {}</p>",
+            esc(&plan.subcontractors.join(", "))
+        );
     }
     for sys in &plan.systems {
         let _ = write!(h, "<h2>{}</h2><table><tr><th>Done</th><th>Action</th><th>What</th><th>Partner</th><th>Usage</th><th>Evidence</th></tr>", esc(&sys.name));

@@ -8,18 +8,25 @@ use trustmap_report::exit_plan::{ExitPlan, Step, System};
 
 fn action(n: &Node) -> &'static str {
     match (n.kind, n.subtype.as_str()) {
-        (NodeKind::SecretLocation, _) => "Rotate the secret and purge it from the repository history",
+        (NodeKind::SecretLocation, _) => {
+            "Rotate the secret and purge it from the repository history"
+        }
         (_, "aws_iam_user") => "Delete the user's access keys, then the user",
         (_, "aws_access_key") => "Deactivate, then delete the access key",
-        (_, "aws_iam_role") => "Remove the partner's principal from the trust policy, or delete the role",
+        (_, "aws_iam_role") => {
+            "Remove the partner's principal from the trust policy, or delete the role"
+        }
         (_, "github_app_installation") => "Uninstall the app from the organisation",
         (_, "github_deploy_key") => "Delete the deploy key",
         (_, "github_outside_collaborator") => "Remove the outside collaborator",
         (_, "github_webhook") => "Delete the webhook",
-        (_, "github_pat_classic" | "github_oauth_token" | "github_ssh_key" | "github_credential") => {
-            "Revoke the credential's SAML SSO authorization"
+        (
+            _,
+            "github_pat_classic" | "github_oauth_token" | "github_ssh_key" | "github_credential",
+        ) => "Revoke the credential's SAML SSO authorization",
+        (_, "github_fine_grained_pat") => {
+            "Revoke the fine-grained token's access to the organisation"
         }
-        (_, "github_fine_grained_pat") => "Revoke the fine-grained token's access to the organisation",
         (_, "github_machine_user" | "github_user") => "Remove the account from the organisation",
         (NodeKind::Credential, _) => "Revoke the credential",
         _ => "Disable or delete it",
@@ -30,15 +37,24 @@ fn system(n: &Node) -> String {
     let prefix = n.id.split(':').next().unwrap_or("");
     match (n.kind, prefix) {
         (NodeKind::SecretLocation, _) => {
-            let path = n.details.get("path").cloned().unwrap_or_else(|| n.name.clone());
+            let path = n
+                .details
+                .get("path")
+                .cloned()
+                .unwrap_or_else(|| n.name.clone());
             let top = path.split('/').take(2).collect::<Vec<_>>().join("/");
             format!("Secrets in content: {top}")
         }
         (_, "aws") => format!(
             "AWS account {}",
-            n.account.clone().unwrap_or_else(|| n.id.split(':').nth(1).unwrap_or("?").to_string())
+            n.account
+                .clone()
+                .unwrap_or_else(|| n.id.split(':').nth(1).unwrap_or("?").to_string())
         ),
-        (_, "github") => format!("GitHub organisation {}", n.account.clone().unwrap_or_default()),
+        (_, "github") => format!(
+            "GitHub organisation {}",
+            n.account.clone().unwrap_or_default()
+        ),
         (_, p) => format!("{p} {}", n.account.clone().unwrap_or_default()),
     }
 }
@@ -54,17 +70,27 @@ pub fn exit_plan(
 ) -> Result<ExitPlan, String> {
     let partner = registry.partner(partner_id).ok_or_else(|| {
         let known: Vec<&str> = registry.partners.iter().map(|p| p.id.as_str()).collect();
-        format!("no partner {partner_id:?} in {} (partners: {})", registry.file.display(), known.join(", "))
+        format!(
+            "no partner {partner_id:?} in {} (partners: {})",
+            registry.file.display(),
+            known.join(", ")
+        )
     })?;
     let tag = format!("partner:{partner_id}");
     let mut by_subject: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for f in findings {
-        by_subject.entry(f.subject.id.as_str()).or_default().push(f.id.as_str());
+        by_subject
+            .entry(f.subject.id.as_str())
+            .or_default()
+            .push(f.id.as_str());
     }
     let mut systems: BTreeMap<String, Vec<(u8, Step)>> = BTreeMap::new();
     let mut subcontractors = std::collections::BTreeSet::new();
     for n in &graph.nodes {
-        if !matches!(n.kind, NodeKind::Identity | NodeKind::Credential | NodeKind::SecretLocation) {
+        if !matches!(
+            n.kind,
+            NodeKind::Identity | NodeKind::Credential | NodeKind::SecretLocation
+        ) {
             continue;
         }
         let Some(a) = &n.attribution else { continue };
@@ -75,7 +101,11 @@ pub fn exit_plan(
         if owner != partner_id && a.owner.starts_with("partner:") {
             subcontractors.insert(owner.clone());
         }
-        let day = n.last_used.as_deref().and_then(|d| d.get(..10)).and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
+        let day = n
+            .last_used
+            .as_deref()
+            .and_then(|d| d.get(..10))
+            .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
         let (rank, usage) = match (n.active, day) {
             (false, _) => (3, "inactive".to_string()),
             (true, None) if n.kind == NodeKind::SecretLocation => (0, "leaked".to_string()),
@@ -99,7 +129,10 @@ pub fn exit_plan(
             last_used: n.last_used.clone(),
             usage,
             action: action(n).to_string(),
-            findings: by_subject.get(n.id.as_str()).map(|v| v.iter().map(|s| s.to_string()).collect()).unwrap_or_default(),
+            findings: by_subject
+                .get(n.id.as_str())
+                .map(|v| v.iter().map(|s| s.to_string()).collect())
+                .unwrap_or_default(),
         };
         systems.entry(system(n)).or_default().push((rank, step));
     }

@@ -25,8 +25,8 @@ use trustmap_policy::{run_checks, CheckContext, Settings};
 use trustmap_rules::Engine;
 
 pub use config::{load_config, parse_config, ConfigError, SweepConfig};
-pub use registry::{build_connector, CONNECTOR_TYPES};
 pub use exit::exit_plan;
+pub use registry::{build_connector, CONNECTOR_TYPES};
 pub use view::report_view;
 
 /// One connector's run.

@@ -66,11 +66,45 @@ pub fn report_view(
             }
         })
         .collect();
-    let edges = graph
+    let mut edges: Vec<(usize, usize, String)> = graph
         .edges
         .iter()
         .map(|e| (e.from, e.to, e.kind.as_str().to_string()))
         .collect();
+    // Draw the attribution path too (partner → subcontractor → principal → identity), so the
+    // picture says who each door belongs to, not only how the doors connect.
+    let mut seen: std::collections::HashSet<(usize, usize)> = edges
+        .iter()
+        .flat_map(|&(a, b, _)| [(a, b), (b, a)])
+        .collect();
+    for p in &registry.partners {
+        if let (Some(v), Some(me)) = (
+            p.via.as_deref(),
+            graph.index_of(&format!("partner:{}", p.id)),
+        ) {
+            if let Some(parent) = graph.index_of(&format!("partner:{v}")) {
+                if seen.insert((parent, me)) {
+                    edges.push((parent, me, "brought_in".into()));
+                }
+            }
+        }
+    }
+    for (i, n) in graph.nodes.iter().enumerate() {
+        let Some(a) = &n.attribution else { continue };
+        let parent = a
+            .chain
+            .iter()
+            .rev()
+            .skip_while(|c| **c != n.id)
+            .nth(1)
+            .and_then(|c| graph.index_of(c));
+        if let Some(parent) = parent {
+            if seen.insert((parent, i)) {
+                seen.insert((i, parent));
+                edges.push((parent, i, "attributed".into()));
+            }
+        }
+    }
     let mut coverage = Vec::new();
     for c in connectors {
         if let Some((k, m)) = &c.error {
