@@ -99,9 +99,9 @@ pub async fn organization_accounts(
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| classify("organizations:ListAccounts", e))?;
         for a in page.accounts() {
-            let active = a.status().map_or(true, |s| {
-                *s == aws_sdk_organizations::types::AccountStatus::Active
-            });
+            let active = a
+                .status()
+                .is_none_or(|s| *s == aws_sdk_organizations::types::AccountStatus::Active);
             if active {
                 out.push((owned(a.id()), owned(a.name())));
             }

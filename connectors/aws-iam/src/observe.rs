@@ -141,7 +141,7 @@ impl<'a> Builder<'a> {
         let mut add = |target: String, conditions: BTreeMap<String, String>| {
             let keep = targets
                 .get(&target)
-                .map_or(true, |c| c.len() > conditions.len());
+                .is_none_or(|c| c.len() > conditions.len());
             if keep {
                 targets.insert(target, conditions);
             }

@@ -499,7 +499,7 @@ pub fn write_html(
         );
     }
     h.push_str("</tbody></table></section></main>");
-    let _ = write!(h, "<script>{SCRIPT}</script></body></html>\n");
+    let _ = writeln!(h, "<script>{SCRIPT}</script></body></html>");
     out.write_all(h.as_bytes())?;
     Ok(())
 }

@@ -44,6 +44,17 @@ args = ["-c", "echo '{\"type\":\"identity\",\"id\":\"x:1\",\"kind\":\"service_ac
                 t(r#"authorization_details_file = "missing.json""#),
             )
         }
+        "github" => {
+            std::fs::write(
+                working.join("inventory.json"),
+                r#"{"org": "corp", "repositories": [{"name": "web", "deploy_keys": [{"id": 1, "title": "ci"}]}]}"#,
+            )
+            .unwrap();
+            (
+                t(r#"snapshot_file = "work/inventory.json""#),
+                t(r#"snapshot_file = "missing.json""#),
+            )
+        }
         other => panic!("no conformance fixture for connector type {other:?}: add one"),
     }
 }

@@ -103,7 +103,7 @@ fn installation(e: &Estate, i: usize) -> Value {
     json!({
         "id": 1000 + i, "app_id": 2000 + i, "app_slug": slug, "target_id": 1, "target_type": "Organization",
         "account": {"login": e.org, "id": 1, "type": "Organization"},
-        "repository_selection": if i % 2 == 0 { "all" } else { "selected" },
+        "repository_selection": if i % 2 == 1 { "selected" } else { "all" },
         "access_tokens_url": "https://api.github.com/app/installations/1/access_tokens",
         "repositories_url": "https://api.github.com/installation/repositories",
         "html_url": "https://github.com/organizations/corp/settings/installations/1",
