@@ -181,7 +181,10 @@ impl Api {
                     format!("GET {url}: {what} (body starts: {:?})", excerpt(&text)),
                 )
             })?;
-            return Ok((parsed, next_link(header(&headers, "link"))));
+            // Only follow pages on the configured API: a Link elsewhere would carry the token
+            // to another host.
+            let next = next_link(header(&headers, "link")).filter(|n| n.starts_with(&self.base));
+            return Ok((parsed, next));
         }
     }
 
