@@ -91,6 +91,12 @@ impl Api {
         format!("{}{path}", self.base)
     }
 
+    /// The request target relative to the API base: octocrab adds its base URI and sends the
+    /// credentials only to it (never to an absolute URL on another host).
+    fn relative<'a>(&self, url: &'a str) -> &'a str {
+        url.strip_prefix(self.base.as_str()).unwrap_or(url)
+    }
+
     /// GET one page; returns the parsed body and the next page's URL.
     pub async fn get_page<T: DeserializeOwned>(
         &self,
@@ -105,7 +111,7 @@ impl Api {
             attempt += 1;
             self.requests
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let resp = match self.client._get(url).await {
+            let resp = match self.client._get(self.relative(url)).await {
                 Ok(r) => r,
                 Err(e) if attempt < self.attempts => {
                     tokio::time::sleep(Duration::from_millis(200 << attempt.min(6))).await;

@@ -264,3 +264,47 @@ async fn export_and_snapshot_give_the_same_observations() {
         .message
         .contains("TRUSTMAP_TEST_GH_UNSET"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn github_app_authentication_buys_an_installation_token() {
+    let server = github::start(Estate::scenario("a1b2c3d4"));
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("app.pem");
+    let made = std::process::Command::new("openssl")
+        .args(["genrsa", "-traditional", "-out"])
+        .arg(&key)
+        .arg("2048")
+        .output()
+        .expect("openssl makes the test app's private key");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let config = format!(
+        "org = \"corp\"\napi_url = \"{}\"\napp_id = 9911\nprivate_key_file = \"app.pem\"\ninstallation_id = 4242\n",
+        server.base
+    );
+    let run = sweep(&config, dir.path()).await;
+    run.result.as_ref().unwrap();
+    assert!(run
+        .obs
+        .iter()
+        .any(|o| matches!(o, Observation::Identity(i) if i.id == "github:corp:app/acme-bi")));
+    let posts: Vec<_> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST")
+        .collect();
+    assert_eq!(posts.len(), 1, "one installation token for the whole sweep");
+
+    // A key that is not a PEM RSA key is a configuration error naming the file.
+    std::fs::write(dir.path().join("bad.pem"), "not a key").unwrap();
+    let bad = sweep(&config.replace("app.pem", "bad.pem"), dir.path()).await;
+    let err = bad.result.unwrap_err();
+    assert!(
+        err.message.contains("bad.pem") && err.message.contains("RSA private key"),
+        "{}",
+        err.message
+    );
+}

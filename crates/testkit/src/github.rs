@@ -241,6 +241,32 @@ fn answer(s: &State, req: &Request) -> Response {
         std::thread::sleep(e.latency);
     }
     let auth = req.header("authorization").unwrap_or("");
+    // GitHub App authentication: a JWT (RS256, issuer = the app id) buys an installation token.
+    if req.method == "POST" {
+        let (path, _) = req.route();
+        let jwt = auth.strip_prefix("Bearer ").unwrap_or("");
+        let claims = jwt
+            .split('.')
+            .nth(1)
+            .and_then(|c| {
+                base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, c).ok()
+            })
+            .and_then(|c| serde_json::from_slice::<Value>(&c).ok());
+        return match (path, claims) {
+            ("/app/installations/4242/access_tokens", Some(c))
+                if c["iss"] == json!("9911") || c["iss"] == json!(9911) =>
+            {
+                Response::json(
+                    201,
+                    &json!({"token": TOKEN, "expires_at": "2030-01-01T00:00:00Z", "permissions": {}}),
+                )
+            }
+            _ => Response::json(
+                401,
+                &json!({"message": "A JSON web token could not be decoded"}),
+            ),
+        };
+    }
     if !auth.ends_with(TOKEN) {
         return Response::json(401, &json!({"message": "Bad credentials"}));
     }
