@@ -17,6 +17,8 @@ pub struct Api {
     /// Longest single wait for a rate limit before the call is given up.
     pub max_wait: Duration,
     pub attempts: u32,
+    /// The token the client authenticates with (for `scan_repos` clones).
+    pub token: Option<String>,
     /// Requests made, for the benchmark and the summary.
     pub requests: std::sync::atomic::AtomicU64,
 }
@@ -83,6 +85,7 @@ impl Api {
             base: base.trim_end_matches('/').to_string(),
             max_wait: Duration::from_secs(900),
             attempts: 6,
+            token: None,
             requests: Default::default(),
         }
     }

@@ -232,6 +232,8 @@ pub struct Repository {
     pub private: bool,
     #[serde(default)]
     pub archived: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clone_url: Option<String>,
     #[serde(default)]
     pub deploy_keys: Vec<DeployKey>,
     #[serde(default)]

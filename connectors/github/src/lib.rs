@@ -10,6 +10,7 @@
 //! webhook host) and lets the registry attribute them.
 
 pub mod api;
+pub mod clone;
 pub mod inventory;
 pub mod observe;
 
@@ -59,6 +60,16 @@ pub struct GithubConfig {
     /// Longest wait for a rate limit before a call is given up (seconds).
     #[serde(default = "default_max_wait")]
     pub max_wait_seconds: u64,
+    /// Clone each repository and scan its content for secrets.
+    #[serde(default)]
+    pub scan_repos: bool,
+    /// With `scan_repos`: every commit (full clones) rather than the working tree (shallow).
+    #[serde(default)]
+    pub history: bool,
+    /// With `scan_repos`: where clones are kept between sweeps (default
+    /// `.trustmap-cache/github/ORG` beside sweep.toml).
+    #[serde(default)]
+    pub cache_dir: Option<PathBuf>,
 }
 
 fn default_api() -> String {
@@ -81,6 +92,12 @@ impl GithubConfig {
         }
         if self.app_id.is_some() != self.private_key_file.is_some() {
             return Err("GitHub App authentication needs both app_id and private_key_file".into());
+        }
+        if (self.history || self.cache_dir.is_some()) && !self.scan_repos {
+            return Err("history and cache_dir apply to scan_repos = true".into());
+        }
+        if self.scan_repos && self.snapshot_file.is_some() {
+            return Err("scan_repos needs a live org, not snapshot_file".into());
         }
         if self.concurrency == 0 {
             return Err("concurrency must be at least 1".into());
@@ -133,7 +150,7 @@ pub async fn client(
         .base_uri(cfg.api_url.as_str())
         .map_err(|e| config_err(format!("api_url {:?}: {e}", cfg.api_url)))?
         .add_retry_config(octocrab::service::middleware::retry::RetryConfig::None);
-    let client = match (cfg.app_id, &cfg.private_key_file) {
+    let (client, token) = match (cfg.app_id, &cfg.private_key_file) {
         (Some(app_id), Some(key_file)) => {
             let path = if key_file.is_absolute() {
                 key_file.clone()
@@ -164,7 +181,7 @@ pub async fn client(
                     i.id.0
                 }
             };
-            let (client, _token) = app
+            let (client, token) = app
                 .installation_and_token(installation.into())
                 .await
                 .map_err(|e| {
@@ -173,7 +190,8 @@ pub async fn client(
                         format!("GitHub App {app_id}: installation token: {e}"),
                     )
                 })?;
-            client
+            use octocrab::secrecy::ExposeSecret as _;
+            (client, token.expose_secret().to_string())
         }
         _ => {
             let token = std::env::var(&cfg.token_env).map_err(|_| {
@@ -185,13 +203,15 @@ pub async fn client(
                     ),
                 )
             })?;
-            builder
-                .personal_token(token)
+            let client = builder
+                .personal_token(token.clone())
                 .build()
-                .map_err(|e| config_err(format!("GitHub client: {e}")))?
+                .map_err(|e| config_err(format!("GitHub client: {e}")))?;
+            (client, token)
         }
     };
     let mut api = Api::new(client, &cfg.api_url);
+    api.token = Some(token);
     api.max_wait = std::time::Duration::from_secs(cfg.max_wait_seconds);
     Ok(api)
 }
@@ -467,10 +487,33 @@ impl Connector for GithubConnector {
         let gaps = Gaps::default();
         let source = format!("{} org {org}", self.config.api_url);
         let (tx, mut rx) = mpsc::channel::<Repository>(64);
+        let cache = self.config.cache_dir.as_ref().map_or_else(
+            || ctx.base_dir.join(".trustmap-cache/github").join(&org),
+            |c| ctx.resolve(c),
+        );
         let consume = async {
             while let Some(r) = rx.recv().await {
                 for o in observe::repo_observations(&org, &r, &source) {
                     out.emit(o).await?;
+                }
+                if !self.config.scan_repos {
+                    continue;
+                }
+                let full = if r.full_name.is_empty() {
+                    format!("{org}/{}", r.name)
+                } else {
+                    r.full_name.clone()
+                };
+                let Some(url) = r.clone_url.as_deref() else {
+                    out.gap(format!("{full}: no clone_url, content not scanned"));
+                    continue;
+                };
+                let auth = clone::auth_header(&self.config.api_url, url, api.token.as_deref());
+                // A repository that cannot be cloned or read is a gap; the others are scanned.
+                if let Err(e) =
+                    clone::scan(ctx, out, &cache, &full, url, self.config.history, auth).await
+                {
+                    out.gap(format!("{full}: content not scanned: {}", e.message));
                 }
             }
             Ok::<(), ConnectorError>(())

@@ -308,3 +308,48 @@ async fn github_app_authentication_buys_an_installation_token() {
         err.message
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scan_repos_clones_and_scans_content() {
+    std::env::set_var("TRUSTMAP_TEST_GH_TOKEN", TOKEN);
+    let dir = tempfile::tempdir().unwrap();
+    let remote = dir.path().join("remotes/payments");
+    trustmap_testkit::git::init(&remote);
+    let body = "Zq8rVb3kLm2NpT6wYx1cD4fGh7jK9s";
+    let token = format!(
+        "ghp_{body}{}",
+        trustmap_rules::base62_crc32(body.as_bytes())
+    );
+    trustmap_testkit::git::commit(
+        &remote,
+        &[("ci/sync.env", &format!("GH_TOKEN={token}\n"))],
+        "ci",
+        "2026-03-01T10:00:00Z",
+    );
+    let mut estate = Estate::scenario(&token[token.len() - 8..]);
+    estate.clone_base = Some(format!("file://{}", dir.path().join("remotes").display()));
+    let server = github::start(estate);
+    let config = format!(
+        "org = \"corp\"\napi_url = \"{}\"\ntoken_env = \"TRUSTMAP_TEST_GH_TOKEN\"\nscan_repos = true\ncache_dir = \"cache\"\n",
+        server.base
+    );
+    for round in 0..2 {
+        // The second round updates the cached clone instead of cloning again.
+        let run = sweep(&config, dir.path()).await;
+        run.result.as_ref().unwrap();
+        let secret = run
+            .obs
+            .iter()
+            .find_map(|o| match o {
+                Observation::Secret(s) => Some(s),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("round {round}: no secret found in corp/payments"));
+        assert_eq!(secret.path, "corp/payments/ci/sync.env");
+        assert!(!secret.redacted.contains(&token));
+        let gaps = run.gaps.join("\n");
+        assert!(gaps.contains("corp/web: content not scanned"), "{gaps}");
+        assert!(!gaps.contains("corp/payments"), "{gaps}");
+        assert!(dir.path().join("cache/corp/payments/.git").exists());
+    }
+}

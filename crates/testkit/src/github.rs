@@ -26,6 +26,8 @@ pub struct Estate {
     pub installations: usize,
     /// The classic PAT whose last eight characters SSO reports for acme-bot.
     pub acme_bot_token_last8: String,
+    /// `clone_url` of a repository is `{clone_base}/{name}` (a `file://` directory in tests).
+    pub clone_base: Option<String>,
 }
 
 impl Estate {
@@ -38,6 +40,7 @@ impl Estate {
             repos: 5,
             installations: 5,
             acme_bot_token_last8: acme_bot_token_last8.into(),
+            clone_base: None,
         }
     }
 
@@ -50,6 +53,7 @@ impl Estate {
             repos,
             installations,
             acme_bot_token_last8: "00000000".into(),
+            clone_base: None,
         }
     }
 }
@@ -130,7 +134,8 @@ fn app(e: &Estate, slug: &str) -> Value {
 
 fn repo(e: &Estate, i: usize) -> Value {
     let name = repo_name(e, i);
-    json!({"id": 500 + i, "node_id": "R", "name": name, "full_name": format!("{}/{name}", e.org),
+    let clone_url = e.clone_base.as_ref().map(|b| format!("{b}/{name}"));
+    json!({"id": 500 + i, "clone_url": clone_url, "node_id": "R", "name": name, "full_name": format!("{}/{name}", e.org),
            "private": true, "archived": name == "legacy", "owner": {"login": e.org, "type": "Organization"},
            "html_url": format!("https://github.com/{}/{name}", e.org)})
 }
