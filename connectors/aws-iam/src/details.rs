@@ -182,6 +182,8 @@ pub struct AccountInventory {
     pub keys_listed: bool,
     pub access_keys: Vec<AccessKey>,
     pub report: Vec<ReportRow>,
+    /// ARNs of the account's OIDC and SAML identity providers (live mode).
+    pub providers: Vec<String>,
 }
 
 /// Parse the JSON an export file holds, naming the file, line and column on error.

@@ -189,6 +189,7 @@ impl AwsIamConnector {
             keys_listed: false,
             access_keys: Vec::new(),
             report,
+            providers: Vec::new(),
         })
     }
 

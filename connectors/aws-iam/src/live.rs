@@ -358,6 +358,29 @@ pub async fn enumerate_account(
         }
     }
     access_keys.sort_by(|a, b| a.access_key_id.cmp(&b.access_key_id));
+    let mut providers = Vec::new();
+    match iam.list_open_id_connect_providers().send().await {
+        Ok(o) => providers.extend(
+            o.open_id_connect_provider_list()
+                .iter()
+                .filter_map(|p| p.arn().map(str::to_string)),
+        ),
+        Err(e) => gaps.push(format!(
+            "account {account}: {}",
+            classify("iam:ListOpenIDConnectProviders", e)
+        )),
+    }
+    match iam.list_saml_providers().send().await {
+        Ok(o) => providers.extend(
+            o.saml_provider_list()
+                .iter()
+                .filter_map(|p| p.arn().map(str::to_string)),
+        ),
+        Err(e) => gaps.push(format!(
+            "account {account}: {}",
+            classify("iam:ListSAMLProviders", e)
+        )),
+    }
     Ok((
         AccountInventory {
             account: account.to_string(),
@@ -365,6 +388,7 @@ pub async fn enumerate_account(
             keys_listed: true,
             access_keys,
             report,
+            providers,
         },
         gaps,
     ))

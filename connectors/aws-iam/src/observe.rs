@@ -434,6 +434,18 @@ pub fn observations(inv: &AccountInventory, known: &KnownAccounts, source: &str)
             provenance: b.provenance(),
         }));
     }
+    // Identity providers the account trusts, whether or not a role uses them yet.
+    for arn in &inv.providers {
+        match arn.split_once(":oidc-provider/") {
+            Some((_, host)) => b.external(
+                format!("oidc:{host}"),
+                "oidc_issuer",
+                host.to_string(),
+                vec![],
+            ),
+            None => b.external(format!("oidc:{arn}"), "saml_provider", arn.clone(), vec![]),
+        }
+    }
     Built {
         observations: b.out,
         gaps: b.gaps,

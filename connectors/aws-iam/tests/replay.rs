@@ -146,6 +146,11 @@ fn answer(estate: &Estate, req: &Request) -> Response {
             "GetAccessKeyLastUsed",
             "<UserName>x</UserName><AccessKeyLastUsed><LastUsedDate>2026-09-30T12:00:00Z</LastUsedDate><ServiceName>s3</ServiceName><Region>us-east-1</Region></AccessKeyLastUsed>",
         ),
+        "ListOpenIDConnectProviders" => ok(
+            "ListOpenIDConnectProviders",
+            "<OpenIDConnectProviderList/>",
+        ),
+        "ListSAMLProviders" => ok("ListSAMLProviders", "<SAMLProviderList/>"),
         "GenerateCredentialReport" | "GetCredentialReport" => {
             error(403, "AccessDenied", "not authorized to read the credential report")
         }
