@@ -200,34 +200,15 @@ fn exit_plan_of_the_revoked_partner_covers_it_and_its_subcontractor_only() {
     assert!(String::from_utf8_lossy(&again.stderr).contains("is not empty"));
 }
 
-fn chromium() -> String {
-    for c in ["chromium", "chromium-browser", "google-chrome"] {
-        if Command::new(c)
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success())
-        {
-            return c.to_string();
-        }
-    }
-    panic!("no Chromium: apt-get install -y chromium (.ci/run installs it)");
+fn chromium() -> &'static str {
+    trustmap_testkit::browser::find()
+        .unwrap_or_else(|| panic!("no Chromium: apt-get install -y chromium (.ci/run installs it)"))
 }
 
 /// The DOM after the report's script ran, for `url`.
 fn dump_dom(browser: &str, url: &str, profile: &Path) -> String {
-    let out = Command::new(browser)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--no-first-run",
-            "--disable-component-update",
-            "--disable-sync",
-            &format!("--user-data-dir={}", profile.display()),
-            "--dump-dom",
-            url,
-        ])
+    let out = trustmap_testkit::browser::headless(browser, profile)
+        .args(["--dump-dom", url])
         .output()
         .unwrap();
     assert!(
@@ -264,7 +245,7 @@ fn the_report_renders_in_a_real_browser_and_filters_by_partner() {
     let url = format!("file://{}", file.display());
     let profile = tempfile::tempdir().unwrap();
 
-    let all = dump_dom(&browser, &url, profile.path());
+    let all = dump_dom(browser, &url, profile.path());
     assert!(
         all.contains("data-ready=\"1\""),
         "the report's script did not run"
@@ -287,7 +268,7 @@ fn the_report_renders_in_a_real_browser_and_filters_by_partner() {
     let total = findings(&dir).len();
     assert_eq!(visible_rows(&all), total);
 
-    let oldco = dump_dom(&browser, &format!("{url}#partner=oldco"), profile.path());
+    let oldco = dump_dom(browser, &format!("{url}#partner=oldco"), profile.path());
     let shown = visible_rows(&oldco);
     assert!(
         shown > 0 && shown < total,
@@ -313,20 +294,10 @@ fn the_report_renders_in_a_real_browser_and_filters_by_partner() {
     let artifacts = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/test-artifacts");
     std::fs::create_dir_all(&artifacts).unwrap();
     let shot = artifacts.join("demo-report.png");
-    let out = Command::new(&browser)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--no-first-run",
-            "--disable-component-update",
-            "--disable-sync",
-            &format!("--user-data-dir={}", profile.path().display()),
-            "--window-size=1400,2400",
-            &format!("--screenshot={}", shot.display()),
-            &url,
-        ])
+    let out = trustmap_testkit::browser::headless(browser, profile.path())
+        .arg("--window-size=1400,2400")
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(&url)
         .output()
         .unwrap();
     assert!(

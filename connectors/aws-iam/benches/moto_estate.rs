@@ -6,13 +6,11 @@
 //! Usage: cargo bench -p trustmap-connector-aws-iam --bench moto_estate -- [USERS] [ROLES] [CONCURRENCY]
 use anyhow::Result;
 use futures::StreamExt;
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
 use std::time::Instant;
-use tokio::sync::{mpsc, Semaphore};
-use trustmap_connector::{Connector, Emitter, SweepContext};
+use tokio::sync::mpsc;
+use trustmap_connector::{Connector, Emitter};
 use trustmap_connector_aws_iam::{AwsIamConfig, AwsIamConnector};
-use trustmap_model::{NoProgress, Observation};
+use trustmap_model::Observation;
 use trustmap_testkit::measure::{cpu_seconds, peak_mb};
 use trustmap_testkit::moto::{use_test_credentials, Moto};
 
@@ -69,13 +67,7 @@ async fn sweep(endpoint: &str, concurrency: usize) -> Result<(usize, f64, f64)> 
     let config: AwsIamConfig =
         trustmap_connector::parse_config(table).map_err(anyhow::Error::msg)?;
     let c = AwsIamConnector::new("bench".into(), config).map_err(anyhow::Error::msg)?;
-    let ctx = SweepContext {
-        cancelled: Arc::new(AtomicBool::new(false)),
-        progress: Arc::new(NoProgress),
-        budget: Arc::new(Semaphore::new(4)),
-        engine: Arc::new(trustmap_rules::Engine::builtin()?),
-        base_dir: std::env::temp_dir(),
-    };
+    let ctx = trustmap_testkit::run::context(&std::env::temp_dir());
     let (tx, mut rx) = mpsc::channel(4096);
     let emitter = Emitter::new(tx, "bench");
     let gather = tokio::spawn(async move {

@@ -4,13 +4,10 @@
 #![allow(clippy::unwrap_used)] // test set-up: a panic is the clearest report
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
-use tokio::sync::{mpsc, Semaphore};
-use trustmap_connector::{Connector, ConnectorError, Emitter, SweepContext};
 use trustmap_connector_aws_iam::{AwsIamConfig, AwsIamConnector};
-use trustmap_model::{NoProgress, Observation};
+use trustmap_model::Observation;
 use trustmap_testkit::moto::{use_test_credentials, Moto};
+use trustmap_testkit::run::{run_connector, Run};
 
 const ACCOUNT: &str = "123456789012";
 
@@ -169,42 +166,10 @@ async fn create_estate(iam: &aws_sdk_iam::Client) {
         .unwrap();
 }
 
-fn ctx(dir: &Path) -> SweepContext {
-    SweepContext {
-        cancelled: Arc::new(AtomicBool::new(false)),
-        progress: Arc::new(NoProgress),
-        budget: Arc::new(Semaphore::new(2)),
-        engine: Arc::new(trustmap_rules::Engine::builtin().unwrap()),
-        base_dir: dir.to_path_buf(),
-    }
-}
-
-struct Run {
-    obs: Vec<Observation>,
-    gaps: Vec<String>,
-    result: Result<(), ConnectorError>,
-}
-
 async fn sweep(config: toml::Table, dir: &Path) -> Run {
     let config: AwsIamConfig = trustmap_connector::parse_config(config).unwrap();
     let c = AwsIamConnector::new("aws".into(), config).unwrap();
-    let (tx, mut rx) = mpsc::channel(1024);
-    let emitter = Emitter::new(tx, "aws");
-    let gather = tokio::spawn(async move {
-        let mut got = Vec::new();
-        while let Some(o) = rx.recv().await {
-            got.push(o);
-        }
-        got
-    });
-    let result = c.run(&ctx(dir), &emitter).await;
-    let gaps = emitter.gaps();
-    drop(emitter);
-    Run {
-        obs: gather.await.unwrap(),
-        gaps,
-        result,
-    }
+    run_connector(&c, dir).await
 }
 
 fn identities(obs: &[Observation]) -> BTreeMap<String, &trustmap_model::IdentityObs> {

@@ -1,11 +1,9 @@
 //! Offline mode on bad input: every error names the file, the line and what is wrong, and
 //! nothing panics.
 #![allow(clippy::unwrap_used)] // test set-up: a panic is the clearest report
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
-use tokio::sync::{mpsc, Semaphore};
-use trustmap_connector::{Connector, ConnectorError, Emitter, ErrorKind, SweepContext};
+use trustmap_connector::{ConnectorError, ErrorKind};
 use trustmap_connector_aws_iam::{AwsIamConfig, AwsIamConnector};
+use trustmap_testkit::run::run_connector;
 
 async fn run(
     dir: &std::path::Path,
@@ -14,23 +12,8 @@ async fn run(
     let config: AwsIamConfig =
         trustmap_connector::parse_config(toml::from_str(config).unwrap()).unwrap();
     let c = AwsIamConnector::new("aws".into(), config).unwrap();
-    let ctx = SweepContext {
-        cancelled: Arc::new(AtomicBool::new(false)),
-        progress: Arc::new(trustmap_model::NoProgress),
-        budget: Arc::new(Semaphore::new(1)),
-        engine: Arc::new(trustmap_rules::Engine::builtin().unwrap()),
-        base_dir: dir.to_path_buf(),
-    };
-    let (tx, mut rx) = mpsc::channel(1024);
-    let emitter = Emitter::new(tx, "aws");
-    let result = c.run(&ctx, &emitter).await;
-    let gaps = emitter.gaps();
-    drop(emitter);
-    let mut n = 0;
-    while rx.recv().await.is_some() {
-        n += 1;
-    }
-    (n, gaps, result)
+    let r = run_connector(&c, dir).await;
+    (r.obs.len(), r.gaps, r.result)
 }
 
 #[tokio::test]

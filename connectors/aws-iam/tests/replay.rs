@@ -5,11 +5,10 @@
 #![allow(clippy::unwrap_used)] // test set-up: a panic is the clearest report
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
-use tokio::sync::{mpsc, Semaphore};
-use trustmap_connector::{Connector, Emitter, SweepContext};
 use trustmap_connector_aws_iam::{AwsIamConfig, AwsIamConnector};
-use trustmap_model::{NoProgress, Observation};
+use trustmap_model::Observation;
 use trustmap_testkit::http::{Request, Response, Server};
+use trustmap_testkit::run::{run_connector, Run};
 
 const ME: &str = "210987654321";
 
@@ -158,36 +157,11 @@ fn answer(estate: &Estate, req: &Request) -> Response {
     }
 }
 
-async fn sweep(
-    config: &str,
-) -> (
-    Vec<Observation>,
-    Vec<String>,
-    Result<(), trustmap_connector::ConnectorError>,
-) {
+async fn sweep(config: &str) -> Run {
     let config: AwsIamConfig =
         trustmap_connector::parse_config(toml::from_str(config).unwrap()).unwrap();
     let c = AwsIamConnector::new("aws".into(), config).unwrap();
-    let ctx = SweepContext {
-        cancelled: Arc::new(AtomicBool::new(false)),
-        progress: Arc::new(NoProgress),
-        budget: Arc::new(Semaphore::new(2)),
-        engine: Arc::new(trustmap_rules::Engine::builtin().unwrap()),
-        base_dir: std::env::temp_dir(),
-    };
-    let (tx, mut rx) = mpsc::channel(1024);
-    let emitter = Emitter::new(tx, "aws");
-    let gather = tokio::spawn(async move {
-        let mut got = Vec::new();
-        while let Some(o) = rx.recv().await {
-            got.push(o);
-        }
-        got
-    });
-    let result = c.run(&ctx, &emitter).await;
-    let gaps = emitter.gaps();
-    drop(emitter);
-    (gather.await.unwrap(), gaps, result)
+    run_connector(&c, &std::env::temp_dir()).await
 }
 
 fn start() -> (Server, Arc<Estate>) {
@@ -203,7 +177,7 @@ fn start() -> (Server, Arc<Estate>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_throttling_refusals_and_bad_documents() {
     let (server, estate) = start();
-    let (obs, gaps, result) = sweep(&format!(
+    let Run { obs, gaps, result } = sweep(&format!(
         "endpoint_url = \"{}\"\nmax_attempts = 4\nconcurrency = 3\n",
         server.base
     ))
@@ -267,7 +241,7 @@ async fn pages_throttling_refusals_and_bad_documents() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_account_that_cannot_be_entered_does_not_hide_the_others() {
     let (server, _) = start();
-    let (obs, gaps, result) = sweep(&format!(
+    let Run { obs, gaps, result } = sweep(&format!(
         "endpoint_url = \"{}\"\ncredential_report = false\nassume_roles = [\"arn:aws:iam::222222222222:role/Audit\", \"arn:aws:iam::333333333333:role/Audit\"]\n",
         server.base
     ))
@@ -283,7 +257,7 @@ async fn an_account_that_cannot_be_entered_does_not_hide_the_others() {
     assert!(joined.contains("account 333333333333: not swept: sts:AssumeRole arn:aws:iam::333333333333:role/Audit: AccessDenied"), "{joined}");
 
     // When no account at all can be entered, the connector fails with the reason.
-    let (_, _, result) = sweep(&format!(
+    let Run { result, .. } = sweep(&format!(
         "endpoint_url = \"{}\"\nassume_roles = [\"arn:aws:iam::333333333333:role/Audit\"]\n",
         server.base
     ))

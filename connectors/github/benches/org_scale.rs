@@ -4,13 +4,12 @@
 //! ideal wall time (requests × latency ÷ concurrency) and peak memory.
 //!
 //! Usage: cargo bench -p trustmap-connector-github --bench org_scale -- [REPOS] [INSTALLATIONS] [LATENCY_MS]
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::{mpsc, Semaphore};
-use trustmap_connector::{Connector, Emitter, SweepContext};
+use tokio::sync::mpsc;
+use trustmap_connector::{Connector, Emitter};
 use trustmap_connector_github::{GithubConfig, GithubConnector};
-use trustmap_model::NoProgress;
 use trustmap_testkit::github::{self, Estate, TOKEN};
 use trustmap_testkit::measure::peak_mb;
 
@@ -45,13 +44,7 @@ async fn main() -> anyhow::Result<()> {
         let config: GithubConfig =
             trustmap_connector::parse_config(table).map_err(anyhow::Error::msg)?;
         let c = GithubConnector::new("bench".into(), config).map_err(anyhow::Error::msg)?;
-        let ctx = SweepContext {
-            cancelled: Arc::new(AtomicBool::new(false)),
-            progress: Arc::new(NoProgress),
-            budget: Arc::new(Semaphore::new(4)),
-            engine: Arc::new(trustmap_rules::Engine::builtin()?),
-            base_dir: std::env::temp_dir(),
-        };
+        let ctx = trustmap_testkit::run::context(&std::env::temp_dir());
         let (tx, mut rx) = mpsc::channel(4096);
         let emitter = Emitter::new(tx, "bench");
         let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));

@@ -4,48 +4,16 @@
 //! fine-grained token with write access; deploy keys; webhooks; an outside collaborator;
 //! paging two items per page; a refused repository; a secondary rate limit; broken bodies.
 #![allow(clippy::unwrap_used)] // test set-up: a panic is the clearest report
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
-use tokio::sync::{mpsc, Semaphore};
-use trustmap_connector::{Connector, ConnectorError, Emitter, SweepContext};
 use trustmap_connector_github::{GithubConfig, GithubConnector};
-use trustmap_model::{NoProgress, Observation};
+use trustmap_model::Observation;
 use trustmap_testkit::github::{self, Estate, TOKEN};
-
-struct Run {
-    obs: Vec<Observation>,
-    gaps: Vec<String>,
-    result: Result<(), ConnectorError>,
-}
+use trustmap_testkit::run::{run_connector, Run};
 
 async fn sweep(config: &str, dir: &std::path::Path) -> Run {
     let config: GithubConfig =
         trustmap_connector::parse_config(toml::from_str(config).unwrap()).unwrap();
     let c = GithubConnector::new("gh".into(), config).unwrap();
-    let ctx = SweepContext {
-        cancelled: Arc::new(AtomicBool::new(false)),
-        progress: Arc::new(NoProgress),
-        budget: Arc::new(Semaphore::new(2)),
-        engine: Arc::new(trustmap_rules::Engine::builtin().unwrap()),
-        base_dir: dir.to_path_buf(),
-    };
-    let (tx, mut rx) = mpsc::channel(1024);
-    let emitter = Emitter::new(tx, "gh");
-    let gather = tokio::spawn(async move {
-        let mut got = Vec::new();
-        while let Some(o) = rx.recv().await {
-            got.push(o);
-        }
-        got
-    });
-    let result = c.run(&ctx, &emitter).await;
-    let gaps = emitter.gaps();
-    drop(emitter);
-    Run {
-        obs: gather.await.unwrap(),
-        gaps,
-        result,
-    }
+    run_connector(&c, dir).await
 }
 
 fn identity<'a>(obs: &'a [Observation], id: &str) -> &'a trustmap_model::IdentityObs {

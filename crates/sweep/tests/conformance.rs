@@ -3,11 +3,8 @@
 //! (never a panic) from a missing one.
 #![allow(clippy::unwrap_used)] // test set-up: a panic is the clearest report
 use std::path::Path;
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
-use tokio::sync::{mpsc, Semaphore};
-use trustmap_connector::{Emitter, ErrorKind, SweepContext};
-use trustmap_model::{NoProgress, Observation};
+use trustmap_connector::ErrorKind;
+use trustmap_model::Observation;
 use trustmap_sweep::{build_connector, CONNECTOR_TYPES};
 
 /// A working and a broken configuration for each type, in `dir`.
@@ -68,22 +65,8 @@ async fn run(
     Result<(), trustmap_connector::ConnectorError>,
 ) {
     let c = build_connector(kind, "t".into(), table).unwrap();
-    let ctx = SweepContext {
-        cancelled: Arc::new(AtomicBool::new(false)),
-        progress: Arc::new(NoProgress),
-        budget: Arc::new(Semaphore::new(2)),
-        engine: Arc::new(trustmap_rules::Engine::builtin().unwrap()),
-        base_dir: dir.to_path_buf(),
-    };
-    let (tx, mut rx) = mpsc::channel(64);
-    let emitter = Emitter::new(tx, "t");
-    let result = c.run(&ctx, &emitter).await;
-    drop(emitter);
-    let mut got = Vec::new();
-    while let Some(o) = rx.recv().await {
-        got.push(o);
-    }
-    (got, result)
+    let r = trustmap_testkit::run::run_connector(c.as_ref(), dir).await;
+    (r.obs, r.result)
 }
 
 #[tokio::test]

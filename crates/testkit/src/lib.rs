@@ -8,6 +8,7 @@
 //!
 //! It must not know how the scanner works inside: it only writes inputs and scores outputs.
 
+pub mod browser;
 pub mod corpus;
 pub mod estate;
 pub mod git;
@@ -15,4 +16,5 @@ pub mod github;
 pub mod http;
 pub mod measure;
 pub mod moto;
+pub mod run;
 pub mod score;

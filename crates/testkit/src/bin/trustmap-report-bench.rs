@@ -5,7 +5,6 @@
 //!
 //! Usage: trustmap-report-bench [FINDINGS] [NODES]
 use anyhow::{bail, Result};
-use std::process::Command;
 use std::time::Instant;
 use trustmap_model::{fingerprint, Finding, FindingKind, FindingStatus, Severity, Subject};
 use trustmap_report::html::{write_html, PartnerCard, View, ViewNode};
@@ -105,19 +104,8 @@ fn findings(n: usize, partners: usize) -> Vec<Finding> {
 
 fn browser_seconds(browser: &str, url: &str, profile: &std::path::Path) -> Result<(f64, String)> {
     let t = Instant::now();
-    let out = Command::new(browser)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--no-first-run",
-            "--disable-component-update",
-            "--disable-sync",
-            &format!("--user-data-dir={}", profile.display()),
-            "--dump-dom",
-            url,
-        ])
+    let out = trustmap_testkit::browser::headless(browser, profile)
+        .args(["--dump-dom", url])
         .output()?;
     if !out.status.success() {
         bail!("{browser}: {}", String::from_utf8_lossy(&out.stderr));
@@ -141,14 +129,7 @@ fn main() -> Result<()> {
     let write = t.elapsed().as_secs_f64();
     let size = std::fs::metadata(&path)?.len() as f64 / 1e6;
     println!("{n_findings} findings, {n_nodes} nodes, {} edges: {size:.1} MB written in {write:.2}s (peak {:.0} MB)", v.edges.len(), peak_mb());
-    let browser = ["chromium", "chromium-browser", "google-chrome"]
-        .into_iter()
-        .find(|b| {
-            Command::new(b)
-                .arg("--version")
-                .output()
-                .is_ok_and(|o| o.status.success())
-        });
+    let browser = trustmap_testkit::browser::find();
     let Some(browser) = browser else {
         println!("no Chromium found: browser timing skipped (apt-get install chromium)");
         return Ok(());

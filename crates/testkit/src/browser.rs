@@ -1,0 +1,34 @@
+//! Debian's Chromium, headless, for the report's browser test and benchmark. The flags are the
+//! ones this sandbox needs: no sandbox as root, no GPU, and no background networking (the
+//! machine's network is closed; without them Chromium keeps trying).
+use std::path::Path;
+use std::process::Command;
+
+/// The first Chromium on PATH.
+pub fn find() -> Option<&'static str> {
+    ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|b| {
+            Command::new(b)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+}
+
+/// A headless Chromium command with a fresh profile in `profile`; add the action
+/// (`--dump-dom URL`, `--screenshot=FILE URL`).
+pub fn headless(browser: &str, profile: &Path) -> Command {
+    let mut cmd = Command::new(browser);
+    cmd.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--no-first-run",
+        "--disable-component-update",
+        "--disable-sync",
+    ])
+    .arg(format!("--user-data-dir={}", profile.display()));
+    cmd
+}

@@ -1,0 +1,47 @@
+//! Running one connector outside a sweep, for connector tests and benchmarks: a plain
+//! context, every observation collected, the gaps it recorded and its result.
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use tokio::sync::{mpsc, Semaphore};
+use trustmap_connector::{Connector, ConnectorError, Emitter, SweepContext};
+use trustmap_model::{NoProgress, Observation};
+
+pub struct Run {
+    pub obs: Vec<Observation>,
+    pub gaps: Vec<String>,
+    pub result: Result<(), ConnectorError>,
+}
+
+/// A context with the built-in rules, no progress, and `base_dir` for relative paths.
+pub fn context(base_dir: &Path) -> SweepContext {
+    SweepContext {
+        cancelled: Arc::new(AtomicBool::new(false)),
+        progress: Arc::new(NoProgress),
+        budget: Arc::new(Semaphore::new(2)),
+        engine: Arc::new(trustmap_rules::Engine::builtin().expect("the built-in rules load")),
+        base_dir: base_dir.to_path_buf(),
+    }
+}
+
+/// Run `connector` to the end and collect what it emitted.
+pub async fn run_connector(connector: &dyn Connector, base_dir: &Path) -> Run {
+    let (tx, mut rx) = mpsc::channel(1024);
+    let emitter = Emitter::new(tx, connector.name());
+    let ctx = context(base_dir);
+    let gather = async {
+        let mut got = Vec::new();
+        while let Some(o) = rx.recv().await {
+            got.push(o);
+        }
+        got
+    };
+    let run = async {
+        let result = connector.run(&ctx, &emitter).await;
+        let gaps = emitter.gaps();
+        drop(emitter);
+        (result, gaps)
+    };
+    let ((result, gaps), obs) = tokio::join!(run, gather);
+    Run { obs, gaps, result }
+}
