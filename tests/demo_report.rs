@@ -194,10 +194,20 @@ fn exit_plan_of_the_revoked_partner_covers_it_and_its_subcontractor_only() {
         "{err}"
     );
 
-    // A second demo into the same directory refuses rather than mixing estates.
+    // A second demo replaces the first; a directory that holds something else is left alone.
     let again = trustmap(&["demo", "--dir", "estate", "-q"], tmp.path());
-    assert_eq!(again.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&again.stderr).contains("is not empty"));
+    assert_eq!(
+        again.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    std::fs::create_dir_all(tmp.path().join("mine")).unwrap();
+    std::fs::write(tmp.path().join("mine/notes.txt"), "keep me").unwrap();
+    let refused = trustmap(&["demo", "--dir", "mine", "-q"], tmp.path());
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("is not empty"));
+    assert!(tmp.path().join("mine/notes.txt").exists());
 }
 
 fn chromium() -> &'static str {

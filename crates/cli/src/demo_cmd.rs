@@ -8,7 +8,7 @@ use crate::sweep_cmd::{run_sweep, sweep_once, SweepArgs};
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// Where to create the demo estate and its reports (must be new or empty).
+    /// Where to create the demo estate and its reports (an earlier demo there is replaced).
     #[arg(long, default_value = "trustmap-demo", value_name = "DIR")]
     pub dir: PathBuf,
     /// No progress bars.

@@ -445,15 +445,26 @@ fn payments_repo(root: &Path, d: &Days, s: &Secrets) -> Result<()> {
     Ok(())
 }
 
-/// Write the demo estate under `root` (which must be empty or absent) and return the path of
-/// its sweep.toml.
+/// Write the demo estate under `root` (absent, empty, or an earlier demo, which is replaced)
+/// and return the path of its sweep.toml.
 pub fn build(root: &Path, today: NaiveDate) -> Result<PathBuf> {
+    const MARKER: &str = ".trustmap-demo";
     if root.exists() && std::fs::read_dir(root)?.next().is_some() {
-        bail!(
-            "{} is not empty: give `trustmap demo --dir` a new directory",
-            root.display()
-        );
+        // A previous demo is replaced; anything else is left alone.
+        if !root.join(MARKER).exists() {
+            bail!(
+                "{} is not empty and holds no earlier demo: give `trustmap demo --dir` a new directory",
+                root.display()
+            );
+        }
+        std::fs::remove_dir_all(root)
+            .with_context(|| format!("cannot replace the earlier demo in {}", root.display()))?;
     }
+    std::fs::create_dir_all(root)?;
+    std::fs::write(
+        root.join(MARKER),
+        "created by `trustmap demo`; the next demo run replaces this directory\n",
+    )?;
     let d = Days(today);
     let s = secrets();
     std::fs::create_dir_all(root.join("aws"))?;
