@@ -252,6 +252,34 @@ async fn repository(
     Ok(repo)
 }
 
+/// Every repository of the org as a stream, fetching the next page when it is needed.
+fn repositories<'a>(
+    api: &'a Api,
+    first: Option<String>,
+    progress: &'a dyn trustmap_model::Progress,
+) -> impl futures::Stream<Item = Result<Repository, ApiError>> + Send + 'a {
+    futures::stream::unfold(first, move |next| async move {
+        let url = next?;
+        match api.get_page::<Vec<Repository>>(&url).await {
+            Ok((page, n)) => {
+                progress.add_total(page.len() as u64);
+                Some((page.into_iter().map(Ok).collect::<Vec<_>>(), n))
+            }
+            Err(e) => Some((vec![Err(e)], None)),
+        }
+    })
+    .flat_map(futures::stream::iter)
+}
+
+async fn one_repository(
+    api: &Api,
+    org: &str,
+    repo: Result<Repository, ApiError>,
+    gaps: &Gaps,
+) -> Result<Repository, ConnectorError> {
+    repository(api, org, repo?, gaps).await
+}
+
 /// Enumerate the organisation. Repositories go to `repos` as they are completed, page by page,
 /// so a 10,000-repository org is never held in memory at once; the rest is returned.
 pub async fn enumerate(
@@ -366,22 +394,21 @@ pub async fn enumerate(
     )?;
 
     progress.message(&format!("github {org}: repositories"));
-    let mut next = Some(api.url(&format!("/orgs/{org}/repos?type=all&per_page=100")));
-    while let Some(url) = next {
-        let (page, n): (Vec<Repository>, _) = api.get_page(&url).await?;
-        next = n;
-        progress.add_total(page.len() as u64);
-        let mut done = futures::stream::iter(page)
-            .map(|r| repository(api, org, r, gaps))
-            .buffer_unordered(cfg.concurrency);
-        while let Some(r) = done.next().await {
-            progress.advance(1);
-            if repos.send(r?).await.is_err() {
-                return Err(ConnectorError::new(
-                    ErrorKind::Transient,
-                    "the sweep stopped receiving repositories",
-                ));
-            }
+    // Pages are fetched as the workers need more repositories, not after a page is finished,
+    // so no page boundary leaves workers idle; at most one page waits in memory.
+    let first = Some(api.url(&format!("/orgs/{org}/repos?type=all&per_page=100")));
+    let work = repositories(api, first, progress);
+    let mut done = Box::pin(
+        work.map(|r| one_repository(api, org, r, gaps))
+            .buffer_unordered(cfg.concurrency),
+    );
+    while let Some(r) = done.next().await {
+        progress.advance(1);
+        if repos.send(r?).await.is_err() {
+            return Err(ConnectorError::new(
+                ErrorKind::Transient,
+                "the sweep stopped receiving repositories",
+            ));
         }
     }
     Ok(inv)
