@@ -64,6 +64,7 @@ pub fn run_demo(args: DemoArgs) -> Result<u8> {
 pub struct ExitPlanArgs {
     /// The partner id in partners.toml.
     pub partner: String,
+    /// The sweep configuration.
     #[arg(long, value_name = "FILE")]
     pub config: PathBuf,
     /// Directory for exit-plan-PARTNER.md and .html.

@@ -22,7 +22,7 @@ use std::process::ExitCode;
 
 /// Finds the non-human identities and secrets that give outsiders access, and who owns them.
 #[derive(Debug, Parser)]
-#[command(name = "trustmap", version, about, max_term_width = 100)]
+#[command(name = "trustmap", version, max_term_width = 100)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
