@@ -3,76 +3,24 @@
 #![allow(clippy::unwrap_used)] // test set-up: a panic is the clearest report
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Command, Output};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use trustmap_testkit::http::{Response, Server};
 
-#[derive(Debug, Clone)]
-struct Request {
-    headers: Vec<(String, String)>,
-    body: String,
-    answered: u16,
-}
-
-impl Request {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-/// An HTTP/1.1 receiver that records every request and answers `fail_first` of them with 500
-/// (or all of them when `fail_first` is `usize::MAX`). Bounded: it stops after `max` requests.
-fn receiver(fail_first: usize, max: usize) -> (String, Arc<Mutex<Vec<Request>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/findings", listener.local_addr().unwrap());
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let log = seen.clone();
-    std::thread::spawn(move || {
-        for (n, stream) in listener.incoming().take(max).enumerate() {
-            let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut line = String::new();
-            reader.read_line(&mut line).unwrap();
-            let mut headers = Vec::new();
-            let mut len = 0usize;
-            loop {
-                let mut h = String::new();
-                reader.read_line(&mut h).unwrap();
-                let h = h.trim_end().to_string();
-                if h.is_empty() {
-                    break;
-                }
-                let (k, v) = h.split_once(':').unwrap();
-                if k.eq_ignore_ascii_case("content-length") {
-                    len = v.trim().parse().unwrap();
-                }
-                headers.push((k.trim().to_string(), v.trim().to_string()));
-            }
-            let mut body = vec![0u8; len];
-            reader.read_exact(&mut body).unwrap();
-            let status = if n < fail_first { 500 } else { 200 };
-            log.lock().unwrap().push(Request {
-                headers,
-                body: String::from_utf8(body).unwrap(),
-                answered: status,
-            });
-            let reason = if status == 200 {
-                "OK"
-            } else {
-                "Internal Server Error"
-            };
-            let _ = write!(
-                stream,
-                "HTTP/1.1 {status} {reason}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
-            );
-        }
+/// A receiver that answers the first `fail_first` requests with 500 (all of them when
+/// `fail_first` is `usize::MAX`) and the rest with 200, recording each.
+fn receiver(fail_first: usize) -> (String, Server) {
+    let n = AtomicUsize::new(0);
+    let server = Server::start(move |_| {
+        let status = if n.fetch_add(1, Ordering::SeqCst) < fail_first {
+            500
+        } else {
+            200
+        };
+        Response::new(status, "text/plain", "")
     });
-    (url, seen)
+    (format!("{}/findings", server.base), server)
 }
 
 fn configure(dir: &Path, url: &str, retries: u32) {
@@ -99,9 +47,8 @@ fn sweep(dir: &Path, day: &str) -> Output {
         .unwrap()
 }
 
-fn events(seen: &Arc<Mutex<Vec<Request>>>) -> Vec<String> {
-    seen.lock()
-        .unwrap()
+fn events(seen: &Server) -> Vec<String> {
+    seen.requests()
         .iter()
         .filter(|r| r.answered == 200)
         .map(|r| r.header("X-Trustmap-Event").unwrap().to_string())
@@ -110,7 +57,7 @@ fn events(seen: &Arc<Mutex<Vec<Request>>>) -> Vec<String> {
 
 #[test]
 fn webhook_gets_opened_nothing_resolved_reopened() {
-    let (url, seen) = receiver(0, 200);
+    let (url, seen) = receiver(0);
     let dir = tempfile::tempdir().unwrap();
     configure(dir.path(), &url, 2);
     let inventory = dir.path().join("inventory.jsonl");
@@ -125,9 +72,9 @@ fn webhook_gets_opened_nothing_resolved_reopened() {
     );
     assert_eq!(events(&seen), vec!["opened"; 15]);
     // Every request is signed over its body and carries an idempotency key.
-    for r in seen.lock().unwrap().iter() {
+    for r in seen.requests() {
         let mut mac = Hmac::<Sha256>::new_from_slice(b"s3cret-for-tests").unwrap();
-        mac.update(r.body.as_bytes());
+        mac.update(&r.body);
         let expected: String = mac
             .finalize()
             .into_bytes()
@@ -138,14 +85,14 @@ fn webhook_gets_opened_nothing_resolved_reopened() {
             r.header("X-Trustmap-Signature"),
             Some(format!("sha256={expected}").as_str())
         );
-        let body: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
         assert_eq!(
             r.header("Idempotency-Key").unwrap(),
             format!("{}:opened", body["finding"]["id"].as_str().unwrap())
         );
     }
 
-    seen.lock().unwrap().clear();
+    seen.clear();
     sweep(dir.path(), "2026-11-21");
     assert!(events(&seen).is_empty(), "nothing changed, nothing sent");
 
@@ -158,7 +105,7 @@ fn webhook_gets_opened_nothing_resolved_reopened() {
     sweep(dir.path(), "2026-11-22");
     assert_eq!(events(&seen), vec!["resolved"; 2]);
 
-    seen.lock().unwrap().clear();
+    seen.clear();
     std::fs::write(&inventory, &full).unwrap();
     sweep(dir.path(), "2026-11-23");
     assert_eq!(events(&seen), vec!["reopened"; 2]);
@@ -166,7 +113,7 @@ fn webhook_gets_opened_nothing_resolved_reopened() {
 
 #[test]
 fn a_receiver_failing_twice_gets_each_event_once() {
-    let (url, seen) = receiver(2, 200);
+    let (url, seen) = receiver(2);
     let dir = tempfile::tempdir().unwrap();
     configure(dir.path(), &url, 3);
     let o = sweep(dir.path(), "2026-11-20");
@@ -175,7 +122,7 @@ fn a_receiver_failing_twice_gets_each_event_once() {
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
-    let log = seen.lock().unwrap();
+    let log = seen.requests();
     assert_eq!(log.len(), 17, "2 failed attempts, then 15 deliveries");
     let mut keys: Vec<&str> = log
         .iter()
@@ -190,7 +137,7 @@ fn a_receiver_failing_twice_gets_each_event_once() {
 
 #[test]
 fn undeliverable_events_go_to_the_dead_letter_file() {
-    let (url, _seen) = receiver(usize::MAX, 200);
+    let (url, _seen) = receiver(usize::MAX);
     let dir = tempfile::tempdir().unwrap();
     configure(dir.path(), &url, 1);
     let o = sweep(dir.path(), "2026-11-20");

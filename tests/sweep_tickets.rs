@@ -3,11 +3,10 @@
 //! comment plus a transition (Jira) or a close (GitHub), on the ticket opened earlier.
 #![allow(clippy::unwrap_used)] // test set-up: a panic is the clearest report
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Command, Output};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use trustmap_testkit::http::{Response, Server};
 
 #[derive(Debug, Clone)]
 struct Call {
@@ -17,54 +16,27 @@ struct Call {
     body: Value,
 }
 
-/// A bounded HTTP/1.1 server: `answer(method, path, n)` gives status and JSON body; every call
-/// is recorded.
-fn server(answer: fn(&str, &str, usize) -> (u16, Value)) -> (String, Arc<Mutex<Vec<Call>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let calls = Arc::new(Mutex::new(Vec::new()));
-    let log = calls.clone();
-    std::thread::spawn(move || {
-        for (n, stream) in listener.incoming().take(500).enumerate() {
-            let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut line = String::new();
-            reader.read_line(&mut line).unwrap();
-            let mut parts = line.split_whitespace();
-            let (method, path) = (
-                parts.next().unwrap().to_string(),
-                parts.next().unwrap().to_string(),
-            );
-            let (mut len, mut auth) = (0usize, String::new());
-            loop {
-                let mut h = String::new();
-                reader.read_line(&mut h).unwrap();
-                let h = h.trim_end();
-                if h.is_empty() {
-                    break;
-                }
-                let (k, v) = h.split_once(':').unwrap();
-                match k.to_ascii_lowercase().as_str() {
-                    "content-length" => len = v.trim().parse().unwrap(),
-                    "authorization" => auth = v.trim().to_string(),
-                    _ => {}
-                }
-            }
-            let mut body = vec![0u8; len];
-            reader.read_exact(&mut body).unwrap();
-            let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-            let (status, reply) = answer(&method, &path, n);
-            log.lock().unwrap().push(Call {
-                method,
-                path,
-                auth,
-                body,
-            });
-            let text = reply.to_string();
-            let _ = write!(stream, "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{text}", text.len());
-        }
-    });
-    (base, calls)
+/// A local server: `answer(method, path, n)` gives status and JSON body for the n-th request.
+fn server(answer: fn(&str, &str, usize) -> (u16, Value)) -> Server {
+    let n = AtomicUsize::new(0);
+    Server::start(move |req| {
+        let (status, body) = answer(&req.method, &req.path, n.fetch_add(1, Ordering::SeqCst));
+        Response::json(status, &body)
+    })
+}
+
+/// Every request so far, with its JSON body.
+fn calls(server: &Server) -> Vec<Call> {
+    server
+        .requests()
+        .into_iter()
+        .map(|r| Call {
+            auth: r.header("authorization").unwrap_or_default().to_string(),
+            body: serde_json::from_slice(&r.body).unwrap_or(Value::Null),
+            method: r.method,
+            path: r.path,
+        })
+        .collect()
 }
 
 fn jira_answer(method: &str, path: &str, n: usize) -> (u16, Value) {
@@ -135,7 +107,8 @@ fn drop_mystery(dir: &Path) {
 
 #[test]
 fn jira_issues_are_created_then_commented_and_transitioned() {
-    let (base, calls) = server(jira_answer);
+    let srv = server(jira_answer);
+    let base = srv.base.clone();
     let dir = tempfile::tempdir().unwrap();
     setup(
         dir.path(),
@@ -148,9 +121,7 @@ fn jira_issues_are_created_then_commented_and_transitioned() {
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
-    let created: Vec<Call> = calls
-        .lock()
-        .unwrap()
+    let created: Vec<Call> = calls(&srv)
         .iter()
         .filter(|c| c.path == "/rest/api/2/issue")
         .cloned()
@@ -174,7 +145,7 @@ fn jira_issues_are_created_then_commented_and_transitioned() {
     }
     // The mystery role's findings resolve: each of their two tickets gets a comment and "Done".
     let mystery_keys: Vec<String> = {
-        let log = calls.lock().unwrap();
+        let log = calls(&srv);
         log.iter()
             .enumerate()
             .filter(|(_, c)| {
@@ -188,10 +159,10 @@ fn jira_issues_are_created_then_commented_and_transitioned() {
             .collect()
     };
     assert_eq!(mystery_keys.len(), 2);
-    calls.lock().unwrap().clear();
+    srv.clear();
     drop_mystery(dir.path());
     sweep(dir.path(), "2026-11-21");
-    let log = calls.lock().unwrap();
+    let log = calls(&srv);
     for key in &mystery_keys {
         assert!(log.iter().any(|c| c.method == "POST"
             && c.path == format!("/rest/api/2/issue/{key}/comment")
@@ -208,16 +179,15 @@ fn jira_issues_are_created_then_commented_and_transitioned() {
 
 #[test]
 fn github_issues_are_opened_then_commented_and_closed() {
-    let (base, calls) = server(github_answer);
+    let srv = server(github_answer);
+    let base = srv.base.clone();
     let dir = tempfile::tempdir().unwrap();
     setup(
         dir.path(),
         &format!("type = \"github-issues\"\napi_url = \"{base}\"\nrepo = \"corp/security-findings\"\ntoken_env = \"TM_GH_TOKEN\"\nlabels = [\"trustmap\"]"),
     );
     sweep(dir.path(), "2026-11-20");
-    let opened: Vec<(usize, Call)> = calls
-        .lock()
-        .unwrap()
+    let opened: Vec<(usize, Call)> = calls(&srv)
         .iter()
         .cloned()
         .enumerate()
@@ -239,10 +209,10 @@ fn github_issues_are_opened_then_commented_and_closed() {
         .filter(|(_, c)| c.body["title"].as_str().unwrap().contains("mystery"))
         .map(|(n, _)| n + 1)
         .collect();
-    calls.lock().unwrap().clear();
+    srv.clear();
     drop_mystery(dir.path());
     sweep(dir.path(), "2026-11-21");
-    let log = calls.lock().unwrap();
+    let log = calls(&srv);
     for n in &mystery {
         assert!(log.iter().any(|c| c.method == "POST"
             && c.path == format!("/repos/corp/security-findings/issues/{n}/comments")));

@@ -14,13 +14,16 @@ pub struct Request {
     /// Header names lower-cased.
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// The status the handler answered with.
+    pub answered: u16,
 }
 
 impl Request {
+    /// A header by name, case-insensitively.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
-            .find(|(k, _)| k == name)
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
     }
 
@@ -131,6 +134,13 @@ impl Server {
     pub fn requests(&self) -> Vec<Request> {
         self.requests.lock().map(|r| r.clone()).unwrap_or_default()
     }
+
+    /// Forget the requests recorded so far.
+    pub fn clear(&self) {
+        if let Ok(mut r) = self.requests.lock() {
+            r.clear();
+        }
+    }
 }
 
 fn serve_one(
@@ -166,6 +176,7 @@ fn serve_one(
     req.body = vec![0u8; len];
     reader.read_exact(&mut req.body)?;
     let resp = handler(&req);
+    req.answered = resp.status;
     if let Ok(mut l) = log.lock() {
         l.push(req);
     }
