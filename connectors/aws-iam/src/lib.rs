@@ -233,10 +233,7 @@ impl AwsIamConnector {
         for g in built.gaps {
             out.gap(format!("account {}: {g}", inv.account));
         }
-        for o in built.observations {
-            out.emit(o).await?;
-        }
-        Ok(())
+        out.emit_all(built.observations).await
     }
 }
 

@@ -483,13 +483,11 @@ impl GithubConnector {
         for g in &inv.gaps {
             out.gap(format!("snapshot: {g}"));
         }
-        for o in observe::org_observations(&inv, &source) {
-            out.emit(o).await?;
-        }
+        out.emit_all(observe::org_observations(&inv, &source))
+            .await?;
         for r in &inv.repositories {
-            for o in observe::repo_observations(&inv.org, r, &source) {
-                out.emit(o).await?;
-            }
+            out.emit_all(observe::repo_observations(&inv.org, r, &source))
+                .await?;
         }
         Ok(())
     }
@@ -520,9 +518,8 @@ impl Connector for GithubConnector {
         );
         let consume = async {
             while let Some(r) = rx.recv().await {
-                for o in observe::repo_observations(&org, &r, &source) {
-                    out.emit(o).await?;
-                }
+                out.emit_all(observe::repo_observations(&org, &r, &source))
+                    .await?;
                 if !self.config.scan_repos {
                     continue;
                 }
@@ -554,9 +551,6 @@ impl Connector for GithubConnector {
         }
         let inv = inv?;
         consumed?;
-        for o in observe::org_observations(&inv, &source) {
-            out.emit(o).await?;
-        }
-        Ok(())
+        out.emit_all(observe::org_observations(&inv, &source)).await
     }
 }

@@ -120,6 +120,17 @@ impl Emitter {
 }
 
 impl Emitter {
+    /// Emit every observation of `observations`, in order.
+    pub async fn emit_all(
+        &self,
+        observations: impl IntoIterator<Item = Observation>,
+    ) -> Result<(), ConnectorError> {
+        for o in observations {
+            self.emit(o).await?;
+        }
+        Ok(())
+    }
+
     /// Emit each secret match as a `secret` observation (digest and redacted form only).
     pub async fn emit_secrets(
         &self,
