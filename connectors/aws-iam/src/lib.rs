@@ -14,6 +14,7 @@ pub mod live;
 pub mod observe;
 pub mod policy;
 
+use trustmap_model::Identifier;
 use async_trait::async_trait;
 use futures::StreamExt;
 use serde::Deserialize;
@@ -229,6 +230,7 @@ impl AwsIamConnector {
         known: &KnownAccounts,
         source: &str,
     ) -> Result<(), ConnectorError> {
+        out.own(Identifier::AwsAccount(inv.account.clone()));
         let built = observe::observations(inv, known, source);
         for g in built.gaps {
             out.gap(format!("account {}: {g}", inv.account));
@@ -264,6 +266,10 @@ impl Connector for AwsIamConnector {
         let base = live::sdk_config(&self.config).await;
         ctx.progress.message("aws: who am I");
         let (_, targets) = self.targets(&base).await?;
+        // Every account of the Organization is ours, entered or not.
+        for (account, _) in &targets {
+            out.own(Identifier::AwsAccount(account.clone()));
+        }
         let total = targets.len();
         let mut swept = 0usize;
         let mut runs = futures::stream::iter(targets)

@@ -4,7 +4,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use trustmap_model::{
-    CredentialObs, EdgeKind, EdgeObs, ExternalPrincipalObs, IdentityObs, Observation, Provenance,
+    CredentialObs, EdgeKind, EdgeObs, ExternalPrincipalObs, Identifier, IdentityObs, Observation,
+    Provenance,
 };
 
 use crate::details::{report_date, AccountInventory, AttachedPolicy, InlinePolicy, Tag};
@@ -28,12 +29,12 @@ fn later(a: Option<String>, b: Option<String>) -> Option<String> {
     }
 }
 
-fn tags_of(tags: &[Tag]) -> (BTreeMap<String, String>, Vec<String>) {
+fn tags_of(tags: &[Tag]) -> (BTreeMap<String, String>, Vec<Identifier>) {
     let mut map = BTreeMap::new();
     let mut identifiers = Vec::new();
     for t in tags {
         if t.value.contains('@') && !t.value.contains(char::is_whitespace) {
-            identifiers.push(format!("email:{}", t.value));
+            identifiers.push(Identifier::Email(t.value.clone()));
         }
         map.insert(t.key.clone(), t.value.clone());
     }
@@ -93,7 +94,7 @@ impl<'a> Builder<'a> {
         p
     }
 
-    fn external(&mut self, id: String, kind: &str, name: String, identifiers: Vec<String>) {
+    fn external(&mut self, id: String, kind: &str, name: String, identifiers: Vec<Identifier>) {
         if self.principals.insert(id.clone()) {
             self.out
                 .push(Observation::ExternalPrincipal(ExternalPrincipalObs {
@@ -108,10 +109,10 @@ impl<'a> Builder<'a> {
 
     fn account_principal(&mut self, account: &str) -> String {
         let id = format!("aws-account:{account}");
-        let (name, mut identifiers) = (account.to_string(), vec![format!("aws_account:{account}")]);
+        let (name, mut identifiers) = (account.to_string(), vec![Identifier::AwsAccount(account.to_string())]);
         let name = match self.known.vendor(account) {
             Some(vendor) => {
-                identifiers.push(format!("known_vendor:{vendor}"));
+                identifiers.push(Identifier::KnownVendor(vendor.to_string()));
                 format!("{name} (probably {vendor}, per known accounts list)")
             }
             None => name,
@@ -209,9 +210,9 @@ impl<'a> Builder<'a> {
                     for repo in repos {
                         let org = repo.split('/').next().unwrap_or(&repo).to_string();
                         let id = format!("github-repo:{repo}");
-                        let mut ids = vec![format!("github_org:{org}")];
+                        let mut ids = vec![Identifier::GithubOrg(org.clone())];
                         if !org.contains('*') {
-                            ids.push(format!("github_repo:{repo}"));
+                            ids.push(Identifier::GithubRepo(repo.clone()));
                         }
                         self.external(id.clone(), "github_repository", repo, ids);
                         add(id, t.conditions.clone());
@@ -330,7 +331,7 @@ pub fn observations(inv: &AccountInventory, known: &KnownAccounts, source: &str)
                     last_rotated: k.created.clone(),
                     expires: None,
                     active: k.active,
-                    identifiers: vec![format!("aws_access_key_id:{}", k.access_key_id)],
+                    identifiers: vec![Identifier::AwsAccessKeyId(k.access_key_id.clone())],
                     scopes: vec![],
                     provenance: b.provenance(),
                 });

@@ -14,6 +14,7 @@ pub mod clone;
 pub mod inventory;
 pub mod observe;
 
+use trustmap_model::Identifier;
 use async_trait::async_trait;
 use futures::StreamExt;
 use serde::Deserialize;
@@ -194,7 +195,7 @@ pub async fn client(
             (client, token.expose_secret().to_string())
         }
         _ => {
-            let token = std::env::var(&cfg.token_env).map_err(|_| {
+            let token = trustmap_model::env::named(&cfg.token_env).ok_or_else(|| {
                 ConnectorError::new(
                     ErrorKind::Auth,
                     format!(
@@ -480,6 +481,7 @@ impl GithubConnector {
             )
         })?;
         let source = path.display().to_string();
+        out.own(Identifier::GithubOrg(inv.org.clone()));
         for g in &inv.gaps {
             out.gap(format!("snapshot: {g}"));
         }
@@ -508,6 +510,7 @@ impl Connector for GithubConnector {
             return self.snapshot(ctx, file, out).await;
         }
         let org = self.config.org.clone().unwrap_or_default();
+        out.own(Identifier::GithubOrg(org.clone()));
         let api = client(&self.config, &ctx.base_dir, &org).await?;
         let gaps = Gaps::default();
         let source = format!("{} org {org}", self.config.api_url);

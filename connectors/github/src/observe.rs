@@ -4,7 +4,7 @@
 //! (`github:contents:read`); app owners, users, webhook hosts and email domains are the
 //! identifiers that attribute them to partners.
 use std::collections::BTreeMap;
-use trustmap_model::{CredentialObs, IdentityObs, Observation, Provenance};
+use trustmap_model::{CredentialObs, Identifier, IdentityObs, Observation, Provenance};
 
 use crate::inventory::{Collaborator, Hook, Inventory, RepoPermissions, Repository};
 
@@ -75,7 +75,7 @@ impl Users {
     fn get(&mut self, login: &str, kind: &str, org: &str, source: &str) -> &mut IdentityObs {
         let u = self.0.entry(login.to_string()).or_insert_with(|| {
             let mut i = identity(user_id(login), kind, login.to_string(), org, source);
-            i.identifiers.push(format!("github_user:{login}"));
+            i.identifiers.push(Identifier::GithubUser(login.to_string()));
             i
         });
         // The most specific kind wins: an outside collaborator or machine user over a plain user.
@@ -98,7 +98,7 @@ fn hook_identity(org: &str, scope: &str, h: &Hook, source: &str) -> IdentityObs 
     );
     i.created = h.created_at.clone();
     i.active = h.active;
-    i.identifiers.push(format!("domain:{host}"));
+    i.identifiers.push(Identifier::Domain(host.to_string()));
     i.tags.insert("url_host".into(), host);
     i.tags.insert("usage".into(), "untracked".into());
     i.tags.insert("events".into(), h.events.join(","));
@@ -133,17 +133,17 @@ pub fn org_observations(inv: &Inventory, source: &str) -> Vec<Observation> {
         i.created = inst.created_at.clone();
         i.active = inst.suspended_at.is_none();
         i.scopes = scopes_of(&inst.permissions);
-        i.identifiers.push(format!("github_app:{}", inst.app_slug));
+        i.identifiers.push(Identifier::GithubApp(inst.app_slug.clone()));
         if let Some(owner) = app
             .owner
             .as_ref()
             .filter(|o| !o.login.eq_ignore_ascii_case(org))
         {
-            i.identifiers.push(format!("github_org:{}", owner.login));
+            i.identifiers.push(Identifier::GithubOrg(owner.login.clone()));
             i.tags.insert("app_owner".into(), owner.login.clone());
         }
         if let Some(host) = app.external_url.as_deref().and_then(host_of) {
-            i.identifiers.push(format!("domain:{host}"));
+            i.identifiers.push(Identifier::Domain(host.to_string()));
             i.tags.insert("app_url_host".into(), host);
         }
         i.tags.insert(
@@ -179,7 +179,7 @@ pub fn org_observations(inv: &Inventory, source: &str) -> Vec<Observation> {
             identifiers: c
                 .token_last_eight
                 .iter()
-                .map(|l| format!("last8:{l}"))
+                .map(|l| Identifier::Last8(l.clone()))
                 .collect(),
             scopes: c.scopes.iter().map(|s| format!("github:{s}")).collect(),
             provenance: provenance(source),
@@ -264,7 +264,7 @@ fn collaborator(org: &str, full: &str, c: &Collaborator, source: &str) -> Identi
         org,
         source,
     );
-    i.identifiers.push(format!("github_user:{}", c.login));
+    i.identifiers.push(Identifier::GithubUser(c.login.clone()));
     i.scopes = c
         .permissions
         .as_ref()

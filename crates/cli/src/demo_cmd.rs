@@ -1,10 +1,12 @@
 //! `trustmap demo`, `trustmap exit-plan` and `trustmap github export`.
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use trustmap_report::Format;
+use trustmap_sweep::{Plan, SweepRun};
 
 use crate::exit;
-use crate::sweep_cmd::{run_sweep, sweep_once, SweepArgs};
+use crate::sweep_cmd::{parse_now, sweep_with_bars, write_sweep_files};
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
@@ -16,33 +18,29 @@ pub struct DemoArgs {
     pub quiet: bool,
 }
 
+/// The demo sweeps once: the report files and the exit plan are views of the same run.
 pub fn run_demo(args: DemoArgs) -> Result<u8> {
     let today = chrono::Utc::now().date_naive();
     let config = trustmap_demo::build(&args.dir, today)
         .with_context(|| format!("cannot create the demo estate in {}", args.dir.display()))?;
     eprintln!("demo estate written to {}", args.dir.display());
     let out = args.dir.join("out");
-    let code = run_sweep(SweepArgs {
-        config: config.clone(),
-        out: out.clone(),
-        format: ["jsonl", "json", "sarif", "csv", "md", "html"]
-            .map(String::from)
-            .to_vec(),
-        state: None,
-        fail_on_new: false,
-        fail_on: None,
-        now: None,
-        quiet: args.quiet,
-    })?;
-    let plan = run_exit_plan(
-        ExitPlanArgs {
-            partner: "oldco".into(),
-            config: config.clone(),
-            out: out.clone(),
-            now: None,
-        },
-        false,
-    )?;
+    let plan = Plan::load(&config, None)?;
+    let run = sweep_with_bars(&plan, args.quiet)?;
+    let formats = [
+        Format::Jsonl,
+        Format::Json,
+        Format::Sarif,
+        Format::Csv,
+        Format::Markdown,
+        Format::Html,
+    ];
+    let written = write_sweep_files(&plan, &run, &out, &formats, &config)?;
+    if !args.quiet {
+        crate::summary::print_sweep(&run, &written);
+    }
+    let code = exit::of(run.verdict(None, false));
+    let plan_code = write_exit_plan(&plan, &run, "oldco", &out, false)?;
     eprintln!();
     eprintln!("HTML report:  {}", out.join("findings.html").display());
     eprintln!(
@@ -53,11 +51,7 @@ pub fn run_demo(args: DemoArgs) -> Result<u8> {
         "Next:         trustmap exit-plan acme --config {}",
         config.display()
     );
-    Ok(if code == exit::CONNECTOR_FAILED || plan != exit::OK {
-        code.max(plan)
-    } else {
-        exit::OK
-    })
+    Ok(code.max(plan_code))
 }
 
 #[derive(Debug, Args)]
@@ -75,26 +69,37 @@ pub struct ExitPlanArgs {
     pub now: Option<String>,
 }
 
-/// Write the plan's files; print its Markdown to stdout when `print`.
-pub fn run_exit_plan(args: ExitPlanArgs, print: bool) -> Result<u8> {
-    let swept = sweep_once(&args.config, args.now.as_deref(), true)?;
-    let plan = trustmap_sweep::exit_plan(
-        &swept.outcome.graph,
-        &swept.registry,
-        &swept.outcome.findings,
-        &args.partner,
-        swept.today,
-        swept.config.dormant_after_days,
+/// `trustmap exit-plan`: sweep, then write the partner's plan and print its Markdown.
+pub fn run_exit_plan(args: ExitPlanArgs) -> Result<u8> {
+    let plan = Plan::load(&args.config, parse_now(args.now.as_deref())?)?;
+    let run = sweep_with_bars(&plan, true)?;
+    write_exit_plan(&plan, &run, &args.partner, &args.out, true)
+}
+
+/// Write a partner's exit plan (Markdown and HTML) from a run; print the Markdown when `print`.
+pub fn write_exit_plan(
+    plan: &Plan,
+    run: &SweepRun,
+    partner: &str,
+    out: &Path,
+    print: bool,
+) -> Result<u8> {
+    let exit_plan = trustmap_sweep::exit_plan(
+        &run.graph,
+        &plan.registry,
+        &run.findings,
+        partner,
+        plan.settings.today,
+        plan.config.dormant_after_days,
     )
     .map_err(anyhow::Error::msg)?;
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("cannot create {}", args.out.display()))?;
-    let md = trustmap_report::exit_plan::to_markdown(&plan);
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let md = trustmap_report::exit_plan::to_markdown(&exit_plan);
     for (ext, text) in [
         ("md", md.clone()),
-        ("html", trustmap_report::exit_plan::to_html(&plan)),
+        ("html", trustmap_report::exit_plan::to_html(&exit_plan)),
     ] {
-        let path = args.out.join(format!("exit-plan-{}.{ext}", args.partner));
+        let path = out.join(format!("exit-plan-{partner}.{ext}"));
         let tmp = path.with_extension(format!("{ext}.tmp"));
         std::fs::write(&tmp, text).with_context(|| format!("cannot write {}", tmp.display()))?;
         std::fs::rename(&tmp, &path).with_context(|| format!("cannot write {}", path.display()))?;
@@ -102,7 +107,7 @@ pub fn run_exit_plan(args: ExitPlanArgs, print: bool) -> Result<u8> {
     if print {
         out!("{md}");
     }
-    let failed: Vec<_> = swept.outcome.failures().map(|c| c.name.clone()).collect();
+    let failed: Vec<_> = run.failures().map(|c| c.name.clone()).collect();
     if !failed.is_empty() {
         eprintln!(
             "trustmap: connectors failed ({}): the plan may miss what they would have found",
@@ -112,16 +117,15 @@ pub fn run_exit_plan(args: ExitPlanArgs, print: bool) -> Result<u8> {
     }
     eprintln!(
         "exit plan for {}: {} steps in {} systems → {}",
-        plan.partner_id,
-        plan.steps().count(),
-        plan.systems.len(),
-        args.out
-            .join(format!("exit-plan-{}.html", args.partner))
-            .display()
+        exit_plan.partner_id,
+        exit_plan.steps().count(),
+        exit_plan.systems.len(),
+        out.join(format!("exit-plan-{partner}.html")).display()
     );
     Ok(exit::OK)
 }
 
+#[cfg(feature = "github")]
 #[derive(Debug, Subcommand)]
 pub enum GithubCommand {
     /// Enumerate an organisation and print what the github connector saw, as JSON (the
@@ -140,6 +144,7 @@ pub enum GithubCommand {
     },
 }
 
+#[cfg(feature = "github")]
 pub fn run_github(cmd: GithubCommand) -> Result<u8> {
     let GithubCommand::Export {
         org,

@@ -1,4 +1,4 @@
-//! The `trustmap` binary: parses the command line of DESIGN.md, calls the library crates and
+//! The `trustmap` binary: parses the command line (docs/architecture.md, "Contracts"), calls the library crates and
 //! maps outcomes to exit codes (0 ok, 1 findings at or above `--fail-on`, 2 usage or
 //! configuration error, 3 a connector failed). Orchestration lives in the libraries.
 
@@ -15,6 +15,7 @@ mod demo_cmd;
 mod progress;
 mod rules_cmd;
 mod scan_cmd;
+mod summary;
 mod sweep_cmd;
 
 use clap::{Parser, Subcommand};
@@ -48,6 +49,7 @@ enum Command {
     /// A complete sweep over a bundled offline demo estate; writes an HTML report.
     Demo(demo_cmd::DemoArgs),
     /// GitHub helpers: export an organisation's inventory for offline sweeps.
+    #[cfg(feature = "github")]
     #[command(subcommand)]
     Github(demo_cmd::GithubCommand),
     /// The state file: remembered findings, run history, suppressions.
@@ -71,12 +73,21 @@ enum PartnersCommand {
     },
 }
 
-/// Exit codes of DESIGN.md.
+/// Exit codes of the command-line contract.
 pub mod exit {
     pub const OK: u8 = 0;
     pub const FINDINGS: u8 = 1;
     pub const USAGE: u8 = 2;
     pub const CONNECTOR_FAILED: u8 = 3;
+
+    /// The exit code of a sweep's verdict.
+    pub fn of(v: trustmap_sweep::Verdict) -> u8 {
+        match v {
+            trustmap_sweep::Verdict::Ok => OK,
+            trustmap_sweep::Verdict::Findings => FINDINGS,
+            trustmap_sweep::Verdict::ConnectorFailed => CONNECTOR_FAILED,
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -90,8 +101,9 @@ fn main() -> ExitCode {
             sweep_cmd::run_partners_check(file, now)
         }
         Command::State { state, command } => sweep_cmd::run_state(state, command),
-        Command::ExitPlan(args) => demo_cmd::run_exit_plan(args, true),
+        Command::ExitPlan(args) => demo_cmd::run_exit_plan(args),
         Command::Demo(args) => demo_cmd::run_demo(args),
+        #[cfg(feature = "github")]
         Command::Github(cmd) => demo_cmd::run_github(cmd),
     };
     match result {

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use tokio::sync::{mpsc, Semaphore};
-use trustmap_model::{Observation, Progress, Provenance};
+use trustmap_model::{Identifier, Observation, Progress, Provenance};
 use trustmap_rules::Engine;
 
 /// What went wrong, for the policy that decides retry, skip or abort.
@@ -72,6 +72,7 @@ pub struct Emitter {
     tx: mpsc::Sender<Observation>,
     provenance: Provenance,
     gaps: Arc<std::sync::Mutex<Vec<String>>>,
+    estate: Arc<std::sync::Mutex<Vec<Identifier>>>,
 }
 
 impl Emitter {
@@ -83,7 +84,23 @@ impl Emitter {
                 source: String::new(),
             },
             gaps: Arc::default(),
+            estate: Arc::default(),
         }
+    }
+
+    /// Declare part of the estate this connector sweeps (the AWS account it entered, the
+    /// GitHub organisation it listed): the organisation's own, so trust in it is internal.
+    pub fn own(&self, id: Identifier) {
+        if let Ok(mut e) = self.estate.lock() {
+            if !e.contains(&id) {
+                e.push(id);
+            }
+        }
+    }
+
+    /// The estate declared so far, by this emitter and its clones.
+    pub fn estate(&self) -> Vec<Identifier> {
+        self.estate.lock().map(|e| e.clone()).unwrap_or_default()
     }
 
     /// Record a coverage gap: something this connector could not see (an account it could not

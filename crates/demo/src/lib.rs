@@ -55,7 +55,7 @@ impl Days {
 
 fn partners(d: &Days) -> String {
     format!(
-        r#"# The demo's partner registry (DESIGN.md, partners.toml).
+        r#"# The demo's partner registry (partners.toml).
 [[partners]]
 id = "acme"
 name = "Acme Analytics Ltd"

@@ -46,7 +46,7 @@ pub fn export(g: &Graph, format: ExportFormat) -> String {
         g.nodes[i]
             .attribution
             .as_ref()
-            .map(|a| a.owner.clone())
+            .map(|a| a.owner.to_string())
             .unwrap_or_default()
     };
     match format {

@@ -58,7 +58,7 @@ impl FromStr for Severity {
     }
 }
 
-/// The finding kinds of DESIGN.md.
+/// The finding kinds (docs/architecture.md, "Contracts").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FindingKind {
@@ -93,6 +93,49 @@ impl FindingKind {
     }
 }
 
+/// A finding kind, status or severity text that is not one trustmap defines.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown {what} {text:?}")]
+pub struct UnknownName {
+    pub what: &'static str,
+    pub text: String,
+}
+
+impl FindingKind {
+    pub const ALL: [FindingKind; 11] = [
+        FindingKind::LeakedSecret,
+        FindingKind::UnownedIdentity,
+        FindingKind::UnknownExternalAccess,
+        FindingKind::LingeringAccess,
+        FindingKind::NestedAccess,
+        FindingKind::DormantAccess,
+        FindingKind::StaleCredential,
+        FindingKind::OverScoped,
+        FindingKind::SharedCredential,
+        FindingKind::MissingExternalId,
+        FindingKind::MissingGovernance,
+    ];
+}
+
+impl FromStr for FindingKind {
+    type Err = UnknownName;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        FindingKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| UnknownName {
+                what: "finding kind",
+                text: s.to_string(),
+            })
+    }
+}
+
+impl fmt::Display for FindingKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Lifecycle of a finding across runs (the state store sets anything but `New`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -102,6 +145,43 @@ pub enum FindingStatus {
     Open,
     Resolved,
     Suppressed,
+}
+
+impl FindingStatus {
+    pub const ALL: [FindingStatus; 4] = [
+        FindingStatus::New,
+        FindingStatus::Open,
+        FindingStatus::Resolved,
+        FindingStatus::Suppressed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingStatus::New => "new",
+            FindingStatus::Open => "open",
+            FindingStatus::Resolved => "resolved",
+            FindingStatus::Suppressed => "suppressed",
+        }
+    }
+}
+
+impl FromStr for FindingStatus {
+    type Err = UnknownName;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        FindingStatus::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| UnknownName {
+                what: "finding status",
+                text: s.to_string(),
+            })
+    }
+}
+
+impl fmt::Display for FindingStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// What a finding is about.
@@ -120,12 +200,12 @@ pub struct Location {
     pub line: u64,
     pub column: u64,
     pub commit: Option<String>,
-    /// Extension of DESIGN.md's location: the committer date (RFC 3339) of `commit`.
+    /// Extension of the contract's location: the committer date (RFC 3339) of `commit`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commit_date: Option<String>,
 }
 
-/// One finding, exactly the JSON object of DESIGN.md.
+/// One finding, exactly the finding JSON object of the contract (docs/architecture.md).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
     pub id: String,
@@ -143,6 +223,10 @@ pub struct Finding {
     pub status: FindingStatus,
     pub first_seen: String,
     pub last_seen: String,
+    /// The connectors whose observations produced it (empty: the registry alone). The state
+    /// store resolves a finding only when all of them ran fine.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<String>,
 }
 
 /// A finding id: `tm-` and 16 hex digits of SHA-256 over the parts that define the problem.

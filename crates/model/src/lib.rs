@@ -1,28 +1,37 @@
 //! The shared vocabulary of trustmap.
 //!
 //! Every other crate speaks in these types: [`Severity`], [`Finding`] (the finding JSON of
-//! DESIGN.md), [`Observation`] (what connectors emit: identities, credentials, external
+//! docs/architecture.md), [`Observation`] (what connectors emit: identities, credentials, external
 //! principals, edges, leaked secrets), [`SecretMatch`] (a content match before it becomes an
-//! observation), [`Secret`] (a value that redacts itself) and [`fingerprint`] (the stable id).
+//! observation), [`Secret`] (a value that redacts itself), [`fingerprint`] (the stable id),
+//! [`Identifier`] (typed `aws_account:…` identifiers), [`Attribution`] (whose a node is) and
+//! [`leaked_secret_finding`] (the one recipe for a leak finding).
 //!
 //! This crate must not know about connectors, rules, partners, output formats or I/O: it is
 //! data plus the few pure functions that define its meaning.
 
+mod attribution;
 mod config_error;
+pub mod env;
 mod finding;
+mod identifier;
+mod leak;
 mod observation;
 mod progress;
 mod secret;
 mod stats;
 
+pub use attribution::{Attributee, Attribution};
 pub use config_error::ConfigFileError;
 pub use finding::{
     fingerprint, Finding, FindingKind, FindingStatus, Location, Severity, SeverityParseError,
-    Subject,
+    Subject, UnknownName,
 };
+pub use identifier::{Identifier, IdentifierParseError};
+pub use leak::{leak_id, leaked_secret_finding, Leak, DEFAULT_LEAK_REMEDIATION};
 pub use observation::{
-    CredentialObs, EdgeKind, EdgeObs, ExternalPrincipalObs, IdentityObs, Observation, Provenance,
-    SecretObs,
+    is_key_like_kind, CredentialObs, EdgeKind, EdgeObs, ExternalPrincipalObs, IdentityObs,
+    Observation, Provenance, SecretObs, KEY_LIKE_KINDS,
 };
 pub use progress::{NoProgress, Progress};
 pub use secret::{redact, Secret, SecretMatch};

@@ -1,6 +1,8 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+use crate::Identifier;
+
 /// Where an observation came from: the connector instance (`name` in sweep.toml) and the
 /// source object (an API call, a file, a commit).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,7 +42,7 @@ pub struct IdentityObs {
     pub tags: BTreeMap<String, String>,
     /// Identifiers that may attribute it: emails, logins, org names, app slugs, account ids.
     #[serde(default)]
-    pub identifiers: Vec<String>,
+    pub identifiers: Vec<Identifier>,
     #[serde(default)]
     pub provenance: Provenance,
 }
@@ -68,7 +70,7 @@ pub struct CredentialObs {
     /// Public identifiers of the secret: an access key id, a token's last eight characters,
     /// `Secret::digest` of a value known to the inventory. Used to link leaks to credentials.
     #[serde(default)]
-    pub identifiers: Vec<String>,
+    pub identifiers: Vec<Identifier>,
     #[serde(default)]
     pub scopes: Vec<String>,
     #[serde(default)]
@@ -85,7 +87,7 @@ pub struct ExternalPrincipalObs {
     pub kind: String,
     pub name: String,
     #[serde(default)]
-    pub identifiers: Vec<String>,
+    pub identifiers: Vec<Identifier>,
     #[serde(default)]
     pub provenance: Provenance,
 }
@@ -153,6 +155,9 @@ pub struct SecretObs {
     pub commit_date: Option<String>,
     #[serde(default)]
     pub hints: BTreeMap<String, String>,
+    /// The rule's own remediation text, if it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remediation: Option<String>,
     #[serde(default)]
     pub provenance: Provenance,
 }
@@ -187,7 +192,27 @@ impl From<&crate::SecretMatch> for SecretObs {
             commit: m.commit.clone(),
             commit_date: m.commit_date.clone(),
             hints: m.hints.clone(),
+            remediation: m.remediation.clone(),
             provenance: Provenance::default(),
         }
     }
+}
+
+/// Identity kinds that are keys in themselves: a connector may model a deploy key, an SSH key
+/// or a fine-grained token's grant as an identity (it has no other holder we can see), yet
+/// the age and use checks must treat it as the credential it is.
+pub const KEY_LIKE_KINDS: &[&str] = &[
+    "github_deploy_key",
+    "github_ssh_key",
+    "github_fine_grained_pat",
+    "ssh_key",
+    "entra_client_secret",
+    "entra_certificate",
+    "gcp_service_account_key",
+    "k8s_service_account_token",
+];
+
+/// Whether an identity of this kind is a key (see [`KEY_LIKE_KINDS`]).
+pub fn is_key_like_kind(kind: &str) -> bool {
+    KEY_LIKE_KINDS.contains(&kind)
 }

@@ -82,6 +82,8 @@ pub struct SecretMatch {
     pub hints: BTreeMap<String, String>,
     /// Shannon entropy of the secret, in bits per character.
     pub entropy: f64,
+    /// The rule's own remediation text, if it has one.
+    pub remediation: Option<String>,
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! The partner registry of DESIGN.md (`partners.toml`): partners with sponsor, purpose,
+//! The partner registry (`partners.toml`): partners with sponsor, purpose,
 //! lifecycle status, expiry, review cadence, approved scopes and subcontractors (`via`), and
 //! internal owners. Parsing is strict (unknown fields, bad dates, unknown statuses, duplicate
 //! ids and dangling `via` are errors naming file, line and field); [`Registry::gaps`] lists
@@ -12,6 +12,7 @@ use chrono::NaiveDate;
 use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
+use trustmap_model::Attributee;
 
 pub use parse::{load_registry, parse_registry, RegistryError};
 
@@ -160,7 +161,7 @@ impl Registry {
     /// owner (or two partners) are reported in the second value so callers can flag them.
     /// Exact identifiers beat email domains, which beat tags, which beat name globs; among
     /// globs, the one with more literal characters wins.
-    pub fn attribute(&self, ids: &Identifiers<'_>) -> (Attribution, Vec<String>) {
+    pub fn attribute(&self, ids: &Identifiers<'_>) -> (Attribution, Vec<Attributee>) {
         let idx = &self.index;
         // subject -> (strength, what matched)
         let mut best: HashMap<usize, (u32, String)> = HashMap::new();
@@ -220,10 +221,10 @@ impl Registry {
         let Some((top, subject, matched)) = scored.first().cloned() else {
             return (Attribution::Nobody, Vec::new());
         };
-        let name = |subject: usize| -> String {
+        let name = |subject: usize| -> Attributee {
             match self.subject(subject) {
-                Subject::Partner(p) => format!("partner:{}", p.id),
-                Subject::Owner(o) => format!("owner:{}", o.id),
+                Subject::Partner(p) => Attributee::Partner(p.id.clone()),
+                Subject::Owner(o) => Attributee::Owner(o.id.clone()),
             }
         };
         let ties = scored

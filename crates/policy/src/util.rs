@@ -2,7 +2,7 @@
 use chrono::NaiveDate;
 use serde_json::{Map, Value};
 use trustmap_graph::{Node, NodeKind};
-use trustmap_model::{fingerprint, Finding, FindingKind, FindingStatus, Severity, Subject};
+use trustmap_model::{fingerprint, Attribution, Finding, FindingKind, FindingStatus, Severity, Subject};
 use trustmap_partners::Partner;
 
 use crate::CheckContext;
@@ -14,13 +14,20 @@ pub fn parse_day(s: &str) -> Option<NaiveDate> {
 
 /// The partner a node is attributed to, if it is a partner (not an internal owner).
 pub fn partner_of<'a>(ctx: &'a CheckContext<'_>, n: &Node) -> Option<&'a Partner> {
-    let owner = n.attribution.as_ref()?.owner.strip_prefix("partner:")?;
-    ctx.registry.partner(owner)
+    ctx.registry.partner(n.attribution.as_ref()?.partner()?)
 }
 
 /// Nodes that carry access: identities and credentials.
 pub fn is_access(n: &Node) -> bool {
     matches!(n.kind, NodeKind::Identity | NodeKind::Credential)
+}
+
+/// A credential for the age and use checks: a credential node, or an identity that is itself
+/// a key (a deploy key, an SSH key, a fine-grained token's grant), however the connector
+/// chose to model it.
+pub fn is_credential_like(n: &Node) -> bool {
+    n.kind == NodeKind::Credential
+        || n.kind == NodeKind::Identity && trustmap_model::is_key_like_kind(&n.subtype)
 }
 
 pub struct Draft<'a> {
@@ -35,23 +42,24 @@ pub struct Draft<'a> {
     pub key: Vec<String>,
 }
 
+/// Whose the subject is, what matched and any ties, as every finding's evidence says it.
+pub fn attribution_evidence(evidence: &mut Map<String, Value>, a: &Attribution) {
+    evidence.insert("attributed_to".into(), a.owner.to_string().into());
+    evidence.insert("matched".into(), a.matched.clone().into());
+    if !a.ties.is_empty() {
+        let ties: Vec<String> = a.ties.iter().map(ToString::to_string).collect();
+        evidence.insert("attribution_ties".into(), ties.into());
+    }
+}
+
 pub fn finding(ctx: &CheckContext<'_>, d: Draft<'_>) -> Finding {
     let mut parts: Vec<&str> = vec![d.kind.as_str(), &d.node.id];
     parts.extend(d.key.iter().map(String::as_str));
     let attribution = d.node.attribution.as_ref();
-    let partner = attribution
-        .and_then(|a| a.owner.strip_prefix("partner:"))
-        .map(str::to_string);
+    let partner = attribution.and_then(|a| a.partner()).map(str::to_string);
     let mut evidence = d.evidence;
     if let Some(a) = attribution {
-        evidence.insert("attributed_to".into(), a.owner.clone().into());
-        evidence.insert("matched".into(), a.matched.clone().into());
-        if !a.ties.is_empty() {
-            evidence.insert("attribution_ties".into(), a.ties.clone().into());
-        }
-    }
-    if !d.node.sources.is_empty() {
-        evidence.insert("sources".into(), d.node.sources.clone().into());
+        attribution_evidence(&mut evidence, a);
     }
     Finding {
         id: fingerprint(&parts),
@@ -73,5 +81,6 @@ pub fn finding(ctx: &CheckContext<'_>, d: Draft<'_>) -> Finding {
         status: FindingStatus::New,
         first_seen: ctx.settings.now.clone(),
         last_seen: ctx.settings.now.clone(),
+        sources: d.node.sources.clone(),
     }
 }

@@ -1,6 +1,7 @@
 //! Each check and the attribution it relies on, on small graphs built from observations.
 #![allow(clippy::unwrap_used)] // test set-up: a panic is the clearest report
 use std::path::Path;
+use trustmap_attribution::Estate;
 use trustmap_graph::Graph;
 use trustmap_model::{Finding, Observation};
 use trustmap_partners::parse_registry;
@@ -63,8 +64,8 @@ fn run(lines: &[&str], check: &str) -> (Graph, Vec<Finding>) {
         .iter()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    let mut graph = Graph::build(obs, &registry);
-    graph.attribute(&registry);
+    let mut graph = Graph::build(obs);
+    trustmap_attribution::attribute(&mut graph, &registry, &Estate::default());
     let settings = Settings {
         today: chrono::NaiveDate::from_ymd_opt(2026, 11, 22).unwrap(),
         dormant_after_days: 90,

@@ -1,4 +1,4 @@
-//! Renders findings into the formats of DESIGN.md: `jsonl` (one finding per line), `json`
+//! Renders findings into the output formats: `jsonl` (one finding per line), `json`
 //! (`{"findings": [...], "stats": {...}}`), `sarif` (SARIF 2.1.0 for code-scanning tools),
 //! `csv` (spreadsheets), `md` (tickets and chat) and `html` (the partner report, [`html`]).
 //!
@@ -47,6 +47,11 @@ pub enum ReportError {
     Io(#[from] std::io::Error),
     #[error("cannot serialise report: {0}")]
     Json(#[from] serde_json::Error),
+    #[error("cannot write {}: {source}", path.display())]
+    File {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
 }
 
 impl FromStr for Format {
@@ -210,4 +215,37 @@ pub fn write_markdown(findings: &[Finding], out: &mut dyn Write) -> Result<(), R
         writeln!(out)?;
     }
     Ok(())
+}
+
+/// Write `findings.<ext>` for each format into `dir`, each through a temporary name and a
+/// rename so a reader never sees half a file. `view` draws the HTML report (needed only when
+/// `formats` has html). Returns the paths written.
+pub fn write_files(
+    dir: &std::path::Path,
+    formats: &[Format],
+    findings: &[Finding],
+    info: &RunInfo,
+    view: &dyn Fn() -> html::View,
+) -> Result<Vec<std::path::PathBuf>, ReportError> {
+    let at = |path: &std::path::Path| {
+        let path = path.to_path_buf();
+        move |source| ReportError::File { path, source }
+    };
+    std::fs::create_dir_all(dir).map_err(at(dir))?;
+    let mut written = Vec::new();
+    for format in formats {
+        let path = dir.join(format!("findings.{}", format.extension()));
+        let tmp = path.with_extension(format!("{}.tmp", format.extension()));
+        let mut w = std::io::BufWriter::new(std::fs::File::create(&tmp).map_err(at(&tmp))?);
+        if *format == Format::Html {
+            html::write_html(&view(), findings, &mut w)?;
+        } else {
+            write_findings(*format, findings, info, &mut w)?;
+        }
+        w.flush().map_err(at(&tmp))?;
+        drop(w);
+        std::fs::rename(&tmp, &path).map_err(at(&path))?;
+        written.push(path);
+    }
+    Ok(written)
 }

@@ -531,6 +531,7 @@ impl Engine {
                     encoding: m.encoding.map(str::to_string),
                     hints: m.hints,
                     entropy: m.entropy,
+                    remediation: rule.remediation.clone(),
                 }
             })
             .collect()

@@ -14,10 +14,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use trustmap_connector_filesystem::{scan_paths, FilesystemOptions};
 use trustmap_connector_git::{is_repository, scan_history, scan_staged, GitOptions};
-use trustmap_model::{
-    fingerprint, Finding, FindingKind, FindingStatus, Location, Progress, ScanStats, SecretMatch,
-    Subject,
-};
+use trustmap_model::{Finding, Progress, ScanStats, SecretMatch, Subject};
 use trustmap_rules::Engine;
 
 pub use baseline::{load_baseline, BaselineError};
@@ -126,7 +123,7 @@ pub fn run_scan(
 
     let mut by_id: HashMap<String, Finding> = HashMap::new();
     for m in &matches {
-        let f = leaked_secret_finding(engine, m, &req.now, req.show_secrets);
+        let f = leaked_secret_finding(m, &req.now, req.show_secrets);
         match by_id.get(&f.id) {
             // The same secret in the working tree and in history: keep the dated (history)
             // place, which says when it was introduced.
@@ -177,50 +174,11 @@ fn failure(connector: &str, target: &Path, message: String) -> ConnectorFailure 
     }
 }
 
-const DEFAULT_REMEDIATION: &str = "Revoke or rotate the secret at its issuer, move it into a secret manager, and remove it from the file and from git history.";
-
-/// The `leaked_secret` finding for one secret match.
-///
-/// The id covers the rule, the path and a digest of the secret, never line, column or commit,
-/// so it survives unrelated edits, reruns and the same secret being recommitted.
-pub fn leaked_secret_finding(
-    engine: &Engine,
-    m: &SecretMatch,
-    now: &str,
-    show_secrets: bool,
-) -> Finding {
+/// The `leaked_secret` finding for one secret match: the model's one recipe
+/// ([`trustmap_model::leaked_secret_finding`]), plus what only a content scan knows (entropy,
+/// encoding, the other places the same blob appeared).
+pub fn leaked_secret_finding(m: &SecretMatch, now: &str, show_secrets: bool) -> Finding {
     let digest = m.secret.digest();
-    let id = fingerprint(&[
-        FindingKind::LeakedSecret.as_str(),
-        &m.rule_id,
-        &m.path,
-        &digest,
-    ]);
-    let mut evidence = serde_json::Map::new();
-    let shown = if show_secrets {
-        m.secret.expose().to_string()
-    } else {
-        m.secret.redacted()
-    };
-    evidence.insert("secret".into(), shown.into());
-    evidence.insert("secret_digest".into(), digest.clone().into());
-    evidence.insert("rule_name".into(), m.rule_name.clone().into());
-    evidence.insert(
-        "entropy".into(),
-        ((m.entropy * 100.0).round() / 100.0).into(),
-    );
-    if let Some(enc) = &m.encoding {
-        evidence.insert("encoding".into(), enc.clone().into());
-    }
-    let hints: serde_json::Map<String, serde_json::Value> = m
-        .hints
-        .iter()
-        .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
-        .collect();
-    evidence.insert("reveals".into(), hints.into());
-    if !m.also_seen_in.is_empty() {
-        evidence.insert("also_seen_in".into(), m.also_seen_in.clone().into());
-    }
     let provider = m
         .hints
         .get("provider")
@@ -231,34 +189,42 @@ pub fn leaked_secret_finding(
         .get("credential")
         .map(String::as_str)
         .unwrap_or("secret");
-    Finding {
-        id,
-        kind: FindingKind::LeakedSecret,
-        severity: m.severity,
-        title: format!("{} in {}", m.rule_name, m.path),
-        subject: Subject {
-            id: format!("secret:{digest}"),
-            kind: format!("{provider}_{credential}"),
-            name: m.rule_name.clone(),
-        },
-        partner: None,
-        chain: Vec::new(),
-        rule: Some(m.rule_id.clone()),
-        location: Some(Location {
-            path: m.path.clone(),
+    let mut f = trustmap_model::leaked_secret_finding(
+        trustmap_model::Leak {
+            rule: &m.rule_id,
+            rule_name: &m.rule_name,
+            severity: m.severity,
+            digest: &digest,
+            shown: if show_secrets {
+                m.secret.expose().to_string()
+            } else {
+                m.secret.redacted()
+            },
+            path: &m.path,
             line: m.line,
             column: m.column,
-            commit: m.commit.clone(),
-            commit_date: m.commit_date.clone(),
-        }),
-        evidence,
-        remediation: engine
-            .remediation(&m.rule_id)
-            .unwrap_or(DEFAULT_REMEDIATION)
-            .to_string(),
-        references: vec!["OWASP-NHI2".into(), "CWE-798".into()],
-        status: FindingStatus::New,
-        first_seen: now.to_string(),
-        last_seen: now.to_string(),
+            commit: m.commit.as_deref(),
+            commit_date: m.commit_date.as_deref(),
+            hints: &m.hints,
+            remediation: m.remediation.as_deref(),
+            subject: Subject {
+                id: format!("secret:{digest}"),
+                kind: format!("{provider}_{credential}"),
+                name: m.rule_name.clone(),
+            },
+        },
+        now,
+    );
+    f.evidence.insert(
+        "entropy".into(),
+        ((m.entropy * 100.0).round() / 100.0).into(),
+    );
+    if let Some(enc) = &m.encoding {
+        f.evidence.insert("encoding".into(), enc.clone().into());
     }
+    if !m.also_seen_in.is_empty() {
+        f.evidence
+            .insert("also_seen_in".into(), m.also_seen_in.clone().into());
+    }
+    f
 }

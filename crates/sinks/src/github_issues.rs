@@ -6,8 +6,8 @@ use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::http::{dead_letter, send_with_retry, Retry};
-use crate::{env_secret, ticket_body, Delivery, Event, EventKind, Sink, SinkError};
+use crate::http::{send_with_retry, Retry};
+use crate::{env_secret, ticket_body, Event, EventKind, Sink};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -102,58 +102,45 @@ impl Sink for GithubIssuesSink {
         &self.name
     }
 
-    async fn deliver(&self, events: &[Event]) -> Result<Delivery, SinkError> {
-        let mut d = Delivery::default();
-        let mut dead = Vec::new();
-        for e in events {
-            let result = match e.event {
-                EventKind::Opened | EventKind::Reopened => {
-                    let mut labels = self.config.labels.clone();
-                    labels.push(format!("severity:{}", e.finding.severity));
-                    let body = json!({"title": e.finding.title, "body": ticket_body(&e.finding), "labels": labels});
-                    self.call(reqwest::Method::POST, "issues", body)
-                        .await
-                        .and_then(|v| {
-                            let n = v["number"].as_u64().ok_or_else(|| {
-                                format!("no issue number in GitHub's answer: {v}")
-                            })?;
-                            d.tickets.push((e.finding.id.clone(), format!("#{n}")));
-                            Ok(())
-                        })
-                }
-                EventKind::Resolved => {
-                    match e.ticket.as_deref().and_then(|t| t.strip_prefix('#')) {
-                        None => Ok(()),
-                        Some(n) => {
-                            let comment = json!({"body": format!("trustmap no longer sees this finding ({}); closing.", e.finding.id)});
-                            match self
-                                .call(
-                                    reqwest::Method::POST,
-                                    &format!("issues/{n}/comments"),
-                                    comment,
-                                )
-                                .await
-                            {
-                                Ok(_) => self
-                                    .call(
-                                        reqwest::Method::PATCH,
-                                        &format!("issues/{n}"),
-                                        json!({"state": "closed", "state_reason": "completed"}),
-                                    )
-                                    .await
-                                    .map(|_| ()),
-                                Err(e) => Err(e),
-                            }
-                        }
-                    }
-                }
-            };
-            match result {
-                Ok(()) => d.sent += 1,
-                Err(reason) => dead.push(json!({"sink": self.name, "error": reason, "event": e})),
-            }
+    fn dead_letter(&self) -> &Path {
+        &self.dead_letter
+    }
+
+    async fn send(&self, e: &Event) -> Result<Option<String>, String> {
+        match e.event {
+            EventKind::Opened | EventKind::Reopened => self.open(e).await.map(Some),
+            EventKind::Resolved => match e.ticket.as_deref().and_then(|t| t.strip_prefix('#')) {
+                None => Ok(None),
+                Some(n) => self.close(e, n).await.map(|()| None),
+            },
         }
-        d.dead_lettered = dead_letter(&self.name, &self.dead_letter, &dead)?;
-        Ok(d)
+    }
+}
+
+impl GithubIssuesSink {
+    /// An issue labelled with the severity; its number is the ticket.
+    async fn open(&self, e: &Event) -> Result<String, String> {
+        let mut labels = self.config.labels.clone();
+        labels.push(format!("severity:{}", e.finding.severity));
+        let body = json!({"title": e.finding.title, "body": ticket_body(&e.finding), "labels": labels});
+        let v = self.call(reqwest::Method::POST, "issues", body).await?;
+        let n = v["number"]
+            .as_u64()
+            .ok_or_else(|| format!("no issue number in GitHub's answer: {v}"))?;
+        Ok(format!("#{n}"))
+    }
+
+    /// A comment saying why, then the issue closed as completed.
+    async fn close(&self, e: &Event, n: &str) -> Result<(), String> {
+        let comment = json!({"body": format!("trustmap no longer sees this finding ({}); closing.", e.finding.id)});
+        self.call(reqwest::Method::POST, &format!("issues/{n}/comments"), comment)
+            .await?;
+        self.call(
+            reqwest::Method::PATCH,
+            &format!("issues/{n}"),
+            json!({"state": "closed", "state_reason": "completed"}),
+        )
+        .await
+        .map(|_| ())
     }
 }

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::http::{dead_letter, send_with_retry, Retry};
-use crate::{env_secret, ticket_body, Delivery, Event, EventKind, Sink, SinkError};
+use crate::http::{send_with_retry, Retry};
+use crate::{env_secret, ticket_body, Event, EventKind, Sink};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -230,23 +230,14 @@ impl Sink for JiraSink {
         &self.name
     }
 
-    async fn deliver(&self, events: &[Event]) -> Result<Delivery, SinkError> {
-        let mut d = Delivery::default();
-        let mut dead = Vec::new();
-        for e in events {
-            let result = match e.event {
-                EventKind::Opened | EventKind::Reopened => self
-                    .open(e)
-                    .await
-                    .map(|key| d.tickets.push((e.finding.id.clone(), key))),
-                EventKind::Resolved => self.resolve(e).await,
-            };
-            match result {
-                Ok(()) => d.sent += 1,
-                Err(reason) => dead.push(json!({"sink": self.name, "error": reason, "event": e})),
-            }
+    fn dead_letter(&self) -> &Path {
+        &self.dead_letter
+    }
+
+    async fn send(&self, e: &Event) -> Result<Option<String>, String> {
+        match e.event {
+            EventKind::Opened | EventKind::Reopened => self.open(e).await.map(Some),
+            EventKind::Resolved => self.resolve(e).await.map(|()| None),
         }
-        d.dead_lettered = dead_letter(&self.name, &self.dead_letter, &dead)?;
-        Ok(d)
     }
 }

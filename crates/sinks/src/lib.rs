@@ -64,10 +64,41 @@ pub enum SinkError {
     Io { sink: String, message: String },
 }
 
+/// One destination for finding events. A sink sends one event at a time; [`deliver`] is the
+/// one driver that sends a batch through any sink, counts, keeps the tickets opened and writes
+/// what could not be sent to the sink's dead-letter file. Retries with backoff happen per HTTP
+/// call in the shared HTTP layer, so an event of several calls never repeats a call that
+/// already succeeded.
 #[async_trait]
 pub trait Sink: Send + Sync {
     fn name(&self) -> &str;
-    async fn deliver(&self, events: &[Event]) -> Result<Delivery, SinkError>;
+    /// Where undeliverable events are appended (JSON lines).
+    fn dead_letter(&self) -> &std::path::Path;
+    /// Send one event: `Ok(Some(ticket))` when it opened a ticket (`PROJ-12`, `#7`), `Err`
+    /// with the reason when it could not be sent (after retries).
+    async fn send(&self, event: &Event) -> Result<Option<String>, String>;
+}
+
+/// Send every event through `sink`: count what was sent, keep the tickets opened, and
+/// dead-letter the rest. Only a dead-letter file that cannot be written is an error.
+pub async fn deliver(sink: &dyn Sink, events: &[Event]) -> Result<Delivery, SinkError> {
+    let mut d = Delivery::default();
+    let mut dead = Vec::new();
+    for e in events {
+        match sink.send(e).await {
+            Ok(ticket) => {
+                d.sent += 1;
+                if let Some(t) = ticket {
+                    d.tickets.push((e.finding.id.clone(), t));
+                }
+            }
+            Err(reason) => {
+                dead.push(serde_json::json!({"sink": sink.name(), "error": reason, "event": e}));
+            }
+        }
+    }
+    d.dead_lettered = http::dead_letter(sink.name(), sink.dead_letter(), &dead)?;
+    Ok(d)
 }
 
 /// The sink types this build knows.
@@ -137,5 +168,6 @@ pub(crate) fn ticket_body(f: &Finding) -> String {
 
 /// Credentials for sinks come from the environment, named in the config.
 pub(crate) fn env_secret(sink: &str, var: &str) -> Result<String, String> {
-    std::env::var(var).map_err(|_| format!("{sink}: environment variable {var} is not set"))
+    trustmap_model::env::named(var)
+        .ok_or_else(|| format!("{sink}: environment variable {var} is not set"))
 }

@@ -7,8 +7,8 @@ use sha2::Sha256;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::http::{dead_letter, send_with_retry, Retry};
-use crate::{Delivery, Event, Sink, SinkError};
+use crate::http::{send_with_retry, Retry};
+use crate::{Event, Sink};
 
 /// `sha256=<hex HMAC-SHA256 of the body>` with the configured secret.
 pub const SIGNATURE_HEADER: &str = "X-Trustmap-Signature";
@@ -52,8 +52,8 @@ impl WebhookSink {
         let name = config.name.clone().unwrap_or_else(|| "webhook".into());
         let secret = match &config.secret_env {
             Some(var) => Some(
-                std::env::var(var)
-                    .map_err(|_| {
+                trustmap_model::env::named(var)
+                    .ok_or_else(|| {
                         format!(
                             "webhook {name}: environment variable {var} (secret_env) is not set"
                         )
@@ -91,7 +91,7 @@ impl WebhookSink {
     }
 
     /// Ok(()) when delivered; Err(reason) after the retries are spent or on a 4xx.
-    async fn send(&self, event: &Event) -> Result<(), String> {
+    async fn post(&self, event: &Event) -> Result<(), String> {
         let body = serde_json::to_vec(event).map_err(|e| e.to_string())?;
         let key = format!("{}:{}", event.finding.id, event.event.as_str());
         let signature = self.sign(&body);
@@ -123,18 +123,11 @@ impl Sink for WebhookSink {
         &self.name
     }
 
-    async fn deliver(&self, events: &[Event]) -> Result<Delivery, SinkError> {
-        let mut delivery = Delivery::default();
-        let mut dead = Vec::new();
-        for e in events {
-            match self.send(e).await {
-                Ok(()) => delivery.sent += 1,
-                Err(reason) => {
-                    dead.push(serde_json::json!({"sink": self.name, "error": reason, "event": e}))
-                }
-            }
-        }
-        delivery.dead_lettered = dead_letter(&self.name, &self.dead_letter, &dead)?;
-        Ok(delivery)
+    fn dead_letter(&self) -> &Path {
+        &self.dead_letter
+    }
+
+    async fn send(&self, event: &Event) -> Result<Option<String>, String> {
+        self.post(event).await.map(|()| None)
     }
 }

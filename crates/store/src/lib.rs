@@ -13,7 +13,7 @@
 
 mod sqlite;
 
-use trustmap_model::Finding;
+use trustmap_model::{Finding, FindingKind, FindingStatus, Severity};
 
 pub use sqlite::SqliteStore;
 
@@ -51,10 +51,10 @@ pub struct Diff {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredFinding {
     pub id: String,
-    pub kind: String,
-    pub severity: String,
+    pub kind: FindingKind,
+    pub severity: Severity,
     pub title: String,
-    pub status: String,
+    pub status: FindingStatus,
     pub first_seen: String,
     pub last_seen: String,
     pub ticket: Option<String>,
@@ -81,7 +81,8 @@ pub trait StateStore {
         run: &RunInput<'_>,
         findings: &mut [Finding],
     ) -> Result<Diff, StoreError>;
-    fn findings(&self, status: Option<&str>) -> Result<Vec<StoredFinding>, StoreError>;
+    fn findings(&self, status: Option<FindingStatus>)
+        -> Result<Vec<StoredFinding>, StoreError>;
     fn history(&self, limit: usize) -> Result<Vec<RunRecord>, StoreError>;
     /// Accept a finding: it stays out of `--fail-on` and tickets until unsuppressed.
     fn suppress(&mut self, id: &str, reason: &str) -> Result<(), StoreError>;
@@ -94,7 +95,7 @@ pub trait StateStore {
 mod tests {
     use super::*;
     use std::time::Duration;
-    use trustmap_model::{FindingKind, FindingStatus, Severity, Subject};
+    use trustmap_model::Subject;
 
     fn finding(id: &str, source: &str) -> Finding {
         let mut evidence = serde_json::Map::new();
@@ -119,6 +120,7 @@ mod tests {
             status: FindingStatus::New,
             first_seen: String::new(),
             last_seen: String::new(),
+            sources: vec![],
         }
     }
 
@@ -179,7 +181,7 @@ mod tests {
         assert_eq!(d.suppressed, vec!["tm-2"]);
         assert_eq!(f[0].status, FindingStatus::Suppressed);
         assert_eq!(
-            store.findings(Some("suppressed")).unwrap()[0]
+            store.findings(Some(FindingStatus::Suppressed)).unwrap()[0]
                 .reason
                 .as_deref(),
             Some("accepted risk until Q2")

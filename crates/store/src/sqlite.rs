@@ -79,8 +79,12 @@ fn classify(path: &str, e: rusqlite::Error) -> StoreError {
     }
 }
 
-/// The connectors a finding depends on: its evidence `sources` (empty: the registry itself).
+/// The connectors a finding depends on (empty: the registry itself). Findings recorded
+/// before `sources` was a field of its own carried them in `evidence.sources`.
 fn sources_of(f: &Finding) -> Vec<String> {
+    if !f.sources.is_empty() {
+        return f.sources.clone();
+    }
     f.evidence
         .get("sources")
         .and_then(|v| v.as_array())
@@ -90,6 +94,19 @@ fn sources_of(f: &Finding) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// A text column read back as its typed value; a value this program never writes is a
+/// conversion error naming the column, not a silent default.
+fn typed<T>(r: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<T>
+where
+    T: std::str::FromStr,
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    let text: String = r.get(idx)?;
+    text.parse().map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, Box::new(e))
+    })
 }
 
 impl StateStore for SqliteStore {
@@ -246,7 +263,11 @@ impl StateStore for SqliteStore {
         Ok(diff)
     }
 
-    fn findings(&self, status: Option<&str>) -> Result<Vec<StoredFinding>, StoreError> {
+    fn findings(
+        &self,
+        status: Option<FindingStatus>,
+    ) -> Result<Vec<StoredFinding>, StoreError> {
+        let status = status.map(FindingStatus::as_str);
         let e = |err: rusqlite::Error| classify(&self.path, err);
         let mut stmt = self
             .conn
@@ -256,10 +277,10 @@ impl StateStore for SqliteStore {
             .query_map(params![status], |r| {
                 Ok(StoredFinding {
                     id: r.get(0)?,
-                    kind: r.get(1)?,
-                    severity: r.get(2)?,
+                    kind: typed(r, 1)?,
+                    severity: typed(r, 2)?,
                     title: r.get(3)?,
-                    status: r.get(4)?,
+                    status: typed(r, 4)?,
                     first_seen: r.get(5)?,
                     last_seen: r.get(6)?,
                     ticket: r.get(7)?,

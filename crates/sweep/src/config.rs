@@ -3,7 +3,7 @@ use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use toml::Spanned;
 use trustmap_connector::Connector;
-use trustmap_model::line_of;
+use trustmap_model::{line_of, Identifier};
 
 use crate::registry::build_connector;
 
@@ -34,6 +34,10 @@ struct SweepDef {
     /// How many connectors run at once (default 4).
     #[serde(default = "default_concurrency")]
     concurrency: usize,
+    /// Other own estates (`aws_account:210987654321`, `github_org:corp-labs`, ...): trusts
+    /// and grants to them are not external access. The swept ones are implied.
+    #[serde(default)]
+    internal: Vec<Spanned<String>>,
 }
 
 fn default_dormant() -> i64 {
@@ -46,7 +50,14 @@ fn default_concurrency() -> usize {
     4
 }
 
-/// A validated sweep configuration with its connectors built.
+/// A `[[sinks]]` table, kept unbuilt until something is to be delivered: building reads the
+/// sink's credentials, which `trustmap graph` and `exit-plan` must not need.
+pub struct SinkDef {
+    pub line: usize,
+    pub table: toml::Table,
+}
+
+/// A validated sweep configuration with its connectors built (no credentials read yet).
 pub struct SweepConfig {
     pub file: PathBuf,
     pub base_dir: PathBuf,
@@ -57,7 +68,27 @@ pub struct SweepConfig {
     pub concurrency: usize,
     pub connectors: Vec<Box<dyn Connector>>,
     /// `[[sinks]]`: where finding events (opened, reopened, resolved) go.
-    pub sinks: Vec<Box<dyn trustmap_sinks::Sink>>,
+    pub sinks: Vec<SinkDef>,
+    /// `[sweep] internal`.
+    pub internal: Vec<Identifier>,
+}
+
+impl SweepConfig {
+    /// Build the sinks (reading their credentials); errors name the file and line.
+    pub fn build_sinks(&self) -> Result<Vec<Box<dyn trustmap_sinks::Sink>>, ConfigError> {
+        self.sinks
+            .iter()
+            .map(|d| {
+                trustmap_sinks::build_sink(d.table.clone(), &self.base_dir).map_err(|m| {
+                    ConfigError::Invalid {
+                        file: self.file.clone(),
+                        line: d.line,
+                        message: format!("sink: {m}"),
+                    }
+                })
+            })
+            .collect()
+    }
 }
 
 pub fn load_config(file: &Path) -> Result<SweepConfig, ConfigError> {
@@ -83,7 +114,11 @@ pub fn parse_config(file: &Path, text: &str) -> Result<SweepConfig, ConfigError>
             "[sweep]: dormant_after_days and max_credential_age_days must be at least 1".into(),
         ));
     }
-    let base_dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
+    // A bare `sweep.toml` has the empty path as its parent: that is the current directory.
+    let base_dir = match file.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
     let mut connectors = Vec::new();
     let mut names = std::collections::HashMap::new();
     for (i, spanned) in def.connectors.into_iter().enumerate() {
@@ -121,13 +156,24 @@ pub fn parse_config(file: &Path, text: &str) -> Result<SweepConfig, ConfigError>
             .map_err(|m| invalid(line, format!("connector {name:?} ({kind}): {m}")))?;
         connectors.push(c);
     }
-    let mut sinks = Vec::new();
-    for spanned in def.sinks {
-        let line = line_of(text, spanned.span().start);
-        let sink = trustmap_sinks::build_sink(spanned.into_inner(), &base_dir)
-            .map_err(|m| invalid(line, format!("sink: {m}")))?;
-        sinks.push(sink);
-    }
+    let sinks = def
+        .sinks
+        .into_iter()
+        .map(|spanned| SinkDef {
+            line: line_of(text, spanned.span().start),
+            table: spanned.into_inner(),
+        })
+        .collect();
+    let internal = def
+        .sweep
+        .internal
+        .iter()
+        .map(|s| {
+            s.get_ref().parse::<Identifier>().map_err(|e| {
+                invalid(line_of(text, s.span().start), format!("[sweep] internal: {e}"))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let partners_file = {
         let p = PathBuf::from(def.sweep.partners.get_ref());
         if p.is_absolute() {
@@ -154,5 +200,6 @@ pub fn parse_config(file: &Path, text: &str) -> Result<SweepConfig, ConfigError>
         concurrency: def.sweep.concurrency.max(1),
         connectors,
         sinks,
+        internal,
     })
 }

@@ -38,10 +38,9 @@ fn system(n: &Node) -> String {
     match (n.kind, prefix) {
         (NodeKind::SecretLocation, _) => {
             let path = n
-                .details
-                .get("path")
-                .cloned()
-                .unwrap_or_else(|| n.name.clone());
+                .secret
+                .as_ref()
+                .map_or_else(|| n.name.clone(), |s| s.path.clone());
             let top = path.split('/').take(2).collect::<Vec<_>>().join("/");
             format!("Secrets in content: {top}")
         }
@@ -94,11 +93,11 @@ pub fn exit_plan(
             continue;
         }
         let Some(a) = &n.attribution else { continue };
-        if !(a.owner == tag || a.chain.iter().any(|c| c == &tag)) {
+        if !(a.partner() == Some(partner_id) || a.chain.iter().any(|c| c == &tag)) {
             continue;
         }
-        let owner = a.owner.trim_start_matches("partner:").to_string();
-        if owner != partner_id && a.owner.starts_with("partner:") {
+        let owner = a.partner().unwrap_or(partner_id).to_string();
+        if owner != partner_id {
             subcontractors.insert(owner.clone());
         }
         let day = n

@@ -1,184 +1,203 @@
-//! `trustmap sweep` as a library.
+//! `trustmap sweep` as a library: the sweep owns the run.
 //!
-//! Data flow: sweep.toml ([`load_config`]) → connectors run concurrently, each with its own
-//! [`SweepContext`] and a bounded budget → observations → [`Graph::build`] → attribution
-//! against partners.toml → every policy check → findings, plus the graph and per-connector
-//! results. A failed connector is reported in [`SweepOutcome::failures`]; what it emitted before
-//! failing and everything the others found are kept.
+//! Data flow: sweep.toml and partners.toml → [`Plan::load`] (validated, connectors built, no
+//! credentials read, no sinks built) → [`Plan::run`]: connectors run concurrently, each with
+//! its own [`SweepContext`] and a share of one budget → observations → [`Graph::build`] →
+//! attribution against the registry and the [`Estate`] → every policy check → findings →
+//! [`SweepRun::record`] (state diff in one transaction) → [`SweepRun::deliver`] (sink events)
+//! → one [`SweepRun`] value that reports, exit plans and the terminal summary are views of.
+//! A failed connector is reported in [`SweepRun::failures`]; what it emitted before failing and
+//! everything the others found are kept.
 //!
-//! It must not know about output formats or terminals: the CLI renders the outcome.
+//! It must not know about terminals or argument parsing: the CLI renders the run.
 
+mod collect;
 mod config;
+mod deliver;
 mod exit;
 mod registry;
+mod stats;
 mod view;
 
-use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
-use tokio::sync::{mpsc, Semaphore};
-use trustmap_connector::{Emitter, SweepContext};
+use trustmap_attribution::Estate;
 use trustmap_graph::Graph;
-use trustmap_model::{Finding, Observation, Progress};
+use trustmap_model::{Finding, FindingStatus, Progress, Severity};
 use trustmap_partners::Registry;
 use trustmap_policy::{run_checks, CheckContext, Settings};
-use trustmap_rules::Engine;
 
-pub use config::{load_config, parse_config, ConfigError, SweepConfig};
+pub use collect::ConnectorReport;
+pub use config::{load_config, parse_config, ConfigError, SinkDef, SweepConfig};
+pub use deliver::SinkReport;
 pub use exit::exit_plan;
 pub use registry::{build_connector, CONNECTOR_TYPES};
+pub use stats::{summarise, ConnectorStats, SweepStats, Summary};
+pub use trustmap_store::Diff;
 pub use view::report_view;
 
-/// One connector's run.
-#[derive(Debug, Clone)]
-pub struct ConnectorReport {
-    pub name: String,
-    pub kind: String,
-    pub observations: usize,
-    /// `Some((kind, message))` when it failed.
-    pub error: Option<(String, String)>,
-    /// What it could not see but went on without (accounts, repositories, calls refused).
-    pub gaps: Vec<String>,
-    pub seconds: f64,
+/// What can stop a sweep before it has a result (a failing connector does not: it is data).
+#[derive(Debug, thiserror::Error)]
+pub enum SweepError {
+    /// sweep.toml or partners.toml (the same error type: file, line, field).
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("the secret rules: {0}")]
+    Rules(#[from] trustmap_rules::RuleError),
+    #[error(transparent)]
+    Store(#[from] trustmap_store::StoreError),
+    #[error(transparent)]
+    Sink(#[from] trustmap_sinks::SinkError),
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(#[source] std::io::Error),
+    #[error("{0}")]
+    Usage(String),
 }
 
-impl ConnectorReport {
-    /// Finished and saw everything it was configured to see: only then may the state store
-    /// conclude that its missing findings were resolved.
-    pub fn complete(&self) -> bool {
-        self.error.is_none() && self.gaps.is_empty()
+/// A validated sweep: the configuration, the registry and the day it is evaluated as of.
+pub struct Plan {
+    pub config: SweepConfig,
+    pub registry: Registry,
+    pub settings: Settings,
+}
+
+/// What a run needs from its caller: cancellation and progress.
+pub struct RunContext<'a> {
+    /// Set (by Ctrl-C, say) to ask every connector to stop; what they found is kept.
+    pub cancelled: Arc<AtomicBool>,
+    /// A progress reporter for each connector, by name.
+    pub progress_for: &'a (dyn Fn(&str) -> Arc<dyn Progress> + Sync),
+}
+
+impl Plan {
+    /// Load and validate sweep.toml and its partners.toml. `now`: evaluate dates as of this
+    /// day (reproducible sweeps), else today.
+    pub fn load(config_file: &Path, now: Option<chrono::NaiveDate>) -> Result<Plan, SweepError> {
+        let config = load_config(config_file)?;
+        let registry = trustmap_partners::load_registry(&config.partners_file)?;
+        let (today, stamp) = match now {
+            Some(d) => (d, format!("{d}T00:00:00Z")),
+            None => {
+                let n = chrono::Utc::now();
+                (
+                    n.date_naive(),
+                    n.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                )
+            }
+        };
+        let settings = Settings {
+            today,
+            dormant_after_days: config.dormant_after_days,
+            max_credential_age_days: config.max_credential_age_days,
+            now: stamp,
+        };
+        Ok(Plan {
+            config,
+            registry,
+            settings,
+        })
+    }
+
+    /// Run every connector, then build, attribute and check the graph.
+    pub async fn run(&self, ctx: &RunContext<'_>) -> Result<SweepRun, SweepError> {
+        let started = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let engine = Arc::new(trustmap_rules::Engine::builtin()?);
+        let (observations, connectors) =
+            collect::collect(&self.config, engine, ctx.cancelled.clone(), ctx.progress_for).await;
+        let mut estate = Estate::new(self.config.internal.iter().cloned());
+        for c in &connectors {
+            estate.extend(c.estate.iter().cloned());
+        }
+        let mut graph = Graph::build(observations);
+        trustmap_attribution::attribute(&mut graph, &self.registry, &estate);
+        let findings = run_checks(&CheckContext {
+            graph: &graph,
+            registry: &self.registry,
+            settings: &self.settings,
+        });
+        Ok(SweepRun {
+            graph,
+            findings,
+            connectors,
+            estate,
+            diff: None,
+            deliveries: Vec::new(),
+            started,
+        })
+    }
+
+    /// [`Plan::run`] on a runtime of its own, with Ctrl-C setting `ctx.cancelled`.
+    pub fn run_blocking(&self, ctx: &RunContext<'_>) -> Result<SweepRun, SweepError> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(SweepError::Runtime)?;
+        let flag = ctx.cancelled.clone();
+        runtime.spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                flag.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+        });
+        runtime.block_on(self.run(ctx))
+    }
+
+    /// The state file: `--state` if given, else `[sweep] state`.
+    pub fn state_file(&self, overridden: Option<&Path>) -> Option<PathBuf> {
+        overridden
+            .map(Path::to_path_buf)
+            .or_else(|| self.config.state_file.clone())
     }
 }
 
-pub struct SweepOutcome {
+/// One sweep's result: everything the reports, the exit plan and the summary show.
+pub struct SweepRun {
     pub graph: Graph,
     pub findings: Vec<Finding>,
     pub connectors: Vec<ConnectorReport>,
+    /// The estate the run covered (swept and `[sweep] internal`).
+    pub estate: Estate,
+    /// How the findings compare with the state store, once [`SweepRun::record`]ed.
+    pub diff: Option<Diff>,
+    /// What each sink was sent, once [`SweepRun::deliver`]ed.
+    pub deliveries: Vec<SinkReport>,
+    /// When the run started (RFC 3339).
+    pub started: String,
 }
 
-impl SweepOutcome {
+/// How a run should end, for the caller to map to an exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Ok,
+    /// Findings at or above the threshold, or new ones when asked to fail on those.
+    Findings,
+    ConnectorFailed,
+}
+
+impl SweepRun {
     pub fn failures(&self) -> impl Iterator<Item = &ConnectorReport> {
         self.connectors.iter().filter(|c| c.error.is_some())
     }
-}
 
-/// Run every connector (at most `config.concurrency` at once) and collect their observations.
-pub async fn collect(
-    config: &SweepConfig,
-    engine: Arc<Engine>,
-    cancelled: Arc<AtomicBool>,
-    progress_for: &(dyn Fn(&str) -> Arc<dyn Progress> + Sync),
-) -> (Vec<Observation>, Vec<ConnectorReport>) {
-    let budget = Arc::new(Semaphore::new(config.concurrency));
-    let mut runs = Vec::new();
-    for c in &config.connectors {
-        let ctx = SweepContext {
-            cancelled: cancelled.clone(),
-            progress: progress_for(c.name()),
-            budget: budget.clone(),
-            engine: engine.clone(),
-            base_dir: config.base_dir.clone(),
-        };
-        runs.push(async move {
-            let (tx, mut rx) = mpsc::channel::<Observation>(1024);
-            let emitter = Emitter::new(tx, c.name());
-            let started = std::time::Instant::now();
-            let run = async {
-                let r = c.run(&ctx, &emitter).await;
-                let gaps = emitter.gaps();
-                drop(emitter);
-                (r, gaps)
-            };
-            let gather = async {
-                let mut got = Vec::new();
-                while let Some(o) = rx.recv().await {
-                    got.push(o);
-                }
-                got
-            };
-            let ((result, gaps), observations) = tokio::join!(run, gather);
-            let report = ConnectorReport {
-                name: c.name().to_string(),
-                kind: c.kind().to_string(),
-                observations: observations.len(),
-                error: match result {
-                    Err(e) => Some((e.kind.as_str().to_string(), e.message)),
-                    // Interrupted: whatever it emitted is kept, but its coverage is incomplete.
-                    Ok(()) if ctx.is_cancelled() => {
-                        Some(("cancelled".into(), "interrupted before it finished".into()))
-                    }
-                    Ok(()) => None,
-                },
-                gaps,
-                seconds: started.elapsed().as_secs_f64(),
-            };
-            (observations, report)
-        });
-    }
-    let mut observations = Vec::new();
-    let mut reports = Vec::new();
-    // Connectors overlap: each awaits I/O or blocking work, so polling them together suffices.
-    for (obs, report) in futures::future::join_all(runs).await {
-        observations.extend(obs);
-        reports.push(report);
-    }
-    (observations, reports)
-}
-
-/// Build the graph from observations, attribute it and run the checks.
-pub fn analyse(
-    observations: Vec<Observation>,
-    registry: &Registry,
-    settings: &Settings,
-) -> (Graph, Vec<Finding>) {
-    let mut graph = Graph::build(observations, registry);
-    graph.attribute(registry);
-    let findings = run_checks(&CheckContext {
-        graph: &graph,
-        registry,
-        settings,
-    });
-    (graph, findings)
-}
-
-/// What the terminal summary shows: counts by severity and kind, partners ranked by risk.
-#[derive(Debug, Default)]
-pub struct Summary {
-    pub by_severity: BTreeMap<String, usize>,
-    pub by_kind: BTreeMap<String, usize>,
-    /// (partner, findings, risk score), highest risk first.
-    pub partners: Vec<(String, usize, usize)>,
-}
-
-/// Counts by severity and by kind, and partners ranked by the severity of their findings.
-pub fn summarise(findings: &[Finding]) -> Summary {
-    let mut by_sev = BTreeMap::new();
-    let mut by_kind = BTreeMap::new();
-    let mut partners: BTreeMap<String, (usize, usize)> = BTreeMap::new();
-    for f in findings {
-        *by_sev.entry(f.severity.as_str().to_string()).or_insert(0) += 1;
-        *by_kind.entry(f.kind.as_str().to_string()).or_insert(0) += 1;
-        if let Some(p) = &f.partner {
-            let e = partners.entry(p.clone()).or_insert((0, 0));
-            e.0 += 1;
-            // Risk score: critical 10, high 5, medium 2, low 1.
-            e.1 += match f.severity {
-                trustmap_model::Severity::Critical => 10,
-                trustmap_model::Severity::High => 5,
-                trustmap_model::Severity::Medium => 2,
-                trustmap_model::Severity::Low => 1,
-                trustmap_model::Severity::Info => 0,
-            };
+    /// A failed connector wins; then accepted (suppressed) findings never fail a run.
+    pub fn verdict(&self, fail_on: Option<Severity>, fail_on_new: bool) -> Verdict {
+        if self.failures().next().is_some() {
+            return Verdict::ConnectorFailed;
         }
-    }
-    let mut ranked: Vec<(String, usize, usize)> = partners
-        .into_iter()
-        .map(|(p, (n, score))| (p, n, score))
-        .collect();
-    ranked.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
-    Summary {
-        by_severity: by_sev,
-        by_kind,
-        partners: ranked,
+        let failing = fail_on.is_some_and(|min| {
+            self.findings
+                .iter()
+                .any(|f| f.status != FindingStatus::Suppressed && f.severity >= min)
+        });
+        let new_ones = fail_on_new
+            && self
+                .diff
+                .as_ref()
+                .is_some_and(|d| !d.new.is_empty() || !d.reopened.is_empty());
+        if failing || new_ones {
+            Verdict::Findings
+        } else {
+            Verdict::Ok
+        }
     }
 }

@@ -39,12 +39,15 @@ pub fn report_view(
         .iter()
         .map(|n| {
             let attribution = n.attribution.as_ref();
+            // Every partner on the chain (a subcontractor's nodes belong to its partner too).
             let mut partners: Vec<String> = attribution
                 .map(|a| {
                     a.chain
                         .iter()
-                        .chain(std::iter::once(&a.owner))
-                        .filter_map(|c| c.strip_prefix("partner:").map(str::to_string))
+                        .filter_map(|c| graph.node(c))
+                        .filter(|c| c.kind == NodeKind::Partner)
+                        .map(|c| c.id.trim_start_matches("partner:").to_string())
+                        .chain(a.partner().map(str::to_string))
                         .collect()
                 })
                 .unwrap_or_default();
@@ -61,7 +64,7 @@ pub fn report_view(
                 name: n.name.clone(),
                 active: n.active,
                 last_used: n.last_used.clone(),
-                owner: attribution.map(|a| a.owner.clone()),
+                owner: attribution.map(|a| a.owner.to_string()),
                 partners,
             }
         })

@@ -19,7 +19,7 @@ impl Check for MissingExternalId {
             let third_party = to
                 .attribution
                 .as_ref()
-                .is_some_and(|a| a.owner.starts_with("partner:"));
+                .is_some_and(|a| a.partner().is_some());
             if !to.id.starts_with("aws-account:") || !third_party || !from.active {
                 continue;
             }

@@ -25,7 +25,7 @@ impl Check for NestedAccess {
             let Some(p) = partner_of(ctx, n) else {
                 continue;
             };
-            if let Some(owner) = foreign_owner(ctx.graph, i, &format!("partner:{}", p.id)) {
+            if let Some(owner) = foreign_owner(ctx.graph, i, &p.id) {
                 let mut evidence = Map::new();
                 evidence.insert("installed_by".into(), p.id.clone().into());
                 evidence.insert("owned_by".into(), owner.id.clone().into());
@@ -34,7 +34,7 @@ impl Check for NestedAccess {
                     owner
                         .attribution
                         .as_ref()
-                        .map_or("nobody".to_string(), |a| a.owner.clone())
+                        .map_or("nobody".to_string(), |a| a.owner.to_string())
                         .into(),
                 );
                 out.push(finding(
@@ -101,5 +101,9 @@ fn foreign_owner<'a>(g: &'a Graph, i: usize, partner: &str) -> Option<&'a Node> 
         );
     owners
         .map(|o| &g.nodes[o])
-        .find(|o| o.attribution.as_ref().is_none_or(|a| a.owner != partner))
+        .find(|o| {
+            o.attribution
+                .as_ref()
+                .is_none_or(|a| a.partner() != Some(partner))
+        })
 }

@@ -22,19 +22,22 @@ impl Check for SharedCredential {
             .iter()
             .filter(|n| n.kind == NodeKind::SecretLocation)
         {
-            if let Some(d) = n.details.get("digest") {
-                by_digest.entry(d).or_default().push(n);
+            if let Some(secret) = &n.secret {
+                by_digest.entry(&secret.digest).or_default().push(n);
             }
         }
         let mut out = Vec::new();
         for (digest, places) in by_digest.into_iter().filter(|(_, p)| p.len() > 1) {
             let paths: Vec<String> = places
                 .iter()
-                .filter_map(|n| n.details.get("path").cloned())
+                .filter_map(|n| n.secret.as_ref().map(|s| s.path.clone()))
                 .collect();
             let owners: Vec<String> = places
                 .iter()
-                .filter_map(|n| n.attribution.as_ref().map(|a| a.owner.clone()))
+                .filter_map(|n| n.attribution.as_ref())
+                // The estate is no owner of its own: only partners and teams count here.
+                .filter(|a| a.owner != trustmap_model::Attributee::Internal)
+                .map(|a| a.owner.to_string())
                 .collect::<std::collections::BTreeSet<_>>()
                 .into_iter()
                 .collect();

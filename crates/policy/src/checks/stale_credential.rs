@@ -1,9 +1,8 @@
 //! Credentials older than `max_credential_age_days` and never rotated.
 use serde_json::Map;
-use trustmap_graph::NodeKind;
 use trustmap_model::{Finding, FindingKind, Severity};
 
-use crate::util::{finding, parse_day, Draft};
+use crate::util::{finding, is_credential_like, parse_day, Draft};
 use crate::{Check, CheckContext};
 
 pub struct StaleCredential;
@@ -18,7 +17,7 @@ impl Check for StaleCredential {
             .graph
             .nodes
             .iter()
-            .filter(|n| n.kind == NodeKind::Credential && n.active)
+            .filter(|n| is_credential_like(n) && n.active)
         {
             let Some(since) = n
                 .last_rotated

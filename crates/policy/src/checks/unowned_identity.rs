@@ -16,10 +16,19 @@ impl Check for UnownedIdentity {
         ctx.graph
             .nodes
             .iter()
-            .filter(|n| n.kind == NodeKind::Identity && n.active && n.attribution.is_none())
+            // Belonging to the estate is not being owned: an identity of our own account that
+            // no team claims is still unowned.
+            .filter(|n| {
+                n.kind == NodeKind::Identity
+                    && n.active
+                    && n.attribution
+                        .as_ref()
+                        .is_none_or(|a| a.owner == trustmap_model::Attributee::Internal)
+            })
             .map(|n| {
                 let mut evidence = Map::new();
-                evidence.insert("identifiers".into(), n.identifiers.clone().into());
+                let identifiers: Vec<String> = n.identifiers.iter().map(ToString::to_string).collect();
+                evidence.insert("identifiers".into(), identifiers.into());
                 finding(
                     ctx,
                     Draft {

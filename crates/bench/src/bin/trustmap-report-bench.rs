@@ -98,6 +98,7 @@ fn findings(n: usize, partners: usize) -> Vec<Finding> {
             status: FindingStatus::New,
             first_seen: "2026-11-22T00:00:00Z".into(),
             last_seen: "2026-11-22T00:00:00Z".into(),
+            sources: Vec::new(),
         })
         .collect()
 }

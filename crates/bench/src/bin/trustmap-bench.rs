@@ -97,9 +97,9 @@ fn copy_tree(from: &Path, to: &Path, budget: &mut u64) -> Result<()> {
 
 fn source_roots() -> Vec<PathBuf> {
     let mut roots = Vec::new();
-    if let Some(home) = std::env::var_os("CARGO_HOME")
+    if let Some(home) = trustmap_model::env::path(trustmap_model::env::CARGO_HOME)
         .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .or_else(|| trustmap_model::env::path(trustmap_model::env::HOME).map(|h| PathBuf::from(h).join(".cargo")))
     {
         roots.push(home.join("registry/src"));
     }

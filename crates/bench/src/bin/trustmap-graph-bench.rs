@@ -5,9 +5,10 @@ use anyhow::Result;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::Instant;
+use trustmap_attribution::Estate;
 use trustmap_graph::Graph;
 use trustmap_model::{
-    CredentialObs, EdgeKind, EdgeObs, ExternalPrincipalObs, IdentityObs, Observation, Provenance,
+    CredentialObs, Identifier, EdgeKind, EdgeObs, ExternalPrincipalObs, IdentityObs, Observation, Provenance,
 };
 use trustmap_partners::parse_registry;
 use trustmap_policy::{run_checks, CheckContext, Settings};
@@ -65,7 +66,10 @@ fn main() -> Result<()> {
             id: format!("aws-account:{:012}", 100_000_000_000u64 + k as u64),
             kind: "aws_account".into(),
             name: format!("{:012}", 100_000_000_000u64 + k as u64),
-            identifiers: vec![format!("aws_account:{:012}", 100_000_000_000u64 + k as u64)],
+            identifiers: vec![Identifier::AwsAccount(format!(
+                "{:012}",
+                100_000_000_000u64 + k as u64
+            ))],
             provenance: prov.clone(),
         }));
     }
@@ -119,7 +123,7 @@ fn main() -> Result<()> {
                 last_rotated: None,
                 expires: None,
                 active: true,
-                identifiers: vec![format!("aws_access_key_id:AKIA{i:016}")],
+                identifiers: vec![Identifier::AwsAccessKeyId(format!("AKIA{i:016}"))],
                 scopes: Vec::new(),
                 provenance: prov.clone(),
             }));
@@ -153,11 +157,11 @@ fn main() -> Result<()> {
     let registry = parse_registry(std::path::Path::new("bench-partners.toml"), &toml)?;
     let parse_s = t.elapsed().as_secs_f64();
     let t = Instant::now();
-    let mut graph = Graph::build(obs, &registry);
+    let mut graph = Graph::build(obs);
     let build_s = t.elapsed().as_secs_f64();
     let after_build_mb = peak_mb();
     let t = Instant::now();
-    graph.attribute(&registry);
+    trustmap_attribution::attribute(&mut graph, &registry, &Estate::default());
     let attribute_s = t.elapsed().as_secs_f64();
     let after_attribute_mb = peak_mb();
     let ctx = CheckContext {
@@ -165,7 +169,7 @@ fn main() -> Result<()> {
         registry: &registry,
         settings: &settings,
     };
-    if std::env::var_os("TRUSTMAP_BENCH_PER_CHECK").is_some() {
+    if trustmap_model::env::is_set(trustmap_model::env::BENCH_PER_CHECK) {
         for c in trustmap_policy::all_checks() {
             let t = Instant::now();
             let n = c.run(&ctx).len();

@@ -12,7 +12,6 @@ fn findings(n: usize) -> Vec<Finding> {
         .map(|i| {
             let subject = format!("aws:123456789012:role/svc-{i}");
             let mut evidence = serde_json::Map::new();
-            evidence.insert("sources".into(), serde_json::json!(["aws-prod"]));
             evidence.insert("idle_days".into(), serde_json::json!(120 + i % 300));
             Finding {
                 id: fingerprint(&["dormant_access", &subject]),
@@ -35,6 +34,7 @@ fn findings(n: usize) -> Vec<Finding> {
                 status: FindingStatus::New,
                 first_seen: String::new(),
                 last_seen: String::new(),
+                sources: vec!["aws-prod".into()],
             }
         })
         .collect()

@@ -1,0 +1,28 @@
+//! Every environment variable trustmap reads, in one place (clippy's `disallowed-methods`
+//! keeps `std::env::var` out of every other module).
+//!
+//! Two kinds: variables whose *name* the configuration gives (`token_env`, `secret_env`: a
+//! credential kept out of config files), and trustmap's own switches, named here.
+
+/// Benchmarks: also time each check alone.
+pub const BENCH_PER_CHECK: &str = "TRUSTMAP_BENCH_PER_CHECK";
+/// Where cargo keeps its registry (benchmarks locate peer sources there).
+pub const CARGO_HOME: &str = "CARGO_HOME";
+pub const HOME: &str = "HOME";
+
+/// The value of a variable the configuration names, if it is set and valid UTF-8.
+#[allow(clippy::disallowed_methods)] // the one place that reads the environment
+pub fn named(var: &str) -> Option<String> {
+    std::env::var(var).ok()
+}
+
+/// The value as an OS string (paths), if set.
+#[allow(clippy::disallowed_methods)] // the one place that reads the environment
+pub fn path(var: &str) -> Option<std::ffi::OsString> {
+    std::env::var_os(var)
+}
+
+/// Whether a switch is set at all.
+pub fn is_set(var: &str) -> bool {
+    path(var).is_some()
+}

@@ -1,0 +1,97 @@
+//! Every connector run concurrently under one budget; their observations gathered.
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use tokio::sync::{mpsc, Semaphore};
+use trustmap_connector::{Connector, Emitter, SweepContext};
+use trustmap_model::{Identifier, Observation, Progress};
+use trustmap_rules::Engine;
+
+use crate::SweepConfig;
+
+/// One connector's run.
+#[derive(Debug, Clone)]
+pub struct ConnectorReport {
+    pub name: String,
+    pub kind: String,
+    pub observations: usize,
+    /// `Some((kind, message))` when it failed.
+    pub error: Option<(String, String)>,
+    /// What it could not see but went on without (accounts, repositories, calls refused).
+    pub gaps: Vec<String>,
+    /// The part of the estate it swept (its accounts, organisations).
+    pub estate: Vec<Identifier>,
+    pub seconds: f64,
+}
+
+impl ConnectorReport {
+    /// Finished and saw everything it was configured to see: only then may the state store
+    /// conclude that its missing findings were resolved.
+    pub fn complete(&self) -> bool {
+        self.error.is_none() && self.gaps.is_empty()
+    }
+}
+
+/// Run every connector (at most `config.concurrency` at once) and collect their observations.
+pub async fn collect(
+    config: &SweepConfig,
+    engine: Arc<Engine>,
+    cancelled: Arc<AtomicBool>,
+    progress_for: &(dyn Fn(&str) -> Arc<dyn Progress> + Sync),
+) -> (Vec<Observation>, Vec<ConnectorReport>) {
+    let budget = Arc::new(Semaphore::new(config.concurrency));
+    let runs = config.connectors.iter().map(|c| {
+        let ctx = SweepContext {
+            cancelled: cancelled.clone(),
+            progress: progress_for(c.name()),
+            budget: budget.clone(),
+            engine: engine.clone(),
+            base_dir: config.base_dir.clone(),
+        };
+        async move { run_one(c.as_ref(), ctx).await }
+    });
+    let mut observations = Vec::new();
+    let mut reports = Vec::new();
+    // Connectors overlap: each awaits I/O or blocking work, so polling them together suffices.
+    for (obs, report) in futures::future::join_all(runs).await {
+        observations.extend(obs);
+        reports.push(report);
+    }
+    (observations, reports)
+}
+
+async fn run_one(c: &dyn Connector, ctx: SweepContext) -> (Vec<Observation>, ConnectorReport) {
+    let (tx, mut rx) = mpsc::channel::<Observation>(1024);
+    let emitter = Emitter::new(tx, c.name());
+    let started = std::time::Instant::now();
+    let run = async {
+        let r = c.run(&ctx, &emitter).await;
+        let (gaps, estate) = (emitter.gaps(), emitter.estate());
+        drop(emitter);
+        (r, gaps, estate)
+    };
+    let gather = async {
+        let mut got = Vec::new();
+        while let Some(o) = rx.recv().await {
+            got.push(o);
+        }
+        got
+    };
+    let ((result, gaps, estate), observations) = tokio::join!(run, gather);
+    let report = ConnectorReport {
+        name: c.name().to_string(),
+        kind: c.kind().to_string(),
+        observations: observations.len(),
+        error: match result {
+            Err(e) => Some((e.kind.as_str().to_string(), e.message)),
+            // Interrupted: whatever it emitted is kept, but its coverage is incomplete.
+            Ok(()) if ctx.is_cancelled() => {
+                Some(("cancelled".into(), "interrupted before it finished".into()))
+            }
+            Ok(()) => None,
+        },
+        gaps,
+        estate,
+        seconds: started.elapsed().as_secs_f64(),
+    };
+    (observations, report)
+}
