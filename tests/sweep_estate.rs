@@ -65,7 +65,16 @@ fn sweep(dir: &Path) -> (std::process::Output, Vec<Value>) {
     // A bare relative --config, run from the estate's directory.
     let o = Command::new(env!("CARGO_BIN_EXE_trustmap"))
         .current_dir(dir)
-        .args(["sweep", "--config", "sweep.toml", "--out", "out", "--now", "2026-11-22", "-q"])
+        .args([
+            "sweep",
+            "--config",
+            "sweep.toml",
+            "--out",
+            "out",
+            "--now",
+            "2026-11-22",
+            "-q",
+        ])
         .output()
         .unwrap();
     let findings = std::fs::read_to_string(out.join("findings.jsonl"))
@@ -87,24 +96,39 @@ fn high(findings: &[Value]) -> Vec<String> {
 #[test]
 fn trust_in_the_estates_own_repository_and_accounts_raises_nothing_high() {
     let dir = tempfile::tempdir().unwrap();
-    estate(dir.path(), true, &format!("internal = [\"aws_account:{SISTER}\"]"));
+    estate(
+        dir.path(),
+        true,
+        &format!("internal = [\"aws_account:{SISTER}\"]"),
+    );
     let (o, findings) = sweep(dir.path());
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     assert!(high(&findings).is_empty(), "{:#?}", high(&findings));
     assert!(
-        findings.iter().all(|f| f["kind"] != "unknown_external_access"),
+        findings
+            .iter()
+            .all(|f| f["kind"] != "unknown_external_access"),
         "{findings:#?}"
     );
-    let stats: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("out/findings.json")).unwrap())
-            .unwrap();
+    let stats: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("out/findings.json")).unwrap(),
+    )
+    .unwrap();
     let internal = stats["stats"]["internal"].as_array().unwrap();
     for own in [
         format!("aws_account:{ACCOUNT}"),
         format!("aws_account:{SISTER}"),
         "github_org:corp".into(),
     ] {
-        assert!(internal.iter().any(|i| i == &own), "{internal:?} lacks {own}");
+        assert!(
+            internal.iter().any(|i| i == &own),
+            "{internal:?} lacks {own}"
+        );
     }
 }
 
@@ -114,7 +138,12 @@ fn without_the_estate_the_same_trusts_are_unknown_external_access() {
     let dir = tempfile::tempdir().unwrap();
     estate(dir.path(), false, "");
     let (o, findings) = sweep(dir.path());
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let unknown: Vec<&str> = findings
         .iter()
         .filter(|f| f["kind"] == "unknown_external_access")
@@ -131,7 +160,10 @@ fn a_bad_internal_identifier_names_file_line_and_field() {
     let (o, _) = sweep(dir.path());
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("sweep.toml:3") && err.contains("[sweep] internal"), "{err}");
+    assert!(
+        err.contains("sweep.toml:3") && err.contains("[sweep] internal"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -149,7 +181,12 @@ fn exec_runs_in_the_config_directory_with_a_bare_relative_config() {
     )
     .unwrap();
     let (o, findings) = sweep(dir.path());
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     assert!(
         findings.iter().any(|f| f["subject"]["id"] == "x:1"),
         "{findings:#?}"

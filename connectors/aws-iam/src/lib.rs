@@ -14,12 +14,12 @@ pub mod live;
 pub mod observe;
 pub mod policy;
 
-use trustmap_model::Identifier;
 use async_trait::async_trait;
 use futures::StreamExt;
 use serde::Deserialize;
 use std::path::PathBuf;
 use trustmap_connector::{Connector, ConnectorError, Emitter, ErrorKind, SweepContext};
+use trustmap_model::Identifier;
 
 use details::AccountInventory;
 use known::KnownAccounts;
@@ -277,10 +277,7 @@ impl Connector for AwsIamConnector {
                 let base = base.clone();
                 async move {
                     if ctx.is_cancelled() {
-                        return (
-                            account,
-                            Err(ConnectorError::new(ErrorKind::Transient, "cancelled")),
-                        );
+                        return (account, Err(ConnectorError::cancelled()));
                     }
                     let conf = match &role {
                         None => Ok(base),

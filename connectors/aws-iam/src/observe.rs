@@ -109,7 +109,10 @@ impl<'a> Builder<'a> {
 
     fn account_principal(&mut self, account: &str) -> String {
         let id = format!("aws-account:{account}");
-        let (name, mut identifiers) = (account.to_string(), vec![Identifier::AwsAccount(account.to_string())]);
+        let (name, mut identifiers) = (
+            account.to_string(),
+            vec![Identifier::AwsAccount(account.to_string())],
+        );
         let name = match self.known.vendor(account) {
             Some(vendor) => {
                 identifiers.push(Identifier::KnownVendor(vendor.to_string()));

@@ -267,14 +267,17 @@ async fn live_and_offline_sweeps_of_a_moto_estate_agree() {
     );
     assert!(acme
         .identifiers
-        .iter().any(|i| i == "email:ops@acme.example"));
+        .iter()
+        .any(|i| i == "email:ops@acme.example"));
     let creds = credentials(&live.obs);
     let acme_keys: Vec<_> = creds.iter().filter(|c| c.holder == acme.id).collect();
     assert_eq!(acme_keys.len(), 2);
     assert_eq!(acme_keys.iter().filter(|c| c.active).count(), 1);
     for k in &acme_keys {
         assert!(
-            k.identifiers[0].to_string().starts_with("aws_access_key_id:AKIA"),
+            k.identifiers[0]
+                .to_string()
+                .starts_with("aws_access_key_id:AKIA"),
             "{:?}",
             k.identifiers
         );
@@ -337,7 +340,8 @@ async fn live_and_offline_sweeps_of_a_moto_estate_agree() {
         .unwrap();
     assert!(gh_repo
         .identifiers
-        .iter().any(|i| i == "github_org:acme-analytics"));
+        .iter()
+        .any(|i| i == "github_org:acme-analytics"));
 
     // Offline: the real AWS CLI's export of the same estate gives the same identities and trust.
     std::fs::write(

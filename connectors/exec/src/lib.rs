@@ -46,6 +46,7 @@ impl ExecConnector {
     }
 
     async fn read_all(&self, ctx: &SweepContext, out: &Emitter) -> Result<(), ConnectorError> {
+        ctx.check_cancelled()?;
         let cwd = self
             .config
             .cwd
@@ -89,7 +90,7 @@ impl ExecConnector {
         })? {
             n += 1;
             if ctx.is_cancelled() {
-                return Err(ConnectorError::new(ErrorKind::Transient, "cancelled"));
+                return Err(ConnectorError::cancelled());
             }
             if line.trim().is_empty() {
                 continue;

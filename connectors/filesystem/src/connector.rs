@@ -40,6 +40,7 @@ impl Connector for FilesystemConnector {
         let opts = FilesystemOptions {
             max_file_size: self.config.max_file_size_mb.unwrap_or(64) * 1024 * 1024,
             threads: 0,
+            cancelled: Some(ctx.cancelled.clone()),
         };
         let shown = self.config.path.display().to_string();
         let matches = ctx
@@ -53,6 +54,7 @@ impl Connector for FilesystemConnector {
                 Ok(found)
             })
             .await?;
+        ctx.check_cancelled()?;
         out.emit_secrets(&matches).await
     }
 }

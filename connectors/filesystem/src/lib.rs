@@ -15,8 +15,8 @@ pub use connector::{rebase, FilesystemConfig, FilesystemConnector};
 use ignore::{WalkBuilder, WalkState};
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use trustmap_model::{Progress, ScanStats, SecretMatch};
 use trustmap_rules::{looks_binary, Engine};
 
@@ -33,6 +33,8 @@ pub struct FilesystemOptions {
     pub max_file_size: u64,
     /// Worker threads; 0 means one per core.
     pub threads: usize,
+    /// Set to stop the walk early (Ctrl-C): files not yet reached are not scanned.
+    pub cancelled: Option<Arc<AtomicBool>>,
 }
 
 impl Default for FilesystemOptions {
@@ -40,6 +42,7 @@ impl Default for FilesystemOptions {
         FilesystemOptions {
             max_file_size: 64 * 1024 * 1024,
             threads: 0,
+            cancelled: None,
         }
     }
 }
@@ -96,6 +99,13 @@ pub fn scan_paths(
 
     builder.build_parallel().run(|| {
         Box::new(|entry| {
+            if opts
+                .cancelled
+                .as_ref()
+                .is_some_and(|c| c.load(Ordering::Relaxed))
+            {
+                return WalkState::Quit;
+            }
             let entry = match entry {
                 Ok(e) => e,
                 Err(err) => {

@@ -58,22 +58,26 @@ impl Connector for GitConnector {
         }
         let shown = self.config.path.display().to_string();
         let history = self.config.history;
+        let cancelled = ctx.cancelled.clone();
         let found = ctx
             .blocking(move |engine, progress| {
-                let (mut found, _) = scan_paths(
-                    engine,
-                    std::slice::from_ref(&repo),
-                    &FilesystemOptions::default(),
-                    progress,
-                )
-                .map_err(|e| ConnectorError::new(ErrorKind::NotFound, e.to_string()))?;
+                let fs_opts = FilesystemOptions {
+                    cancelled: Some(cancelled.clone()),
+                    ..FilesystemOptions::default()
+                };
+                let (mut found, _) =
+                    scan_paths(engine, std::slice::from_ref(&repo), &fs_opts, progress)
+                        .map_err(|e| ConnectorError::new(ErrorKind::NotFound, e.to_string()))?;
                 for m in &mut found {
                     m.path = rebase(&m.path, &repo, &shown);
                 }
                 if history {
-                    let (h, _) =
-                        scan_history(engine, &repo, &shown, &GitOptions::default(), progress)
-                            .map_err(|e| ConnectorError::new(classify(&e), e.to_string()))?;
+                    let git_opts = GitOptions {
+                        cancelled: Some(cancelled),
+                        ..GitOptions::default()
+                    };
+                    let (h, _) = scan_history(engine, &repo, &shown, &git_opts, progress)
+                        .map_err(|e| ConnectorError::new(classify(&e), e.to_string()))?;
                     // History carries the introducing commit; the working tree copy adds nothing.
                     found.retain(|w| {
                         !h.iter().any(|x| {
@@ -85,6 +89,7 @@ impl Connector for GitConnector {
                 Ok(found)
             })
             .await?;
+        ctx.check_cancelled()?;
         out.emit_secrets(&found).await
     }
 }

@@ -29,12 +29,23 @@ use plumbing::{BlobReader, Git};
 pub struct GitOptions {
     /// Blobs larger than this are skipped and counted.
     pub max_file_size: u64,
+    /// Set to stop early (Ctrl-C): blobs not yet read are not scanned.
+    pub cancelled: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+}
+
+impl GitOptions {
+    fn is_cancelled(&self) -> bool {
+        self.cancelled
+            .as_ref()
+            .is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed))
+    }
 }
 
 impl Default for GitOptions {
     fn default() -> Self {
         GitOptions {
             max_file_size: 64 * 1024 * 1024,
+            cancelled: None,
         }
     }
 }
@@ -143,7 +154,7 @@ pub fn scan_history(
         blobs.len(),
         repo.display()
     ));
-    let (mut matches, scanned) = scan_blobs(engine, &git, &blobs, display_prefix, progress)?;
+    let (mut matches, scanned) = scan_blobs(engine, &git, &blobs, display_prefix, opts, progress)?;
     stats.merge(scanned);
     if !matches.is_empty() {
         progress.message(&format!("dating findings in {}", repo.display()));
@@ -172,7 +183,14 @@ pub fn scan_staged(
         })
         .map(|(oid, path)| BlobRef { oid, path })
         .collect();
-    let (matches, scanned) = scan_blobs(engine, &git, &blobs, display_prefix, progress)?;
+    let (matches, scanned) = scan_blobs(
+        engine,
+        &git,
+        &blobs,
+        display_prefix,
+        &GitOptions::default(),
+        progress,
+    )?;
     stats.merge(scanned);
     let added = git.staged_added_lines()?;
     let matches = matches
@@ -195,6 +213,7 @@ fn scan_blobs(
     git: &Git,
     blobs: &[BlobRef],
     display_prefix: &str,
+    opts: &GitOptions,
     progress: &dyn Progress,
 ) -> Result<(Vec<SecretMatch>, ScanStats), GitError> {
     let stats = Mutex::new(ScanStats::default());
@@ -207,6 +226,8 @@ fn scan_blobs(
     let read_error = Mutex::new(None);
     // par_bridge pulls blobs on demand, so only about one blob per worker is in memory.
     reader
+        // Cancelled: stop pulling blobs; what was scanned so far is kept.
+        .take_while(|_| !opts.is_cancelled())
         .map_while(|item| match item {
             Ok(blob) => Some(blob),
             Err(e) => {

@@ -14,7 +14,6 @@ pub mod clone;
 pub mod inventory;
 pub mod observe;
 
-use trustmap_model::Identifier;
 use async_trait::async_trait;
 use futures::StreamExt;
 use serde::Deserialize;
@@ -22,6 +21,7 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use tokio::sync::mpsc;
 use trustmap_connector::{Connector, ConnectorError, Emitter, ErrorKind, SweepContext};
+use trustmap_model::Identifier;
 
 use api::{Api, ApiError};
 use inventory::{

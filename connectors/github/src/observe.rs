@@ -75,7 +75,8 @@ impl Users {
     fn get(&mut self, login: &str, kind: &str, org: &str, source: &str) -> &mut IdentityObs {
         let u = self.0.entry(login.to_string()).or_insert_with(|| {
             let mut i = identity(user_id(login), kind, login.to_string(), org, source);
-            i.identifiers.push(Identifier::GithubUser(login.to_string()));
+            i.identifiers
+                .push(Identifier::GithubUser(login.to_string()));
             i
         });
         // The most specific kind wins: an outside collaborator or machine user over a plain user.
@@ -133,13 +134,15 @@ pub fn org_observations(inv: &Inventory, source: &str) -> Vec<Observation> {
         i.created = inst.created_at.clone();
         i.active = inst.suspended_at.is_none();
         i.scopes = scopes_of(&inst.permissions);
-        i.identifiers.push(Identifier::GithubApp(inst.app_slug.clone()));
+        i.identifiers
+            .push(Identifier::GithubApp(inst.app_slug.clone()));
         if let Some(owner) = app
             .owner
             .as_ref()
             .filter(|o| !o.login.eq_ignore_ascii_case(org))
         {
-            i.identifiers.push(Identifier::GithubOrg(owner.login.clone()));
+            i.identifiers
+                .push(Identifier::GithubOrg(owner.login.clone()));
             i.tags.insert("app_owner".into(), owner.login.clone());
         }
         if let Some(host) = app.external_url.as_deref().and_then(host_of) {

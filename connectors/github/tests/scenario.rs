@@ -43,15 +43,18 @@ async fn the_designed_estate_through_octocrab() {
     assert_eq!(acme.kind, "github_app_installation");
     assert!(acme
         .identifiers
-        .iter().any(|i| i == "github_org:acme-analytics"));
+        .iter()
+        .any(|i| i == "github_org:acme-analytics"));
     assert!(acme
         .identifiers
-        .iter().any(|i| i == "domain:bi.acme.example"));
+        .iter()
+        .any(|i| i == "domain:bi.acme.example"));
     assert!(acme.scopes.iter().any(|i| i == "github:contents:read"));
     let shady = identity(obs, "github:corp:app/shady-sync");
     assert!(shady
         .identifiers
-        .iter().any(|i| i == "github_org:unknown-dev-shop"));
+        .iter()
+        .any(|i| i == "github_org:unknown-dev-shop"));
     assert!(identity(obs, "github:corp:app/oldco-deployer").active);
     assert!(
         !identity(obs, "github:corp:app/observe-hq").active,
@@ -98,7 +101,8 @@ async fn the_designed_estate_through_octocrab() {
     let hook = identity(obs, "github:corp:hook/21");
     assert!(hook
         .identifiers
-        .iter().any(|i| i == "domain:hooks.acme.example"));
+        .iter()
+        .any(|i| i == "domain:hooks.acme.example"));
     assert!(identity(obs, "github:corp/web:hook/22")
         .name
         .contains("status.unknown-saas.example"));

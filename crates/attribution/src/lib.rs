@@ -236,7 +236,11 @@ fn direct_match(n: &Node, registry: &Registry, estate: &Estate) -> Option<Attrib
 /// Breadth-first over trusts / can_assume / installed_by edges to the first principal a
 /// partner or owner accounts for. The estate is passed through, never inherited: trusting
 /// our own account says nothing about who owns the role.
-fn through_trust(graph: &Graph, start: usize, direct: &[Option<Attribution>]) -> Option<Attribution> {
+fn through_trust(
+    graph: &Graph,
+    start: usize,
+    direct: &[Option<Attribution>],
+) -> Option<Attribution> {
     let mut seen = HashSet::from([start]);
     let mut frontier = vec![(start, vec![graph.nodes[start].id.clone()])];
     while !frontier.is_empty() {

@@ -80,9 +80,21 @@ fn each_matcher_attributes() {
     );
     assert_eq!(owner(&g, "n:1").as_deref(), Some("partner:acme"));
     assert_eq!(owner(&g, "n:2").as_deref(), Some("partner:acme"));
-    assert_eq!(owner(&g, "n:3").as_deref(), Some("partner:acme"), "any level of a domain");
-    assert_eq!(owner(&g, "n:4").as_deref(), Some("partner:acme"), "case-insensitive");
-    assert_eq!(owner(&g, "n:5").as_deref(), Some("partner:sub"), "longer glob wins");
+    assert_eq!(
+        owner(&g, "n:3").as_deref(),
+        Some("partner:acme"),
+        "any level of a domain"
+    );
+    assert_eq!(
+        owner(&g, "n:4").as_deref(),
+        Some("partner:acme"),
+        "case-insensitive"
+    );
+    assert_eq!(
+        owner(&g, "n:5").as_deref(),
+        Some("partner:sub"),
+        "longer glob wins"
+    );
     assert_eq!(owner(&g, "n:6").as_deref(), Some("owner:platform"));
     assert_eq!(owner(&g, "n:7"), None);
     let matched = &g.node("n:1").unwrap().attribution.as_ref().unwrap().matched;
@@ -208,7 +220,10 @@ fn the_estate_is_internal_but_never_inherited_and_the_registry_comes_first() {
         .unwrap();
     assert_eq!(repo.owner, Attributee::Internal);
     assert_eq!(repo.matched, "estate: github_org:corp");
-    assert_eq!(owner(&g, "aws-account:210987654321").as_deref(), Some("internal"));
+    assert_eq!(
+        owner(&g, "aws-account:210987654321").as_deref(),
+        Some("internal")
+    );
     assert_eq!(owner(&g, "n:mail").as_deref(), Some("internal"));
     assert_eq!(owner(&g, "n:acme").as_deref(), Some("partner:acme"));
     // Trusting our own repository says nothing about who owns the role.
@@ -222,9 +237,17 @@ fn estate_covers_only_what_is_ours() {
         Identifier::Domain("corp.example".into()),
     ]);
     assert!(e.covers(&Identifier::GithubRepo("corp/x".into())).is_some());
-    assert!(e.covers(&Identifier::GithubRepo("corpx/x".into())).is_none());
-    assert!(e.covers(&Identifier::Domain("a.b.corp.example".into())).is_some());
-    assert!(e.covers(&Identifier::Domain("notcorp.example".into())).is_none());
-    assert!(e.covers(&Identifier::Email("x@corp.example".into())).is_some());
+    assert!(e
+        .covers(&Identifier::GithubRepo("corpx/x".into()))
+        .is_none());
+    assert!(e
+        .covers(&Identifier::Domain("a.b.corp.example".into()))
+        .is_some());
+    assert!(e
+        .covers(&Identifier::Domain("notcorp.example".into()))
+        .is_none());
+    assert!(e
+        .covers(&Identifier::Email("x@corp.example".into()))
+        .is_some());
     assert!(e.covers(&Identifier::Name("corp".into())).is_none());
 }

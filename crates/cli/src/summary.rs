@@ -32,7 +32,12 @@ pub fn print_sweep(run: &SweepRun, written: &[PathBuf]) {
     let summary = run.summary();
     let sev: Vec<String> = Severity::ALL
         .iter()
-        .filter_map(|s| summary.by_severity.get(s.as_str()).map(|n| format!("{n} {s}")))
+        .filter_map(|s| {
+            summary
+                .by_severity
+                .get(s.as_str())
+                .map(|n| format!("{n} {s}"))
+        })
         .collect();
     let shown = if sev.is_empty() {
         "none".to_string()

@@ -82,16 +82,16 @@ pub fn run_sweep(args: SweepArgs) -> Result<u8> {
         .collect::<Result<_, _>>()?;
     let as_of = parse_now(args.now.as_deref())?;
     let plan = Plan::load(&args.config, as_of)?;
+    // Sinks are built (their credentials read) before anything runs, so a sink that cannot be
+    // built never leaves a run recorded whose events were not sent.
+    let sinks = plan.config.build_sinks()?;
     let state = plan.state_file(args.state.as_deref());
     if args.fail_on_new && state.is_none() {
         bail!("--fail-on-new needs a state file (--state FILE or [sweep] state)");
     }
-    if !plan.config.sinks.is_empty() && state.is_none() {
+    if !sinks.is_empty() && state.is_none() {
         bail!("[[sinks]] need a state file (--state FILE or [sweep] state) so that only changes are sent");
     }
-    // Sinks are built (their credentials read) before anything is recorded, so a sink that
-    // cannot be built never leaves a run recorded whose events were not sent.
-    let sinks = plan.config.build_sinks()?;
     let mut run = sweep_with_bars(&plan, args.quiet)?;
     if let Some(path) = &state {
         run.record(path, as_of)?;

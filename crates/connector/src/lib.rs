@@ -33,6 +33,8 @@ pub enum ErrorKind {
     Config,
     /// The source answered with something unusable (a corrupt repository, bad JSON).
     Data,
+    /// Asked to stop (Ctrl-C): what was emitted before is kept, coverage is incomplete.
+    Cancelled,
 }
 
 impl ErrorKind {
@@ -45,6 +47,7 @@ impl ErrorKind {
             ErrorKind::Transient => "transient",
             ErrorKind::Config => "config",
             ErrorKind::Data => "data",
+            ErrorKind::Cancelled => "cancelled",
         }
     }
 }
@@ -58,6 +61,11 @@ pub struct ConnectorError {
 }
 
 impl ConnectorError {
+    /// Stopped because the sweep was asked to stop.
+    pub fn cancelled() -> Self {
+        ConnectorError::new(ErrorKind::Cancelled, "interrupted before it finished")
+    }
+
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         ConnectorError {
             kind,
@@ -73,6 +81,7 @@ pub struct Emitter {
     provenance: Provenance,
     gaps: Arc<std::sync::Mutex<Vec<String>>>,
     estate: Arc<std::sync::Mutex<Vec<Identifier>>>,
+    cancelled: Arc<AtomicBool>,
 }
 
 impl Emitter {
@@ -85,7 +94,15 @@ impl Emitter {
             },
             gaps: Arc::default(),
             estate: Arc::default(),
+            cancelled: Arc::default(),
         }
+    }
+
+    /// The same emitter, refusing observations once `cancelled` is set: every connector then
+    /// stops at its next emit, whatever it is doing.
+    pub fn cancellable(mut self, cancelled: Arc<AtomicBool>) -> Self {
+        self.cancelled = cancelled;
+        self
     }
 
     /// Declare part of the estate this connector sweeps (the AWS account it entered, the
@@ -119,6 +136,9 @@ impl Emitter {
 
     /// Send one observation, stamping the connector's name into its provenance.
     pub async fn emit(&self, mut obs: Observation) -> Result<(), ConnectorError> {
+        if self.cancelled.load(Ordering::Relaxed) {
+            return Err(ConnectorError::cancelled());
+        }
         let p = match &mut obs {
             Observation::Identity(o) => &mut o.provenance,
             Observation::Credential(o) => &mut o.provenance,
@@ -176,6 +196,15 @@ pub struct SweepContext {
 impl SweepContext {
     pub fn is_cancelled(&self) -> bool {
         self.cancelled.load(Ordering::Relaxed)
+    }
+
+    /// `Err(cancelled)` once the sweep was asked to stop: call between steps of long work.
+    pub fn check_cancelled(&self) -> Result<(), ConnectorError> {
+        if self.is_cancelled() {
+            Err(ConnectorError::cancelled())
+        } else {
+            Ok(())
+        }
     }
 
     /// Run blocking work (a scan, a git walk) on the blocking pool while holding one permit of

@@ -98,7 +98,10 @@ mod tests {
         assert_eq!(p, "partner:acme");
         assert_ne!(p, "owner:acme");
         assert_eq!(Attributee::Owner("platform".into()), "owner:platform");
-        assert_eq!(serde_json::to_string(&Attributee::Internal).unwrap(), "\"internal\"");
+        assert_eq!(
+            serde_json::to_string(&Attributee::Internal).unwrap(),
+            "\"internal\""
+        );
         assert_eq!(Attributee::Internal.node_id(), None);
     }
 }

@@ -220,7 +220,10 @@ mod tests {
     #[test]
     fn match_key_lowercases_the_value_only() {
         let id = Identifier::GithubOrg("Acme-Analytics".into());
-        assert_eq!(id.match_key(), Identifier::GithubOrg("acme-analytics".into()));
+        assert_eq!(
+            id.match_key(),
+            Identifier::GithubOrg("acme-analytics".into())
+        );
         assert_eq!(
             Identifier::GithubRepo("Corp/app".into()).github_repo_org(),
             Some("Corp")

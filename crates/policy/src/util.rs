@@ -2,7 +2,9 @@
 use chrono::NaiveDate;
 use serde_json::{Map, Value};
 use trustmap_graph::{Node, NodeKind};
-use trustmap_model::{fingerprint, Attribution, Finding, FindingKind, FindingStatus, Severity, Subject};
+use trustmap_model::{
+    fingerprint, Attribution, Finding, FindingKind, FindingStatus, Severity, Subject,
+};
 use trustmap_partners::Partner;
 
 use crate::CheckContext;

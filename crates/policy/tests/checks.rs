@@ -297,3 +297,16 @@ fn an_app_installed_by_a_partner_but_owned_by_another_organisation_is_nested() {
     assert_eq!(findings[0].evidence["owned_by"], "github-org:shadyco");
     assert_eq!(findings[0].evidence["owner_attribution"], "nobody");
 }
+
+#[test]
+fn a_deploy_key_modelled_as_an_identity_is_checked_like_a_credential() {
+    // A write deploy key created two years ago and never rotated (issue: key-like identities).
+    let key = r#"{"type":"identity","id":"github:corp/web:deploy-key/7","kind":"github_deploy_key","name":"ci","created":"2024-10-01","last_used":"2026-11-20","scopes":["github:contents:write"]}"#;
+    let (_, stale) = run(&[key], "stale_credential");
+    assert_eq!(stale.len(), 1, "{stale:#?}");
+    assert_eq!(stale[0].subject.id, "github:corp/web:deploy-key/7");
+    assert_eq!(stale[0].evidence["age_days"], 782);
+    // An ordinary identity of the same age is no credential.
+    let role = r#"{"type":"identity","id":"aws:1:role/old","kind":"aws_iam_role","name":"old","created":"2024-10-01","last_used":"2026-11-20"}"#;
+    assert!(run(&[role], "stale_credential").1.is_empty());
+}

@@ -96,6 +96,7 @@ pub fn run_scan(
         let fs_opts = FilesystemOptions {
             max_file_size: max,
             threads: req.threads,
+            cancelled: None,
         };
         match scan_paths(engine, &req.paths, &fs_opts, progress) {
             Ok((m, s)) => {
@@ -105,7 +106,10 @@ pub fn run_scan(
             Err(e) => return Err(e.into()),
         }
         if req.git {
-            let git_opts = GitOptions { max_file_size: max };
+            let git_opts = GitOptions {
+                max_file_size: max,
+                cancelled: None,
+            };
             for p in req.paths.iter().filter(|p| p.is_dir() && is_repository(p)) {
                 match scan_history(engine, p, &display(p), &git_opts, progress) {
                     Ok((m, s)) => {

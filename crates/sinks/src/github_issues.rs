@@ -122,7 +122,8 @@ impl GithubIssuesSink {
     async fn open(&self, e: &Event) -> Result<String, String> {
         let mut labels = self.config.labels.clone();
         labels.push(format!("severity:{}", e.finding.severity));
-        let body = json!({"title": e.finding.title, "body": ticket_body(&e.finding), "labels": labels});
+        let body =
+            json!({"title": e.finding.title, "body": ticket_body(&e.finding), "labels": labels});
         let v = self.call(reqwest::Method::POST, "issues", body).await?;
         let n = v["number"]
             .as_u64()
@@ -133,8 +134,12 @@ impl GithubIssuesSink {
     /// A comment saying why, then the issue closed as completed.
     async fn close(&self, e: &Event, n: &str) -> Result<(), String> {
         let comment = json!({"body": format!("trustmap no longer sees this finding ({}); closing.", e.finding.id)});
-        self.call(reqwest::Method::POST, &format!("issues/{n}/comments"), comment)
-            .await?;
+        self.call(
+            reqwest::Method::POST,
+            &format!("issues/{n}/comments"),
+            comment,
+        )
+        .await?;
         self.call(
             reqwest::Method::PATCH,
             &format!("issues/{n}"),

@@ -81,8 +81,7 @@ pub trait StateStore {
         run: &RunInput<'_>,
         findings: &mut [Finding],
     ) -> Result<Diff, StoreError>;
-    fn findings(&self, status: Option<FindingStatus>)
-        -> Result<Vec<StoredFinding>, StoreError>;
+    fn findings(&self, status: Option<FindingStatus>) -> Result<Vec<StoredFinding>, StoreError>;
     fn history(&self, limit: usize) -> Result<Vec<RunRecord>, StoreError>;
     /// Accept a finding: it stays out of `--fail-on` and tickets until unsuppressed.
     fn suppress(&mut self, id: &str, reason: &str) -> Result<(), StoreError>;

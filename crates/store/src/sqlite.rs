@@ -263,10 +263,7 @@ impl StateStore for SqliteStore {
         Ok(diff)
     }
 
-    fn findings(
-        &self,
-        status: Option<FindingStatus>,
-    ) -> Result<Vec<StoredFinding>, StoreError> {
+    fn findings(&self, status: Option<FindingStatus>) -> Result<Vec<StoredFinding>, StoreError> {
         let status = status.map(FindingStatus::as_str);
         let e = |err: rusqlite::Error| classify(&self.path, err);
         let mut stmt = self

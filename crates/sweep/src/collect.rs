@@ -61,7 +61,7 @@ pub async fn collect(
 
 async fn run_one(c: &dyn Connector, ctx: SweepContext) -> (Vec<Observation>, ConnectorReport) {
     let (tx, mut rx) = mpsc::channel::<Observation>(1024);
-    let emitter = Emitter::new(tx, c.name());
+    let emitter = Emitter::new(tx, c.name()).cancellable(ctx.cancelled.clone());
     let started = std::time::Instant::now();
     let run = async {
         let r = c.run(&ctx, &emitter).await;

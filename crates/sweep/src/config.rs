@@ -170,7 +170,10 @@ pub fn parse_config(file: &Path, text: &str) -> Result<SweepConfig, ConfigError>
         .iter()
         .map(|s| {
             s.get_ref().parse::<Identifier>().map_err(|e| {
-                invalid(line_of(text, s.span().start), format!("[sweep] internal: {e}"))
+                invalid(
+                    line_of(text, s.span().start),
+                    format!("[sweep] internal: {e}"),
+                )
             })
         })
         .collect::<Result<Vec<_>, _>>()?;

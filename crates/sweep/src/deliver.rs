@@ -75,13 +75,15 @@ impl SweepRun {
             (&diff.new, EventKind::Opened),
             (&diff.reopened, EventKind::Reopened),
         ] {
-            events.extend(ids.iter().filter_map(|id| by_id.get(id.as_str())).map(|f| {
-                Event {
-                    event: kind,
-                    finding: (*f).clone(),
-                    ticket: None,
-                }
-            }));
+            events.extend(
+                ids.iter()
+                    .filter_map(|id| by_id.get(id.as_str()))
+                    .map(|f| Event {
+                        event: kind,
+                        finding: (*f).clone(),
+                        ticket: None,
+                    }),
+            );
         }
         events.extend(diff.resolved.iter().map(|f| Event {
             event: EventKind::Resolved,

@@ -33,7 +33,7 @@ pub use config::{load_config, parse_config, ConfigError, SinkDef, SweepConfig};
 pub use deliver::SinkReport;
 pub use exit::exit_plan;
 pub use registry::{build_connector, CONNECTOR_TYPES};
-pub use stats::{summarise, ConnectorStats, SweepStats, Summary};
+pub use stats::{summarise, ConnectorStats, Summary, SweepStats};
 pub use trustmap_store::Diff;
 pub use view::report_view;
 
@@ -103,8 +103,13 @@ impl Plan {
     pub async fn run(&self, ctx: &RunContext<'_>) -> Result<SweepRun, SweepError> {
         let started = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         let engine = Arc::new(trustmap_rules::Engine::builtin()?);
-        let (observations, connectors) =
-            collect::collect(&self.config, engine, ctx.cancelled.clone(), ctx.progress_for).await;
+        let (observations, connectors) = collect::collect(
+            &self.config,
+            engine,
+            ctx.cancelled.clone(),
+            ctx.progress_for,
+        )
+        .await;
         let mut estate = Estate::new(self.config.internal.iter().cloned());
         for c in &connectors {
             estate.extend(c.estate.iter().cloned());

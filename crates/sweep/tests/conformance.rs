@@ -80,7 +80,7 @@ async fn every_connector_type_conforms() {
         let err = build_connector(kind, "t".into(), unknown).err().unwrap();
         assert!(err.contains("bogus_field"), "{kind}: {err}");
 
-        let (obs, result) = run(kind, good, dir.path()).await;
+        let (obs, result) = run(kind, good.clone(), dir.path()).await;
         assert!(result.is_ok(), "{kind}: {result:?}");
         assert!(!obs.is_empty(), "{kind} emitted nothing");
         for o in &obs {
@@ -97,6 +97,17 @@ async fn every_connector_type_conforms() {
             assert!(!id.is_empty(), "{kind}: empty id");
             assert_eq!(connector, "t", "{kind}: provenance not stamped");
         }
+
+        // Ctrl-C before it starts: it stops with a `cancelled` error and emits nothing, even
+        // from inside a blocking file or git scan.
+        let c = build_connector(kind, "t".into(), good).unwrap();
+        let r = trustmap_testkit::run::run_cancelled(c.as_ref(), dir.path()).await;
+        assert!(r.obs.is_empty(), "{kind} emitted after cancellation");
+        assert!(
+            matches!(&r.result, Err(e) if e.kind == ErrorKind::Cancelled),
+            "{kind}: {:?}",
+            r.result
+        );
 
         let (_, result) = run(kind, bad, dir.path()).await;
         let e = result

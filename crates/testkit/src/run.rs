@@ -26,9 +26,20 @@ pub fn context(base_dir: &Path) -> SweepContext {
 
 /// Run `connector` to the end and collect what it emitted.
 pub async fn run_connector(connector: &dyn Connector, base_dir: &Path) -> Run {
-    let (tx, mut rx) = mpsc::channel(1024);
-    let emitter = Emitter::new(tx, connector.name());
+    run_with(connector, context(base_dir)).await
+}
+
+/// Run `connector` as if Ctrl-C had been pressed before it started.
+pub async fn run_cancelled(connector: &dyn Connector, base_dir: &Path) -> Run {
     let ctx = context(base_dir);
+    ctx.cancelled
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    run_with(connector, ctx).await
+}
+
+async fn run_with(connector: &dyn Connector, ctx: SweepContext) -> Run {
+    let (tx, mut rx) = mpsc::channel(1024);
+    let emitter = Emitter::new(tx, connector.name()).cancellable(ctx.cancelled.clone());
     let gather = async {
         let mut got = Vec::new();
         while let Some(o) = rx.recv().await {

@@ -99,7 +99,10 @@ fn source_roots() -> Vec<PathBuf> {
     let mut roots = Vec::new();
     if let Some(home) = trustmap_model::env::path(trustmap_model::env::CARGO_HOME)
         .map(PathBuf::from)
-        .or_else(|| trustmap_model::env::path(trustmap_model::env::HOME).map(|h| PathBuf::from(h).join(".cargo")))
+        .or_else(|| {
+            trustmap_model::env::path(trustmap_model::env::HOME)
+                .map(|h| PathBuf::from(h).join(".cargo"))
+        })
     {
         roots.push(home.join("registry/src"));
     }

@@ -8,7 +8,8 @@ use std::time::Instant;
 use trustmap_attribution::Estate;
 use trustmap_graph::Graph;
 use trustmap_model::{
-    CredentialObs, Identifier, EdgeKind, EdgeObs, ExternalPrincipalObs, IdentityObs, Observation, Provenance,
+    CredentialObs, EdgeKind, EdgeObs, ExternalPrincipalObs, Identifier, IdentityObs, Observation,
+    Provenance,
 };
 use trustmap_partners::parse_registry;
 use trustmap_policy::{run_checks, CheckContext, Settings};

@@ -99,11 +99,9 @@ fn foreign_owner<'a>(g: &'a Graph, i: usize, partner: &str) -> Option<&'a Node> 
                 .filter(|e| e.kind == EdgeKind::InstalledBy)
                 .map(|e| e.to),
         );
-    owners
-        .map(|o| &g.nodes[o])
-        .find(|o| {
-            o.attribution
-                .as_ref()
-                .is_none_or(|a| a.partner() != Some(partner))
-        })
+    owners.map(|o| &g.nodes[o]).find(|o| {
+        o.attribution
+            .as_ref()
+            .is_none_or(|a| a.partner() != Some(partner))
+    })
 }
