@@ -174,7 +174,7 @@ fn every_format_redacts_unless_show_secrets() {
 
 #[test]
 fn sarif_passes_the_sarif_multitool() {
-    if std::env::var_os("TRUSTMAP_SKIP_SARIF_MULTITOOL").is_some() {
+    if trustmap_model::env::is_set("TRUSTMAP_SKIP_SARIF_MULTITOOL") {
         eprintln!("skipped: TRUSTMAP_SKIP_SARIF_MULTITOOL is set");
         return;
     }

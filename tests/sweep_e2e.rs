@@ -1,5 +1,6 @@
 //! `trustmap sweep`, `graph` and `partners check` end to end over a fixture estate: git
 //! repositories with secrets in history plus an offline inventory fed through `exec`.
+#![allow(clippy::too_many_lines)] // a scenario test reads as one story, set-up to assertions
 #![allow(clippy::unwrap_used)] // test set-up: a panic is the clearest report
 use std::collections::BTreeSet;
 use std::path::Path;

@@ -124,6 +124,45 @@ impl<'a> Builder<'a> {
         id
     }
 
+    /// The principals a GitHub Actions OIDC trust lets in: each repository its `sub`
+    /// conditions name, or, with no subject condition, every repository on GitHub.
+    fn github_oidc_targets(&mut self, conditions: &BTreeMap<String, String>) -> Vec<String> {
+        let subs: Vec<String> = conditions
+            .iter()
+            .filter(|(k, _)| k.ends_with(":sub"))
+            .flat_map(|(_, v)| {
+                let v = v.split_once(": ").map_or(v.as_str(), |(_, v)| v);
+                v.split(", ").map(str::to_string).collect::<Vec<_>>()
+            })
+            .collect();
+        let repos: BTreeSet<String> = subs
+            .iter()
+            .filter_map(|s| s.strip_prefix("repo:"))
+            .map(|s| s.split(':').next().unwrap_or(s).to_string())
+            .collect();
+        if repos.is_empty() {
+            self.external(
+                format!("oidc:{GITHUB_OIDC}"),
+                "oidc_issuer",
+                "GitHub Actions (any repository)".into(),
+                vec![],
+            );
+            return vec![format!("oidc:{GITHUB_OIDC}")];
+        }
+        let mut targets = Vec::new();
+        for repo in repos {
+            let org = repo.split('/').next().unwrap_or(&repo).to_string();
+            let id = format!("github-repo:{repo}");
+            let mut ids = vec![Identifier::GithubOrg(org.clone())];
+            if !org.contains('*') {
+                ids.push(Identifier::GithubRepo(repo.clone()));
+            }
+            self.external(id.clone(), "github_repository", repo, ids);
+            targets.push(id);
+        }
+        targets
+    }
+
     /// The trust edges of one role, one per trusted principal: when several statements trust
     /// the same principal, the one with the fewest conditions is what the principal can use.
     fn trust_edges(
@@ -186,39 +225,8 @@ impl<'a> Builder<'a> {
                     add(self.account_principal(account), c);
                 }
                 Principal::Federated(issuer) if issuer == GITHUB_OIDC => {
-                    let subs: Vec<String> = t
-                        .conditions
-                        .iter()
-                        .filter(|(k, _)| k.ends_with(":sub"))
-                        .flat_map(|(_, v)| {
-                            let v = v.split_once(": ").map_or(v.as_str(), |(_, v)| v);
-                            v.split(", ").map(str::to_string).collect::<Vec<_>>()
-                        })
-                        .collect();
-                    let repos: BTreeSet<String> = subs
-                        .iter()
-                        .filter_map(|s| s.strip_prefix("repo:"))
-                        .map(|s| s.split(':').next().unwrap_or(s).to_string())
-                        .collect();
-                    if repos.is_empty() {
-                        // No subject condition: every repository on GitHub may assume the role.
-                        self.external(
-                            format!("oidc:{GITHUB_OIDC}"),
-                            "oidc_issuer",
-                            "GitHub Actions (any repository)".into(),
-                            vec![],
-                        );
-                        add(format!("oidc:{GITHUB_OIDC}"), t.conditions.clone());
-                    }
-                    for repo in repos {
-                        let org = repo.split('/').next().unwrap_or(&repo).to_string();
-                        let id = format!("github-repo:{repo}");
-                        let mut ids = vec![Identifier::GithubOrg(org.clone())];
-                        if !org.contains('*') {
-                            ids.push(Identifier::GithubRepo(repo.clone()));
-                        }
-                        self.external(id.clone(), "github_repository", repo, ids);
-                        add(id, t.conditions.clone());
+                    for target in self.github_oidc_targets(&t.conditions) {
+                        add(target, t.conditions.clone());
                     }
                 }
                 Principal::Federated(provider) => {
@@ -246,10 +254,10 @@ impl<'a> Builder<'a> {
     }
 }
 
-/// Build the observations of one account.
-pub fn observations(inv: &AccountInventory, known: &KnownAccounts, source: &str) -> Built {
-    let acct = inv.account.as_str();
-    let d = &inv.details;
+/// What each managed policy of the export allows, by ARN, and the problems met reading them.
+fn managed_policies(
+    d: &crate::details::AuthorizationDetails,
+) -> (HashMap<&str, Permissions>, Vec<String>) {
     let mut managed = HashMap::new();
     let mut gaps = Vec::new();
     for p in &d.policies {
@@ -271,63 +279,40 @@ pub fn observations(inv: &AccountInventory, known: &KnownAccounts, source: &str)
         }
         managed.insert(p.arn.as_str(), perms);
     }
-    let mut b = Builder {
-        account: acct,
-        known,
-        managed,
-        out: Vec::new(),
-        principals: BTreeSet::new(),
-        gaps,
-        source,
-    };
+    (managed, gaps)
+}
 
-    let mut groups: HashMap<&str, Permissions> = HashMap::new();
-    for g in &d.group_detail_list {
-        let p = b.permissions(
-            &format!("group {}", g.group_name),
-            &g.group_policy_list,
-            &g.attached_managed_policies,
-        );
-        groups.insert(g.group_name.as_str(), p);
-    }
+/// Who an account's users are by name, for the per-user steps.
+struct UserFacts<'a> {
+    groups: HashMap<&'a str, Permissions>,
+    report: HashMap<&'a str, &'a crate::details::ReportRow>,
+    keys_by_user: HashMap<&'a str, Vec<&'a crate::details::AccessKey>>,
+    /// Keys were listed live (with ids); else the report's key slots stand in for them.
+    live_keys: bool,
+}
 
-    let report: HashMap<&str, &crate::details::ReportRow> =
-        inv.report.iter().map(|r| (r.user.as_str(), r)).collect();
-    let mut keys_by_user: HashMap<&str, Vec<&crate::details::AccessKey>> = HashMap::new();
-    for k in &inv.access_keys {
-        keys_by_user
-            .entry(k.user_name.as_str())
-            .or_default()
-            .push(k);
-    }
-    let live_keys = inv.keys_listed;
-
-    for u in &d.user_detail_list {
-        let id = format!("aws:{acct}:user/{}", u.user_name);
-        let mut perms = b.permissions(
-            &format!("user {}", u.user_name),
-            &u.user_policy_list,
-            &u.attached_managed_policies,
-        );
-        for g in &u.group_list {
-            if let Some(gp) = groups.get(g.as_str()) {
-                perms.merge(gp);
-            }
-        }
-        let (mut tags, identifiers) = tags_of(&u.tags);
-        let row = report.get(u.user_name.as_str());
-        let password = row.is_some_and(|r| r.password_enabled == "true");
-        if password {
-            // A console password suggests a person; kept visible rather than guessed away.
-            tags.insert("console_password".into(), "true".into());
-        }
+impl<'a> Builder<'a> {
+    /// A user's access keys: listed live (with ids), or the credential report's two key
+    /// slots standing in for them in an export.
+    fn access_keys(
+        &self,
+        u: &crate::details::UserDetail,
+        id: &str,
+        facts: &UserFacts<'_>,
+        row: Option<&crate::details::ReportRow>,
+    ) -> Vec<CredentialObs> {
         let mut creds = Vec::new();
-        if live_keys {
-            for k in keys_by_user.get(u.user_name.as_str()).into_iter().flatten() {
+        if facts.live_keys {
+            for k in facts
+                .keys_by_user
+                .get(u.user_name.as_str())
+                .into_iter()
+                .flatten()
+            {
                 creds.push(CredentialObs {
-                    id: format!("aws:{acct}:access-key/{}", k.access_key_id),
+                    id: format!("aws:{}:access-key/{}", self.account, k.access_key_id),
                     kind: "aws_access_key".into(),
-                    holder: id.clone(),
+                    holder: id.to_string(),
                     name: Some(format!("{} access key {}", u.user_name, k.access_key_id)),
                     created: k.created.clone(),
                     last_used: k.last_used.clone(),
@@ -336,7 +321,7 @@ pub fn observations(inv: &AccountInventory, known: &KnownAccounts, source: &str)
                     active: k.active,
                     identifiers: vec![Identifier::AwsAccessKeyId(k.access_key_id.clone())],
                     scopes: vec![],
-                    provenance: b.provenance(),
+                    provenance: self.provenance(),
                 });
             }
         } else if let Some(r) = row {
@@ -360,9 +345,9 @@ pub fn observations(inv: &AccountInventory, known: &KnownAccounts, source: &str)
                     continue;
                 };
                 creds.push(CredentialObs {
-                    id: format!("aws:{acct}:user/{}/access-key-{n}", u.user_name),
+                    id: format!("aws:{}:user/{}/access-key-{n}", self.account, u.user_name),
                     kind: "aws_access_key".into(),
-                    holder: id.clone(),
+                    holder: id.to_string(),
                     name: Some(format!("{} access key {n}", u.user_name)),
                     created: Some(rotated.clone()),
                     last_used: report_date(used),
@@ -371,10 +356,35 @@ pub fn observations(inv: &AccountInventory, known: &KnownAccounts, source: &str)
                     active: active == "true",
                     identifiers: vec![],
                     scopes: vec![],
-                    provenance: b.provenance(),
+                    provenance: self.provenance(),
                 });
             }
         }
+        creds
+    }
+
+    /// A user with its permissions (own, attached, through groups) and its access keys.
+    fn user(&mut self, u: &crate::details::UserDetail, facts: &UserFacts<'_>) {
+        let (groups, report) = (&facts.groups, &facts.report);
+        let id = format!("aws:{}:user/{}", self.account, u.user_name);
+        let mut perms = self.permissions(
+            &format!("user {}", u.user_name),
+            &u.user_policy_list,
+            &u.attached_managed_policies,
+        );
+        for g in &u.group_list {
+            if let Some(gp) = groups.get(g.as_str()) {
+                perms.merge(gp);
+            }
+        }
+        let (mut tags, identifiers) = tags_of(&u.tags);
+        let row = report.get(u.user_name.as_str());
+        let password = row.is_some_and(|r| r.password_enabled == "true");
+        if password {
+            // A console password suggests a person; kept visible rather than guessed away.
+            tags.insert("console_password".into(), "true".into());
+        }
+        let creds = self.access_keys(u, &id, facts, row.copied());
         let key_used = creds
             .iter()
             .fold(None, |acc, c| later(acc, c.last_used.clone()));
@@ -385,47 +395,49 @@ pub fn observations(inv: &AccountInventory, known: &KnownAccounts, source: &str)
         // A user with neither an active key nor a password cannot act; no report = unknown.
         let active =
             creds.iter().any(|c| c.active) || password || (creds.is_empty() && row.is_none());
-        b.out.push(Observation::Identity(IdentityObs {
+        self.out.push(Observation::Identity(IdentityObs {
             id: id.clone(),
             kind: "aws_iam_user".into(),
             name: u.user_name.clone(),
             provider: "aws".into(),
-            account: Some(acct.to_string()),
+            account: Some(self.account.to_string()),
             created: date(&u.create_date),
             last_used,
             active,
             scopes: perms.scopes.into_iter().collect(),
             tags,
             identifiers,
-            provenance: b.provenance(),
+            provenance: self.provenance(),
         }));
-        b.out.extend(creds.into_iter().map(Observation::Credential));
+        self.out
+            .extend(creds.into_iter().map(Observation::Credential));
     }
 
-    for r in &d.role_detail_list {
+    /// A role (service-linked roles skipped), its permissions and its trust edges.
+    fn role(&mut self, r: &crate::details::RoleDetail) {
         if r.path.starts_with("/aws-service-role/") {
-            continue; // created and managed by AWS services, not by anyone who could leave
+            return; // created and managed by AWS services, not by anyone who could leave
         }
-        let id = format!("aws:{acct}:role/{}", r.role_name);
-        let perms = b.permissions(
+        let id = format!("aws:{}:role/{}", self.account, r.role_name);
+        let perms = self.permissions(
             &format!("role {}", r.role_name),
             &r.role_policy_list,
             &r.attached_managed_policies,
         );
         let (mut tags, identifiers) = tags_of(&r.tags);
-        let services = b.trust_edges(&id, &r.role_name, &r.assume_role_policy_document);
+        let services = self.trust_edges(&id, &r.role_name, &r.assume_role_policy_document);
         if !services.is_empty() {
             tags.insert("trusted_services".into(), services.join(", "));
         }
         if perms.admin {
             tags.insert("admin".into(), "true".into());
         }
-        b.out.push(Observation::Identity(IdentityObs {
+        self.out.push(Observation::Identity(IdentityObs {
             id,
             kind: "aws_iam_role".into(),
             name: r.role_name.clone(),
             provider: "aws".into(),
-            account: Some(acct.to_string()),
+            account: Some(self.account.to_string()),
             created: date(&r.create_date),
             last_used: r
                 .role_last_used
@@ -435,21 +447,67 @@ pub fn observations(inv: &AccountInventory, known: &KnownAccounts, source: &str)
             scopes: perms.scopes.into_iter().collect(),
             tags,
             identifiers,
-            provenance: b.provenance(),
+            provenance: self.provenance(),
         }));
     }
-    // Identity providers the account trusts, whether or not a role uses them yet.
-    for arn in &inv.providers {
-        match arn.split_once(":oidc-provider/") {
-            Some((_, host)) => b.external(
-                format!("oidc:{host}"),
-                "oidc_issuer",
-                host.to_string(),
-                vec![],
-            ),
-            None => b.external(format!("oidc:{arn}"), "saml_provider", arn.clone(), vec![]),
+
+    /// Identity providers the account trusts, whether or not a role uses them yet.
+    fn providers(&mut self, providers: &[String]) {
+        for arn in providers {
+            match arn.split_once(":oidc-provider/") {
+                Some((_, host)) => self.external(
+                    format!("oidc:{host}"),
+                    "oidc_issuer",
+                    host.to_string(),
+                    vec![],
+                ),
+                None => self.external(format!("oidc:{arn}"), "saml_provider", arn.clone(), vec![]),
+            }
         }
     }
+}
+
+/// Build the observations of one account.
+pub fn observations(inv: &AccountInventory, known: &KnownAccounts, source: &str) -> Built {
+    let d = &inv.details;
+    let (managed, gaps) = managed_policies(d);
+    let mut b = Builder {
+        account: inv.account.as_str(),
+        known,
+        managed,
+        out: Vec::new(),
+        principals: BTreeSet::new(),
+        gaps,
+        source,
+    };
+    let mut facts = UserFacts {
+        groups: HashMap::new(),
+        report: inv.report.iter().map(|r| (r.user.as_str(), r)).collect(),
+        keys_by_user: HashMap::new(),
+        live_keys: inv.keys_listed,
+    };
+    for g in &d.group_detail_list {
+        let p = b.permissions(
+            &format!("group {}", g.group_name),
+            &g.group_policy_list,
+            &g.attached_managed_policies,
+        );
+        facts.groups.insert(g.group_name.as_str(), p);
+    }
+    for k in &inv.access_keys {
+        facts
+            .keys_by_user
+            .entry(k.user_name.as_str())
+            .or_default()
+            .push(k);
+    }
+    for u in &d.user_detail_list {
+        b.user(u, &facts);
+    }
+    for r in &d.role_detail_list {
+        b.role(r);
+    }
+    b.providers(&inv.providers);
     Built {
         observations: b.out,
         gaps: b.gaps,

@@ -1,6 +1,7 @@
 //! The aws-iam connector against a real `moto_server`: the estate is created through the real
 //! aws-sdk-iam client, swept live (one account and an Organization entered by AssumeRole), then
 //! exported with the real AWS CLI and swept offline; both modes must agree.
+#![allow(clippy::too_many_lines)] // a scenario test reads as one story, set-up to assertions
 #![allow(clippy::unwrap_used)] // test set-up: a panic is the clearest report
 use std::collections::BTreeMap;
 use std::path::Path;

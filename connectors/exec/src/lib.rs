@@ -45,17 +45,12 @@ impl ExecConnector {
         ExecConnector { name, config }
     }
 
-    async fn read_all(&self, ctx: &SweepContext, out: &Emitter) -> Result<(), ConnectorError> {
-        ctx.check_cancelled()?;
-        let cwd = self
-            .config
-            .cwd
-            .as_ref()
-            .map_or_else(|| ctx.base_dir.clone(), |c| ctx.resolve(c));
-        let mut child = tokio::process::Command::new(&self.config.command)
+    /// The program, in `cwd`, with its output piped to us and killed if we stop first.
+    fn spawn(&self, cwd: &std::path::Path) -> Result<tokio::process::Child, ConnectorError> {
+        tokio::process::Command::new(&self.config.command)
             .args(&self.config.args)
             .envs(&self.config.env)
-            .current_dir(&cwd)
+            .current_dir(cwd)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -66,7 +61,17 @@ impl ExecConnector {
                     ErrorKind::Config,
                     format!("cannot run {:?}: {e}", self.config.command),
                 )
-            })?;
+            })
+    }
+
+    async fn read_all(&self, ctx: &SweepContext, out: &Emitter) -> Result<(), ConnectorError> {
+        ctx.check_cancelled()?;
+        let cwd = self
+            .config
+            .cwd
+            .as_ref()
+            .map_or_else(|| ctx.base_dir.clone(), |c| ctx.resolve(c));
+        let mut child = self.spawn(&cwd)?;
         let stdout = child
             .stdout
             .take()

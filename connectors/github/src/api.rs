@@ -154,29 +154,7 @@ impl Api {
                 continue;
             }
             if !(200..300).contains(&status) {
-                let message = serde_json::from_str::<serde_json::Value>(&text)
-                    .ok()
-                    .and_then(|v| {
-                        v.get("message")
-                            .and_then(|m| m.as_str())
-                            .map(str::to_string)
-                    })
-                    .unwrap_or_else(|| excerpt(&text));
-                let kind = match status {
-                    401 => ErrorKind::Auth,
-                    403 => ErrorKind::PermissionDenied,
-                    404 => ErrorKind::NotFound,
-                    s if s >= 500 => ErrorKind::Transient,
-                    _ => ErrorKind::Data,
-                };
-                let scopes = header(&headers, "x-accepted-oauth-scopes")
-                    .filter(|s| !s.is_empty())
-                    .map_or(String::new(), |s| format!(" (needs scopes: {s})"));
-                return Err(fail(
-                    Some(status),
-                    kind,
-                    format!("GET {url}: HTTP {status}: {message}{scopes}"),
-                ));
+                return Err(refused(url, status, &headers, &text));
             }
             let parsed = serde_json::from_slice::<T>(&body).map_err(|e| {
                 let what = if text.trim_start().starts_with('<') {
@@ -212,6 +190,32 @@ impl Api {
             next = n;
         }
         Ok(out)
+    }
+}
+
+/// A non-2xx answer as an error of its kind, with GitHub's message and the scopes it wants.
+fn refused(url: &str, status: u16, headers: &http::HeaderMap, text: &str) -> ApiError {
+    let message = serde_json::from_str::<serde_json::Value>(text)
+        .ok()
+        .and_then(|v| {
+            v.get("message")
+                .and_then(|m| m.as_str())
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| excerpt(text));
+    let kind = match status {
+        401 => ErrorKind::Auth,
+        403 => ErrorKind::PermissionDenied,
+        404 => ErrorKind::NotFound,
+        s if s >= 500 => ErrorKind::Transient,
+        _ => ErrorKind::Data,
+    };
+    let scopes = header(headers, "x-accepted-oauth-scopes")
+        .filter(|s| !s.is_empty())
+        .map_or(String::new(), |s| format!(" (needs scopes: {s})"));
+    ApiError {
+        status: Some(status),
+        error: ConnectorError::new(kind, format!("GET {url}: HTTP {status}: {message}{scopes}")),
     }
 }
 

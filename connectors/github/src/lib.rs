@@ -281,6 +281,77 @@ async fn one_repository(
     repository(api, org, repo?, gaps).await
 }
 
+/// The organisation's app installations, each with the app (and so its owner) looked up
+/// once per distinct app, concurrently.
+async fn installations(
+    api: &Api,
+    cfg: &GithubConfig,
+    org: &str,
+    gaps: &Gaps,
+) -> Result<Vec<inventory::Installation>, ConnectorError> {
+    let mut installations = Vec::new();
+    let mut next = Some(api.url(&format!("/orgs/{org}/installations?per_page=100")));
+    while let Some(url) = next {
+        match api.get_page::<InstallationList>(&url).await {
+            Ok((page, n)) => {
+                installations.extend(page.installations);
+                next = n;
+            }
+            Err(e) => {
+                soft::<()>(Err(e), "app installations", gaps)?;
+                next = None;
+            }
+        }
+    }
+    // Who owns each app: one lookup per distinct app, concurrently.
+    let slugs: std::collections::BTreeSet<String> =
+        installations.iter().map(|i| i.app_slug.clone()).collect();
+    let mut lookups = futures::stream::iter(slugs)
+        .map(|slug| async move {
+            let app = api.get::<App>(&format!("/apps/{slug}")).await;
+            (slug, app)
+        })
+        .buffer_unordered(cfg.concurrency);
+    let mut apps: std::collections::HashMap<String, App> = Default::default();
+    while let Some((slug, app)) = lookups.next().await {
+        if let Some(app) = soft(app.map(Some), &format!("app {slug}"), gaps)? {
+            apps.insert(slug, app);
+        }
+    }
+    for inst in &mut installations {
+        inst.app = apps.get(&inst.app_slug).cloned();
+    }
+    Ok(installations)
+}
+
+/// Members whose logins match `machine_users` (none asked: none listed).
+async fn machine_users(
+    api: &Api,
+    cfg: &GithubConfig,
+    org: &str,
+    gaps: &Gaps,
+) -> Result<Vec<Account>, ConnectorError> {
+    if cfg.machine_users.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut b = globset::GlobSetBuilder::new();
+    for p in &cfg.machine_users {
+        if let Ok(g) = globset::Glob::new(p) {
+            b.add(g);
+        }
+    }
+    let set = b.build().unwrap_or_else(|_| globset::GlobSet::empty());
+    let members = soft(
+        api.list::<Account>(&format!("/orgs/{org}/members")).await,
+        "members",
+        gaps,
+    )?;
+    Ok(members
+        .into_iter()
+        .filter(|m| set.is_match(&m.login))
+        .collect())
+}
+
 /// Enumerate the organisation. Repositories go to `repos` as they are completed, page by page,
 /// so a 10,000-repository org is never held in memory at once; the rest is returned.
 pub async fn enumerate(
@@ -297,40 +368,7 @@ pub async fn enumerate(
         ..Inventory::default()
     };
     progress.message(&format!("github {org}: installations"));
-    let mut next = Some(api.url(&format!("/orgs/{org}/installations?per_page=100")));
-    while let Some(url) = next {
-        match api.get_page::<InstallationList>(&url).await {
-            Ok((page, n)) => {
-                inv.installations.extend(page.installations);
-                next = n;
-            }
-            Err(e) => {
-                soft::<()>(Err(e), "app installations", gaps)?;
-                next = None;
-            }
-        }
-    }
-    // Who owns each app: one lookup per distinct app, concurrently.
-    let slugs: std::collections::BTreeSet<String> = inv
-        .installations
-        .iter()
-        .map(|i| i.app_slug.clone())
-        .collect();
-    let mut lookups = futures::stream::iter(slugs)
-        .map(|slug| async move {
-            let app = api.get::<App>(&format!("/apps/{slug}")).await;
-            (slug, app)
-        })
-        .buffer_unordered(cfg.concurrency);
-    let mut apps: std::collections::HashMap<String, App> = Default::default();
-    while let Some((slug, app)) = lookups.next().await {
-        if let Some(app) = soft(app.map(Some), &format!("app {slug}"), gaps)? {
-            apps.insert(slug, app);
-        }
-    }
-    for inst in &mut inv.installations {
-        inst.app = apps.get(&inst.app_slug).cloned();
-    }
+    inv.installations = installations(api, cfg, org, gaps).await?;
     inv.credential_authorizations = soft(
         api.list::<CredentialAuthorization>(&format!("/orgs/{org}/credential-authorizations"))
             .await,
@@ -354,24 +392,7 @@ pub async fn enumerate(
         "organisation webhooks",
         gaps,
     )?;
-    if !cfg.machine_users.is_empty() {
-        let mut b = globset::GlobSetBuilder::new();
-        for p in &cfg.machine_users {
-            if let Ok(g) = globset::Glob::new(p) {
-                b.add(g);
-            }
-        }
-        let set = b.build().unwrap_or_else(|_| globset::GlobSet::empty());
-        let members = soft(
-            api.list::<Account>(&format!("/orgs/{org}/members")).await,
-            "members",
-            gaps,
-        )?;
-        inv.machine_users = members
-            .into_iter()
-            .filter(|m| set.is_match(&m.login))
-            .collect();
-    }
+    inv.machine_users = machine_users(api, cfg, org, gaps).await?;
     inv.actions_secrets = soft(
         api.get::<SecretList>(&format!("/orgs/{org}/actions/secrets?per_page=100"))
             .await

@@ -106,6 +106,49 @@ fn hook_identity(org: &str, scope: &str, h: &Hook, source: &str) -> IdentityObs 
     i
 }
 
+/// An app installed on the organisation: its permissions, and who owns the app when that is
+/// another organisation (its partner evidence).
+fn installation(org: &str, inst: &crate::inventory::Installation, source: &str) -> IdentityObs {
+    let app = inst.app.clone().unwrap_or_default();
+    let name = if app.name.is_empty() {
+        inst.app_slug.clone()
+    } else {
+        app.name.clone()
+    };
+    let mut i = identity(
+        format!("github:{org}:app/{}", inst.app_slug),
+        "github_app_installation",
+        name,
+        org,
+        source,
+    );
+    i.created = inst.created_at.clone();
+    i.active = inst.suspended_at.is_none();
+    i.scopes = scopes_of(&inst.permissions);
+    i.identifiers
+        .push(Identifier::GithubApp(inst.app_slug.clone()));
+    if let Some(owner) = app
+        .owner
+        .as_ref()
+        .filter(|o| !o.login.eq_ignore_ascii_case(org))
+    {
+        i.identifiers
+            .push(Identifier::GithubOrg(owner.login.clone()));
+        i.tags.insert("app_owner".into(), owner.login.clone());
+    }
+    if let Some(host) = app.external_url.as_deref().and_then(host_of) {
+        i.identifiers.push(Identifier::Domain(host.to_string()));
+        i.tags.insert("app_url_host".into(), host);
+    }
+    i.tags.insert(
+        "repository_selection".into(),
+        inst.repository_selection.clone(),
+    );
+    // GitHub records no last use of an installation: dormancy cannot be judged.
+    i.tags.insert("usage".into(), "untracked".into());
+    i
+}
+
 /// Observations of the organisation-level parts (everything but repositories).
 pub fn org_observations(inv: &Inventory, source: &str) -> Vec<Observation> {
     let org = inv.org.as_str();
@@ -118,44 +161,7 @@ pub fn org_observations(inv: &Inventory, source: &str) -> Vec<Observation> {
             .insert("machine_user".into(), "true".into());
     }
     for inst in &inv.installations {
-        let app = inst.app.clone().unwrap_or_default();
-        let name = if app.name.is_empty() {
-            inst.app_slug.clone()
-        } else {
-            app.name.clone()
-        };
-        let mut i = identity(
-            format!("github:{org}:app/{}", inst.app_slug),
-            "github_app_installation",
-            name,
-            org,
-            source,
-        );
-        i.created = inst.created_at.clone();
-        i.active = inst.suspended_at.is_none();
-        i.scopes = scopes_of(&inst.permissions);
-        i.identifiers
-            .push(Identifier::GithubApp(inst.app_slug.clone()));
-        if let Some(owner) = app
-            .owner
-            .as_ref()
-            .filter(|o| !o.login.eq_ignore_ascii_case(org))
-        {
-            i.identifiers
-                .push(Identifier::GithubOrg(owner.login.clone()));
-            i.tags.insert("app_owner".into(), owner.login.clone());
-        }
-        if let Some(host) = app.external_url.as_deref().and_then(host_of) {
-            i.identifiers.push(Identifier::Domain(host.to_string()));
-            i.tags.insert("app_url_host".into(), host);
-        }
-        i.tags.insert(
-            "repository_selection".into(),
-            inst.repository_selection.clone(),
-        );
-        // GitHub records no last use of an installation: dormancy cannot be judged.
-        i.tags.insert("usage".into(), "untracked".into());
-        out.push(Observation::Identity(i));
+        out.push(Observation::Identity(installation(org, inst, source)));
     }
     for c in &inv.credential_authorizations {
         let holder = users.get(&c.login, "github_user", org, source).id.clone();

@@ -3,6 +3,7 @@
 //! by a revoked partner; SSO-authorised tokens with their last eight characters; a
 //! fine-grained token with write access; deploy keys; webhooks; an outside collaborator;
 //! paging two items per page; a refused repository; a secondary rate limit; broken bodies.
+#![allow(clippy::too_many_lines)] // a scenario test reads as one story, set-up to assertions
 #![allow(clippy::unwrap_used)] // test set-up: a panic is the clearest report
 use trustmap_connector_github::{GithubConfig, GithubConnector};
 use trustmap_model::Observation;

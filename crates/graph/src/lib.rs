@@ -85,6 +85,13 @@ pub struct Node {
 }
 
 impl Node {
+    /// Remember the connector that described it (none for a bare `exec` line).
+    fn add_source(&mut self, connector: String) {
+        if !connector.is_empty() {
+            self.sources.push(connector);
+        }
+    }
+
     pub fn new(id: &str, kind: NodeKind, subtype: &str, name: &str) -> Self {
         Node {
             id: id.to_string(),
@@ -134,6 +141,65 @@ fn principal_subtype(id: &str) -> &str {
 /// edge still attributes.
 fn principal_identifier(id: &str) -> Option<Identifier> {
     id.replacen('-', "_", 1).parse().ok()
+}
+
+fn identity_node(o: trustmap_model::IdentityObs) -> Node {
+    let mut n = Node::new(&o.id, NodeKind::Identity, &o.kind, &o.name);
+    n.active = o.active;
+    n.account = o.account;
+    n.created = o.created;
+    n.last_used = o.last_used;
+    n.scopes = o.scopes;
+    n.tags = o.tags;
+    n.identifiers = o.identifiers;
+    n.add_source(o.provenance.connector);
+    n
+}
+
+fn credential_node(o: trustmap_model::CredentialObs) -> Node {
+    let mut n = Node::new(
+        &o.id,
+        NodeKind::Credential,
+        &o.kind,
+        o.name.as_deref().unwrap_or(&o.id),
+    );
+    n.active = o.active;
+    n.created = o.created;
+    n.last_used = o.last_used;
+    n.last_rotated = o.last_rotated;
+    n.expires = o.expires;
+    n.scopes = o.scopes;
+    n.identifiers = o.identifiers;
+    n.add_source(o.provenance.connector);
+    n
+}
+
+/// A leak's place: `secret:<digest>@<path>`, one node per secret and path.
+fn secret_node(o: trustmap_model::SecretObs) -> Node {
+    let id = format!("secret:{}@{}", o.digest, o.path);
+    let mut n = Node::new(&id, NodeKind::SecretLocation, "leaked_secret", &o.rule_name);
+    if let Some(acct) = o.hints.get("aws_account_id") {
+        n.identifiers.push(Identifier::AwsAccount(acct.clone()));
+    }
+    if let Some(user) = o.hints.get("user") {
+        n.identifiers.push(Identifier::Name(user.clone()));
+    }
+    n.created.clone_from(&o.commit_date);
+    n.add_source(o.provenance.connector);
+    n.secret = Some(SecretLocation {
+        rule: o.rule,
+        digest: o.digest,
+        redacted: o.redacted,
+        path: o.path,
+        line: o.line,
+        column: o.column,
+        commit: o.commit,
+        commit_date: o.commit_date,
+        severity: o.severity,
+        hints: o.hints,
+        remediation: o.remediation,
+    });
+    n
 }
 
 impl Graph {
@@ -245,46 +311,18 @@ impl Graph {
         for obs in observations {
             match obs {
                 Observation::Identity(o) => {
-                    let mut n = Node::new(&o.id, NodeKind::Identity, &o.kind, &o.name);
-                    n.active = o.active;
-                    n.account = o.account;
-                    n.created = o.created;
-                    n.last_used = o.last_used;
-                    n.scopes = o.scopes;
-                    n.tags = o.tags;
-                    n.identifiers = o.identifiers;
-                    if !o.provenance.connector.is_empty() {
-                        n.sources.push(o.provenance.connector);
-                    }
-                    g.upsert(n);
+                    g.upsert(identity_node(o));
                 }
                 Observation::Credential(o) => {
-                    let mut n = Node::new(
-                        &o.id,
-                        NodeKind::Credential,
-                        &o.kind,
-                        o.name.as_deref().unwrap_or(&o.id),
-                    );
-                    n.active = o.active;
-                    n.created = o.created;
-                    n.last_used = o.last_used;
-                    n.last_rotated = o.last_rotated;
-                    n.expires = o.expires;
-                    n.scopes = o.scopes;
-                    n.identifiers = o.identifiers;
-                    if !o.provenance.connector.is_empty() {
-                        n.sources.push(o.provenance.connector);
-                    }
-                    let c = g.upsert(n);
-                    pending_edges.push((o.holder, c, EdgeKind::Holds, BTreeMap::new()));
+                    let holder = o.holder.clone();
+                    let c = g.upsert(credential_node(o));
+                    pending_edges.push((holder, c, EdgeKind::Holds, BTreeMap::new()));
                 }
                 Observation::ExternalPrincipal(o) => {
                     let mut n = Node::new(&o.id, NodeKind::ExternalPrincipal, &o.kind, &o.name);
                     n.identifiers = o.identifiers;
                     n.identifiers.extend(principal_identifier(&o.id));
-                    if !o.provenance.connector.is_empty() {
-                        n.sources.push(o.provenance.connector);
-                    }
+                    n.add_source(o.provenance.connector);
                     g.upsert(n);
                 }
                 Observation::Edge(o) => {
@@ -292,33 +330,7 @@ impl Graph {
                     pending_edges.push((o.from, to, o.kind, o.conditions));
                 }
                 Observation::Secret(o) => {
-                    let id = format!("secret:{}@{}", o.digest, o.path);
-                    let mut n =
-                        Node::new(&id, NodeKind::SecretLocation, "leaked_secret", &o.rule_name);
-                    if let Some(acct) = o.hints.get("aws_account_id") {
-                        n.identifiers.push(Identifier::AwsAccount(acct.clone()));
-                    }
-                    if let Some(user) = o.hints.get("user") {
-                        n.identifiers.push(Identifier::Name(user.clone()));
-                    }
-                    n.created.clone_from(&o.commit_date);
-                    if !o.provenance.connector.is_empty() {
-                        n.sources.push(o.provenance.connector);
-                    }
-                    n.secret = Some(SecretLocation {
-                        rule: o.rule,
-                        digest: o.digest,
-                        redacted: o.redacted,
-                        path: o.path,
-                        line: o.line,
-                        column: o.column,
-                        commit: o.commit,
-                        commit_date: o.commit_date,
-                        severity: o.severity,
-                        hints: o.hints,
-                        remediation: o.remediation,
-                    });
-                    g.upsert(n);
+                    g.upsert(secret_node(o));
                 }
             }
         }

@@ -38,8 +38,11 @@ pub enum Identifier {
     KnownVendor(String),
 }
 
+/// Builds an identifier of one kind from its value.
+type Make = fn(String) -> Identifier;
+
 /// The text prefixes, in one place: `(prefix, constructor)`.
-const KINDS: &[(&str, fn(String) -> Identifier)] = &[
+const KINDS: &[(&str, Make)] = &[
     ("aws_account", Identifier::AwsAccount),
     ("aws_access_key_id", Identifier::AwsAccessKeyId),
     ("github_org", Identifier::GithubOrg),

@@ -157,11 +157,9 @@ impl Registry {
         }
     }
 
-    /// The most specific partner or owner whose matchers match. Ties between a partner and an
-    /// owner (or two partners) are reported in the second value so callers can flag them.
-    /// Exact identifiers beat email domains, which beat tags, which beat name globs; among
-    /// globs, the one with more literal characters wins.
-    pub fn attribute(&self, ids: &Identifiers<'_>) -> (Attribution, Vec<Attributee>) {
+    /// Every partner or owner that matches, with the strength of its best match and what
+    /// matched, strongest first (then by position).
+    fn scores(&self, ids: &Identifiers<'_>) -> Vec<(u32, usize, String)> {
         let idx = &self.index;
         // subject -> (strength, what matched)
         let mut best: HashMap<usize, (u32, String)> = HashMap::new();
@@ -218,6 +216,15 @@ impl Registry {
         let mut scored: Vec<(u32, usize, String)> =
             best.into_iter().map(|(s, (st, w))| (st, s, w)).collect();
         scored.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+        scored
+    }
+
+    /// The most specific partner or owner whose matchers match. Ties between a partner and an
+    /// owner (or two partners) are reported in the second value so callers can flag them.
+    /// Exact identifiers beat email domains, which beat tags, which beat name globs; among
+    /// globs, the one with more literal characters wins.
+    pub fn attribute(&self, ids: &Identifiers<'_>) -> (Attribution, Vec<Attributee>) {
+        let scored = self.scores(ids);
         let Some((top, subject, matched)) = scored.first().cloned() else {
             return (Attribution::Nobody, Vec::new());
         };

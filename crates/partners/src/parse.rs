@@ -83,26 +83,59 @@ pub fn load_registry(file: &Path) -> Result<Registry, RegistryError> {
 
 /// Parse and validate registry text; `file` names it in errors.
 pub fn parse_registry(file: &Path, text: &str) -> Result<Registry, RegistryError> {
-    let err = |offset: usize, message: String| RegistryError::Invalid {
-        file: file.to_path_buf(),
-        line: line_of(text, offset),
-        message,
-    };
     let def: FileDef = toml::from_str(text).map_err(|e| RegistryError::Invalid {
         file: file.to_path_buf(),
         line: e.span().map_or(0, |s| line_of(text, s.start)),
         message: e.message().to_string(),
     })?;
-    let date = |v: &Option<Spanned<String>>,
-                field: &str,
-                id: &str|
-     -> Result<Option<NaiveDate>, RegistryError> {
+    let p = Parse { file, text };
+    let (partners, vias) = p.partners(def.partners)?;
+    p.check_vias(&partners, &vias)?;
+    let owners = p.owners(def.owners)?;
+    let mut registry = Registry {
+        file: file.to_path_buf(),
+        partners,
+        owners,
+        ..Registry::default()
+    };
+    registry.build_index().map_err(|e| RegistryError::Invalid {
+        file: file.to_path_buf(),
+        line: 0,
+        message: format!("name_patterns: {e}"),
+    })?;
+    Ok(registry)
+}
+
+/// The file being parsed, so every error names its file and line.
+struct Parse<'a> {
+    file: &'a Path,
+    text: &'a str,
+}
+
+/// A partner's `via`: (partner, parent, where it was written).
+type Via = (String, String, usize);
+
+impl Parse<'_> {
+    fn err(&self, offset: usize, message: String) -> RegistryError {
+        RegistryError::Invalid {
+            file: self.file.to_path_buf(),
+            line: line_of(self.text, offset),
+            message,
+        }
+    }
+
+    fn date(
+        &self,
+        v: &Option<Spanned<String>>,
+        field: &str,
+        id: &str,
+    ) -> Result<Option<NaiveDate>, RegistryError> {
         match v {
             None => Ok(None),
             Some(s) => NaiveDate::parse_from_str(s.get_ref(), "%Y-%m-%d")
                 .map(Some)
                 .map_err(|_| {
-                    err(
+                    self.err(
                         s.span().start,
                         format!(
                             "partner {id:?}, field `{field}`: {:?} is not a date (YYYY-MM-DD)",
@@ -111,11 +144,12 @@ pub fn parse_registry(file: &Path, text: &str) -> Result<Registry, RegistryError
                     )
                 }),
         }
-    };
-    let matchers = |m: MatchDef, owner: &str| -> Result<Matchers, RegistryError> {
+    }
+
+    fn matchers(&self, m: MatchDef, owner: &str) -> Result<Matchers, RegistryError> {
         for a in &m.aws_accounts {
             if a.get_ref().len() != 12 || !a.get_ref().bytes().all(|b| b.is_ascii_digit()) {
-                return Err(err(
+                return Err(self.err(
                     a.span().start,
                     format!("{owner}, field `match.aws_accounts`: {:?} is not a 12-digit AWS account id", a.get_ref()),
                 ));
@@ -124,7 +158,7 @@ pub fn parse_registry(file: &Path, text: &str) -> Result<Registry, RegistryError
         let mut patterns = Vec::new();
         for p in m.name_patterns {
             glob(p.get_ref()).map_err(|e| {
-                err(
+                self.err(
                     p.span().start,
                     format!("{owner}, field `match.name_patterns`: {e}"),
                 )
@@ -144,102 +178,103 @@ pub fn parse_registry(file: &Path, text: &str) -> Result<Registry, RegistryError
             name_patterns: patterns,
             tags: m.tags,
         })
-    };
-
-    let mut seen: HashMap<String, usize> = HashMap::new();
-    let mut partners = Vec::new();
-    let mut vias = Vec::new();
-    for p in def.partners {
-        let id = p.id.get_ref().clone();
-        let line = line_of(text, p.id.span().start);
-        if id.is_empty()
-            || !id
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
-        {
-            return Err(err(
-                p.id.span().start,
-                format!("partner {id:?}, field `id`: use a lowercase slug (a-z, 0-9, -, _)"),
-            ));
-        }
-        if let Some(first) = seen.insert(id.clone(), line) {
-            return Err(err(
-                p.id.span().start,
-                format!("partner {id:?}, field `id`: duplicate id, first used on line {first}"),
-            ));
-        }
-        if let Some(v) = &p.via {
-            vias.push((id.clone(), v.get_ref().clone(), v.span().start));
-        }
-        partners.push(Partner {
-            expires: date(&p.expires, "expires", &id)?,
-            last_reviewed: date(&p.last_reviewed, "last_reviewed", &id)?,
-            matchers: matchers(p.matchers, &format!("partner {id:?}"))?,
-            name: p.name,
-            sponsor: p.sponsor,
-            purpose: p.purpose,
-            status: p.status.into_inner(),
-            review_every_days: p.review_every_days,
-            allowed_scopes: p.allowed_scopes,
-            allow_subcontractors: p.allow_subcontractors,
-            via: p.via.map(Spanned::into_inner),
-            id,
-            line,
-        });
     }
-    for (id, via, offset) in &vias {
-        if !seen.contains_key(via) {
-            return Err(err(
-                *offset,
-                format!("partner {id:?}, field `via`: no partner has id {via:?}"),
-            ));
-        }
-        // Walk up the chain: a cycle would make every subcontractor its own ancestor.
-        let mut current = via.clone();
-        let mut steps = 0;
-        while let Some(next) = partners
-            .iter()
-            .find(|p| p.id == current)
-            .and_then(|p| p.via.clone())
-        {
-            steps += 1;
-            if next == *id || steps > partners.len() {
-                return Err(err(
-                    *offset,
-                    format!("partner {id:?}, field `via`: `via` chain loops back to {id:?}"),
+
+    /// Partners in file order, and every `via` to check once all ids are known.
+    fn partners(&self, defs: Vec<PartnerDef>) -> Result<(Vec<Partner>, Vec<Via>), RegistryError> {
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        let mut partners = Vec::new();
+        let mut vias = Vec::new();
+        for p in defs {
+            let id = p.id.get_ref().clone();
+            let line = line_of(self.text, p.id.span().start);
+            if id.is_empty()
+                || !id
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+            {
+                return Err(self.err(
+                    p.id.span().start,
+                    format!("partner {id:?}, field `id`: use a lowercase slug (a-z, 0-9, -, _)"),
                 ));
             }
-            current = next;
+            if let Some(first) = seen.insert(id.clone(), line) {
+                return Err(self.err(
+                    p.id.span().start,
+                    format!("partner {id:?}, field `id`: duplicate id, first used on line {first}"),
+                ));
+            }
+            if let Some(v) = &p.via {
+                vias.push((id.clone(), v.get_ref().clone(), v.span().start));
+            }
+            partners.push(Partner {
+                expires: self.date(&p.expires, "expires", &id)?,
+                last_reviewed: self.date(&p.last_reviewed, "last_reviewed", &id)?,
+                matchers: self.matchers(p.matchers, &format!("partner {id:?}"))?,
+                name: p.name,
+                sponsor: p.sponsor,
+                purpose: p.purpose,
+                status: p.status.into_inner(),
+                review_every_days: p.review_every_days,
+                allowed_scopes: p.allowed_scopes,
+                allow_subcontractors: p.allow_subcontractors,
+                via: p.via.map(Spanned::into_inner),
+                id,
+                line,
+            });
         }
+        Ok((partners, vias))
     }
-    let mut owners = Vec::new();
-    let mut owner_ids: HashMap<String, usize> = HashMap::new();
-    for o in def.owners {
-        let id = o.id.get_ref().clone();
-        let line = line_of(text, o.id.span().start);
-        if let Some(first) = owner_ids.insert(id.clone(), line) {
-            return Err(err(
-                o.id.span().start,
-                format!("owner {id:?}, field `id`: duplicate id, first used on line {first}"),
-            ));
+
+    /// Every `via` names a partner, and no chain loops back on itself.
+    fn check_vias(&self, partners: &[Partner], vias: &[Via]) -> Result<(), RegistryError> {
+        for (id, via, offset) in vias {
+            if !partners.iter().any(|p| p.id == *via) {
+                return Err(self.err(
+                    *offset,
+                    format!("partner {id:?}, field `via`: no partner has id {via:?}"),
+                ));
+            }
+            // Walk up the chain: a cycle would make every subcontractor its own ancestor.
+            let mut current = via.clone();
+            let mut steps = 0;
+            while let Some(next) = partners
+                .iter()
+                .find(|p| p.id == current)
+                .and_then(|p| p.via.clone())
+            {
+                steps += 1;
+                if next == *id || steps > partners.len() {
+                    return Err(self.err(
+                        *offset,
+                        format!("partner {id:?}, field `via`: `via` chain loops back to {id:?}"),
+                    ));
+                }
+                current = next;
+            }
         }
-        owners.push(Owner {
-            matchers: matchers(o.matchers, &format!("owner {id:?}"))?,
-            contact: o.contact,
-            id,
-            line,
-        });
+        Ok(())
     }
-    let mut registry = Registry {
-        file: file.to_path_buf(),
-        partners,
-        owners,
-        ..Registry::default()
-    };
-    registry.build_index().map_err(|e| RegistryError::Invalid {
-        file: file.to_path_buf(),
-        line: 0,
-        message: format!("name_patterns: {e}"),
-    })?;
-    Ok(registry)
+
+    fn owners(&self, defs: Vec<OwnerDef>) -> Result<Vec<Owner>, RegistryError> {
+        let mut owners = Vec::new();
+        let mut owner_ids: HashMap<String, usize> = HashMap::new();
+        for o in defs {
+            let id = o.id.get_ref().clone();
+            let line = line_of(self.text, o.id.span().start);
+            if let Some(first) = owner_ids.insert(id.clone(), line) {
+                return Err(self.err(
+                    o.id.span().start,
+                    format!("owner {id:?}, field `id`: duplicate id, first used on line {first}"),
+                ));
+            }
+            owners.push(Owner {
+                matchers: self.matchers(o.matchers, &format!("owner {id:?}"))?,
+                contact: o.contact,
+                id,
+                line,
+            });
+        }
+        Ok(owners)
+    }
 }

@@ -144,10 +144,13 @@ fn column(kind: &str) -> usize {
     }
 }
 
-fn svg(view: &View) -> String {
-    const COL_W: usize = 250;
-    const ROW_H: usize = 22;
-    const BOX_W: usize = 220;
+const COL_W: usize = 250;
+const ROW_H: usize = 22;
+const BOX_W: usize = 220;
+
+/// Where each node's box goes (one column per kind, partners with their subcontractors
+/// together), and the drawing's width and height.
+fn layout(view: &View) -> (Vec<(usize, usize)>, usize, usize) {
     let mut cols: Vec<Vec<usize>> = vec![Vec::new(); 5];
     // Partners with their subcontractors next to them, then the rest by owner, then name.
     let mut order: Vec<usize> = (0..view.nodes.len()).collect();
@@ -166,6 +169,11 @@ fn svg(view: &View) -> String {
     }
     let height = 40 + cols.iter().map(Vec::len).max().unwrap_or(0) * ROW_H;
     let width = 20 + 5 * COL_W;
+    (pos, width, height)
+}
+
+fn svg(view: &View) -> String {
+    let (pos, width, height) = layout(view);
     let mut s = String::new();
     let _ = write!(
         s,
@@ -272,7 +280,27 @@ pub fn write_html(
         view.nodes.len()
     );
 
-    // Totals.
+    let by_kind = totals(&mut h, findings);
+    coverage(&mut h, view);
+    let parts: Vec<Vec<String>> = findings.iter().map(finding_partners).collect();
+    partner_cards(&mut h, view, findings, &parts);
+    unowned(&mut h, view);
+    // Graph.
+    let _ = write!(
+        h,
+        "<section><h2>Identity graph</h2><p class=\"muted\">Partner → external principal → identity → credential → where it was found. Pick a partner below to highlight its part.</p><div class=\"graph\">{}</div></section>",
+        svg(view)
+    );
+
+    findings_table(&mut h, view, findings, &parts, &by_kind);
+    h.push_str("</tbody></table></section></main>");
+    let _ = writeln!(h, "<script>{SCRIPT}</script></body></html>");
+    out.write_all(h.as_bytes())?;
+    Ok(())
+}
+
+/// Counts by severity and kind as tiles; returns the kinds seen (for the filter).
+fn totals(h: &mut String, findings: &[Finding]) -> BTreeMap<String, usize> {
     let mut by_sev: BTreeMap<usize, (Severity, usize)> = BTreeMap::new();
     let mut by_kind: BTreeMap<String, usize> = BTreeMap::new();
     for f in findings {
@@ -304,6 +332,10 @@ pub fn write_html(
     }
     h.push_str("</div></section>");
 
+    by_kind
+}
+
+fn coverage(h: &mut String, view: &View) {
     if !view.coverage.is_empty() {
         h.push_str("<section id=\"coverage\"><h2>Coverage gaps</h2><p class=\"muted\">What the sweep could not see: absence of findings there means nothing.</p><ul>");
         for (c, m) in &view.coverage {
@@ -311,11 +343,11 @@ pub fn write_html(
         }
         h.push_str("</ul></section>");
     }
+}
 
-    // Partner cards.
+fn partner_cards(h: &mut String, view: &View, findings: &[Finding], parts: &[Vec<String>]) {
     let mut per_partner: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
-    let parts: Vec<Vec<String>> = findings.iter().map(finding_partners).collect();
-    for (f, ps) in findings.iter().zip(&parts) {
+    for (f, ps) in findings.iter().zip(parts) {
         for p in ps {
             per_partner.entry(p.as_str()).or_default().push(f);
         }
@@ -332,91 +364,103 @@ pub fn write_html(
             .collect();
         let mut fs = per_partner.get(p.id.as_str()).cloned().unwrap_or_default();
         fs.sort_by_key(|f| Severity::ALL.iter().position(|s| *s == f.severity));
-        let expiry = match (&p.expires, p.days_left) {
-            (Some(e), Some(d)) if d < 0 => format!(
-                "<span class=\"overdue\">expired {} ({} days overdue)</span>",
-                esc(e),
-                -d
-            ),
-            (Some(e), Some(d)) if d <= 30 => format!(
-                "<span class=\"warn\">expires {} ({d} days left)</span>",
-                esc(e)
-            ),
-            (Some(e), Some(d)) => format!("expires {} ({d} days left)", esc(e)),
-            _ => "<span class=\"warn\">no expiry recorded</span>".into(),
-        };
-        let _ = write!(
-            h,
-            "<article class=\"card status-{}\" data-partner=\"{}\" data-via=\"{}\"><h3>{}</h3><div class=\"meta\"><span class=\"badge\">{}</span><span class=\"badge\">{}</span>{}</div>",
-            esc(&p.status),
-            esc(&p.id),
-            esc(p.via.as_deref().unwrap_or("")),
-            esc(&p.name),
-            esc(&p.id),
-            esc(&p.status.replace('_', " ")),
-            expiry
-        );
-        let _ = write!(
-            h,
-            "<div class=\"meta\">Sponsor: {} · Purpose: {}</div>",
-            esc(p.sponsor.as_deref().unwrap_or("— none recorded")),
-            esc(p.purpose.as_deref().unwrap_or("— none recorded"))
-        );
-        if let Some(v) = &p.via {
-            let _ = write!(
-                h,
-                "<div class=\"meta\">Subcontractor, brought in by <b>{}</b></div>",
-                esc(v)
-            );
-        }
-        if !p.subcontractors.is_empty() {
-            let _ = write!(
-                h,
-                "<div class=\"meta\">Subcontractors: {}</div>",
-                esc(&p.subcontractors.join(", "))
-            );
-        }
-        let _ = write!(
-            h,
-            "<div><b>{}</b> identities and credentials, <b>{}</b> findings</div>",
-            mine.len(),
-            fs.len()
-        );
-        if !mine.is_empty() {
-            h.push_str("<ul>");
-            for n in mine.iter().take(12) {
-                let _ = write!(
-                    h,
-                    "<li>{} <span class=\"muted\">{}{}</span></li>",
-                    esc(&n.name),
-                    esc(&n.subtype.replace('_', " ")),
-                    if n.active { "" } else { ", inactive" }
-                );
-            }
-            if mine.len() > 12 {
-                let _ = write!(h, "<li class=\"muted\">… {} more</li>", mine.len() - 12);
-            }
-            h.push_str("</ul>");
-        }
-        if !fs.is_empty() {
-            h.push_str("<div><b>Revoke or fix first:</b><ol>");
-            for f in fs.iter().take(3) {
-                let _ = write!(
-                    h,
-                    "<li><span class=\"sev-{}\">{}</span> {} <span class=\"muted\">— {}</span></li>",
-                    f.severity.as_str(),
-                    f.severity.as_str(),
-                    esc(&f.title),
-                    esc(&f.remediation)
-                );
-            }
-            h.push_str("</ol></div>");
-        }
-        h.push_str("</article>");
+        partner_card(h, p, &mine, &fs);
     }
     h.push_str("</div></section>");
+}
 
-    // Unowned and unknown.
+/// The card's expiry line: overdue, due within 30 days, later, or missing.
+fn expiry(p: &PartnerCard) -> String {
+    match (&p.expires, p.days_left) {
+        (Some(e), Some(d)) if d < 0 => format!(
+            "<span class=\"overdue\">expired {} ({} days overdue)</span>",
+            esc(e),
+            -d
+        ),
+        (Some(e), Some(d)) if d <= 30 => format!(
+            "<span class=\"warn\">expires {} ({d} days left)</span>",
+            esc(e)
+        ),
+        (Some(e), Some(d)) => format!("expires {} ({d} days left)", esc(e)),
+        _ => "<span class=\"warn\">no expiry recorded</span>".into(),
+    }
+}
+
+/// One partner: status, expiry, sponsor and purpose, subcontractors, what it holds and what
+/// to revoke or fix first.
+fn partner_card(h: &mut String, p: &PartnerCard, mine: &[&ViewNode], fs: &[&Finding]) {
+    let expiry = expiry(p);
+    let _ = write!(
+        h,
+        "<article class=\"card status-{}\" data-partner=\"{}\" data-via=\"{}\"><h3>{}</h3><div class=\"meta\"><span class=\"badge\">{}</span><span class=\"badge\">{}</span>{}</div>",
+        esc(&p.status),
+        esc(&p.id),
+        esc(p.via.as_deref().unwrap_or("")),
+        esc(&p.name),
+        esc(&p.id),
+        esc(&p.status.replace('_', " ")),
+        expiry
+    );
+    let _ = write!(
+        h,
+        "<div class=\"meta\">Sponsor: {} · Purpose: {}</div>",
+        esc(p.sponsor.as_deref().unwrap_or("— none recorded")),
+        esc(p.purpose.as_deref().unwrap_or("— none recorded"))
+    );
+    if let Some(v) = &p.via {
+        let _ = write!(
+            h,
+            "<div class=\"meta\">Subcontractor, brought in by <b>{}</b></div>",
+            esc(v)
+        );
+    }
+    if !p.subcontractors.is_empty() {
+        let _ = write!(
+            h,
+            "<div class=\"meta\">Subcontractors: {}</div>",
+            esc(&p.subcontractors.join(", "))
+        );
+    }
+    let _ = write!(
+        h,
+        "<div><b>{}</b> identities and credentials, <b>{}</b> findings</div>",
+        mine.len(),
+        fs.len()
+    );
+    if !mine.is_empty() {
+        h.push_str("<ul>");
+        for n in mine.iter().take(12) {
+            let _ = write!(
+                h,
+                "<li>{} <span class=\"muted\">{}{}</span></li>",
+                esc(&n.name),
+                esc(&n.subtype.replace('_', " ")),
+                if n.active { "" } else { ", inactive" }
+            );
+        }
+        if mine.len() > 12 {
+            let _ = write!(h, "<li class=\"muted\">… {} more</li>", mine.len() - 12);
+        }
+        h.push_str("</ul>");
+    }
+    if !fs.is_empty() {
+        h.push_str("<div><b>Revoke or fix first:</b><ol>");
+        for f in fs.iter().take(3) {
+            let _ = write!(
+                h,
+                "<li><span class=\"sev-{}\">{}</span> {} <span class=\"muted\">— {}</span></li>",
+                f.severity.as_str(),
+                f.severity.as_str(),
+                esc(&f.title),
+                esc(&f.remediation)
+            );
+        }
+        h.push_str("</ol></div>");
+    }
+    h.push_str("</article>");
+}
+
+fn unowned(h: &mut String, view: &View) {
     let unowned: Vec<&ViewNode> = view
         .nodes
         .iter()
@@ -450,15 +494,15 @@ pub fn write_html(
         h.push_str("</tbody></table>");
     }
     h.push_str("</section>");
+}
 
-    // Graph.
-    let _ = write!(
-        h,
-        "<section><h2>Identity graph</h2><p class=\"muted\">Partner → external principal → identity → credential → where it was found. Pick a partner below to highlight its part.</p><div class=\"graph\">{}</div></section>",
-        svg(view)
-    );
-
-    // Findings table with filters.
+fn findings_table(
+    h: &mut String,
+    view: &View,
+    findings: &[Finding],
+    parts: &[Vec<String>],
+    by_kind: &BTreeMap<String, usize>,
+) {
     h.push_str("<section><h2>Findings (<span id=\"shown\">0</span> shown)</h2><div class=\"filters\"><select id=\"f-sev\"><option value=\"\">all severities</option>");
     for s in Severity::ALL {
         let _ = write!(h, "<option>{}</option>", s.as_str());
@@ -478,7 +522,7 @@ pub fn write_html(
     }
     h.push_str("</select><input id=\"f-text\" type=\"search\" placeholder=\"search\"></div>");
     h.push_str("<table id=\"findings\"><thead><tr><th>Severity</th><th>Kind</th><th>Title</th><th>Partner</th><th>Subject</th><th>Where</th><th>Id</th></tr></thead><tbody>");
-    for (f, ps) in findings.iter().zip(&parts) {
+    for (f, ps) in findings.iter().zip(parts) {
         let loc = f
             .location
             .as_ref()
@@ -498,8 +542,4 @@ pub fn write_html(
             esc(&loc),
         );
     }
-    h.push_str("</tbody></table></section></main>");
-    let _ = writeln!(h, "<script>{SCRIPT}</script></body></html>");
-    out.write_all(h.as_bytes())?;
-    Ok(())
 }

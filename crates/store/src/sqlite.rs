@@ -121,27 +121,7 @@ impl StateStore for SqliteStore {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(e)?;
-        // id -> (status, first_seen, hash of the stored body)
-        let mut known: HashMap<String, (String, String, String)> = HashMap::new();
-        {
-            let mut stmt = tx
-                .prepare("SELECT id, status, first_seen, body_hash FROM findings")
-                .map_err(e)?;
-            let rows = stmt
-                .query_map([], |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, String>(3)?,
-                    ))
-                })
-                .map_err(e)?;
-            for row in rows {
-                let (id, status, first, hash) = row.map_err(e)?;
-                known.insert(id, (status, first, hash));
-            }
-        }
+        let known = known_findings(&tx, &path)?;
         let failed: HashSet<&str> = run
             .connectors
             .iter()
@@ -149,116 +129,9 @@ impl StateStore for SqliteStore {
             .map(|(n, _)| n.as_str())
             .collect();
         let mut diff = Diff::default();
-        let mut seen: HashSet<String> = HashSet::new();
-        for f in findings.iter_mut() {
-            seen.insert(f.id.clone());
-            let (status, first_seen) = match known.get(&f.id) {
-                None => {
-                    diff.new.push(f.id.clone());
-                    (FindingStatus::New, run.started.to_string())
-                }
-                Some((s, first, _)) if s == "suppressed" => {
-                    diff.suppressed.push(f.id.clone());
-                    (FindingStatus::Suppressed, first.clone())
-                }
-                Some((s, first, _)) if s == "resolved" => {
-                    diff.reopened.push(f.id.clone());
-                    (FindingStatus::New, first.clone())
-                }
-                Some((_, first, _)) => {
-                    diff.still_open.push(f.id.clone());
-                    (FindingStatus::Open, first.clone())
-                }
-            };
-            f.status = status;
-            f.first_seen = first_seen;
-            f.last_seen = run.started.to_string();
-            let stored_status = match status {
-                FindingStatus::Suppressed => "suppressed",
-                _ => "open",
-            };
-            // The body (for resolved events) is only rewritten when it changed: an unchanged
-            // run updates small rows, not every finding's JSON.
-            let body = serde_json::to_string(&*f).unwrap_or_default();
-            let hash: String = Sha256::digest(body.as_bytes())[..12]
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect();
-            let sources = serde_json::to_string(&sources_of(f)).unwrap_or_default();
-            tx.prepare_cached(
-                "INSERT INTO findings (id, kind, severity, title, status, first_seen, last_seen, resolved_at, sources, body_hash)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, ?8, ?9)
-                 ON CONFLICT(id) DO UPDATE SET kind = ?2, severity = ?3, title = ?4, status = ?5,
-                   last_seen = ?7, resolved_at = NULL, sources = ?8, body_hash = ?9",
-            )
-            .and_then(|mut st| {
-                st.execute(params![f.id, f.kind.as_str(), f.severity.as_str(), f.title, stored_status, f.first_seen, f.last_seen, sources, hash])
-            })
-            .map_err(e)?;
-            if known.get(&f.id).is_none_or(|(_, _, h)| *h != hash) {
-                tx.prepare_cached("INSERT INTO bodies (id, body) VALUES (?1, ?2) ON CONFLICT(id) DO UPDATE SET body = ?2")
-                    .and_then(|mut st| st.execute(params![f.id, body]))
-                    .map_err(e)?;
-            }
-        }
-        // Open findings not seen again are resolved, unless a connector they came from failed.
-        // Only ids and sources here; the body is read for the few that resolve.
-        let mut gone: Vec<(String, String)> = Vec::new();
-        {
-            let mut stmt = tx
-                .prepare("SELECT id, sources FROM findings WHERE status = 'open'")
-                .map_err(e)?;
-            let rows = stmt
-                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
-                .map_err(e)?;
-            for row in rows {
-                let row = row.map_err(e)?;
-                if !seen.contains(&row.0) {
-                    gone.push(row);
-                }
-            }
-        }
-        for (id, sources) in gone {
-            let sources: Vec<String> = serde_json::from_str(&sources).unwrap_or_default();
-            if sources.iter().any(|s| failed.contains(s.as_str())) {
-                continue; // not seen because its connector failed: still open
-            }
-            tx.execute(
-                "UPDATE findings SET status = 'resolved', resolved_at = ?2 WHERE id = ?1",
-                params![id, run.started],
-            )
-            .map_err(e)?;
-            let body: String = tx
-                .query_row("SELECT body FROM bodies WHERE id = ?1", params![id], |r| {
-                    r.get(0)
-                })
-                .map_err(e)?;
-            if let Ok(mut f) = serde_json::from_str::<Finding>(&body) {
-                f.status = FindingStatus::Resolved;
-                diff.resolved.push(f);
-            }
-        }
-        let connectors = serde_json::to_string(
-            &run.connectors
-                .iter()
-                .map(|(n, ok)| serde_json::json!({"name": n, "ok": ok}))
-                .collect::<Vec<_>>(),
-        )
-        .unwrap_or_default();
-        tx.execute(
-            "INSERT INTO runs (started, ended, connectors, gaps, new, open, reopened, resolved) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            params![
-                run.started,
-                run.ended,
-                connectors,
-                serde_json::to_string(run.gaps).unwrap_or_default(),
-                diff.new.len() as i64,
-                diff.still_open.len() as i64,
-                diff.reopened.len() as i64,
-                diff.resolved.len() as i64
-            ],
-        )
-        .map_err(e)?;
+        let seen = stamp_findings(&tx, &path, run, findings, &known, &mut diff)?;
+        resolve_unseen(&tx, &path, run, &seen, &failed, &mut diff)?;
+        record_run(&tx, &path, run, &diff)?;
         tx.commit().map_err(e)?;
         Ok(diff)
     }
@@ -354,4 +227,179 @@ impl SqliteStore {
         };
         result.map(|_| ()).map_err(|err| classify(&path, err))
     }
+}
+
+/// What the store remembers of each finding: id → (status, first_seen, hash of the body).
+type Known = HashMap<String, (String, String, String)>;
+
+fn known_findings(tx: &rusqlite::Transaction<'_>, path: &str) -> Result<Known, StoreError> {
+    let e = |err: rusqlite::Error| classify(path, err);
+    // id -> (status, first_seen, hash of the stored body)
+    let mut known: Known = HashMap::new();
+    {
+        let mut stmt = tx
+            .prepare("SELECT id, status, first_seen, body_hash FROM findings")
+            .map_err(e)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                ))
+            })
+            .map_err(e)?;
+        for row in rows {
+            let (id, status, first, hash) = row.map_err(e)?;
+            known.insert(id, (status, first, hash));
+        }
+    }
+    Ok(known)
+}
+
+/// Classify this run's findings (new, still open, reopened, suppressed), stamp their status
+/// and dates, and write them; returns the ids seen.
+fn stamp_findings(
+    tx: &rusqlite::Transaction<'_>,
+    path: &str,
+    run: &RunInput<'_>,
+    findings: &mut [Finding],
+    known: &Known,
+    diff: &mut Diff,
+) -> Result<HashSet<String>, StoreError> {
+    let e = |err: rusqlite::Error| classify(path, err);
+    let mut seen: HashSet<String> = HashSet::new();
+    for f in findings.iter_mut() {
+        seen.insert(f.id.clone());
+        let (status, first_seen) = match known.get(&f.id) {
+            None => {
+                diff.new.push(f.id.clone());
+                (FindingStatus::New, run.started.to_string())
+            }
+            Some((s, first, _)) if s == "suppressed" => {
+                diff.suppressed.push(f.id.clone());
+                (FindingStatus::Suppressed, first.clone())
+            }
+            Some((s, first, _)) if s == "resolved" => {
+                diff.reopened.push(f.id.clone());
+                (FindingStatus::New, first.clone())
+            }
+            Some((_, first, _)) => {
+                diff.still_open.push(f.id.clone());
+                (FindingStatus::Open, first.clone())
+            }
+        };
+        f.status = status;
+        f.first_seen = first_seen;
+        f.last_seen = run.started.to_string();
+        let stored_status = match status {
+            FindingStatus::Suppressed => "suppressed",
+            _ => "open",
+        };
+        // The body (for resolved events) is only rewritten when it changed: an unchanged
+        // run updates small rows, not every finding's JSON.
+        let body = serde_json::to_string(&*f).unwrap_or_default();
+        let hash: String = Sha256::digest(body.as_bytes())[..12]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let sources = serde_json::to_string(&sources_of(f)).unwrap_or_default();
+        tx.prepare_cached(
+            "INSERT INTO findings (id, kind, severity, title, status, first_seen, last_seen, resolved_at, sources, body_hash)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, ?8, ?9)
+             ON CONFLICT(id) DO UPDATE SET kind = ?2, severity = ?3, title = ?4, status = ?5,
+               last_seen = ?7, resolved_at = NULL, sources = ?8, body_hash = ?9",
+        )
+        .and_then(|mut st| {
+            st.execute(params![f.id, f.kind.as_str(), f.severity.as_str(), f.title, stored_status, f.first_seen, f.last_seen, sources, hash])
+        })
+        .map_err(e)?;
+        if known.get(&f.id).is_none_or(|(_, _, h)| *h != hash) {
+            tx.prepare_cached("INSERT INTO bodies (id, body) VALUES (?1, ?2) ON CONFLICT(id) DO UPDATE SET body = ?2")
+                .and_then(|mut st| st.execute(params![f.id, body]))
+                .map_err(e)?;
+        }
+    }
+    Ok(seen)
+}
+
+fn resolve_unseen(
+    tx: &rusqlite::Transaction<'_>,
+    path: &str,
+    run: &RunInput<'_>,
+    seen: &HashSet<String>,
+    failed: &HashSet<&str>,
+    diff: &mut Diff,
+) -> Result<(), StoreError> {
+    let e = |err: rusqlite::Error| classify(path, err);
+    // Open findings not seen again are resolved, unless a connector they came from failed.
+    // Only ids and sources here; the body is read for the few that resolve.
+    let mut gone: Vec<(String, String)> = Vec::new();
+    {
+        let mut stmt = tx
+            .prepare("SELECT id, sources FROM findings WHERE status = 'open'")
+            .map_err(e)?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .map_err(e)?;
+        for row in rows {
+            let row = row.map_err(e)?;
+            if !seen.contains(&row.0) {
+                gone.push(row);
+            }
+        }
+    }
+    for (id, sources) in gone {
+        let sources: Vec<String> = serde_json::from_str(&sources).unwrap_or_default();
+        if sources.iter().any(|s| failed.contains(s.as_str())) {
+            continue; // not seen because its connector failed: still open
+        }
+        tx.execute(
+            "UPDATE findings SET status = 'resolved', resolved_at = ?2 WHERE id = ?1",
+            params![id, run.started],
+        )
+        .map_err(e)?;
+        let body: String = tx
+            .query_row("SELECT body FROM bodies WHERE id = ?1", params![id], |r| {
+                r.get(0)
+            })
+            .map_err(e)?;
+        if let Ok(mut f) = serde_json::from_str::<Finding>(&body) {
+            f.status = FindingStatus::Resolved;
+            diff.resolved.push(f);
+        }
+    }
+    Ok(())
+}
+
+fn record_run(
+    tx: &rusqlite::Transaction<'_>,
+    path: &str,
+    run: &RunInput<'_>,
+    diff: &Diff,
+) -> Result<(), StoreError> {
+    let e = |err: rusqlite::Error| classify(path, err);
+    let connectors = serde_json::to_string(
+        &run.connectors
+            .iter()
+            .map(|(n, ok)| serde_json::json!({"name": n, "ok": ok}))
+            .collect::<Vec<_>>(),
+    )
+    .unwrap_or_default();
+    tx.execute(
+        "INSERT INTO runs (started, ended, connectors, gaps, new, open, reopened, resolved) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            run.started,
+            run.ended,
+            connectors,
+            serde_json::to_string(run.gaps).unwrap_or_default(),
+            diff.new.len() as i64,
+            diff.still_open.len() as i64,
+            diff.reopened.len() as i64,
+            diff.resolved.len() as i64
+        ],
+    )
+    .map_err(e)?;
+    Ok(())
 }

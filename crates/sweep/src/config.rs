@@ -119,11 +119,63 @@ pub fn parse_config(file: &Path, text: &str) -> Result<SweepConfig, ConfigError>
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
+    let resolve = |p: &str| {
+        let p = PathBuf::from(p);
+        if p.is_absolute() {
+            p
+        } else {
+            base_dir.join(p)
+        }
+    };
+    let connectors = def
+        .connectors
+        .into_iter()
+        .enumerate()
+        .map(|(i, spanned)| (i, line_of(text, spanned.span().start), spanned.into_inner()))
+        .collect::<Vec<_>>();
+    let sinks = def
+        .sinks
+        .into_iter()
+        .map(|spanned| SinkDef {
+            line: line_of(text, spanned.span().start),
+            table: spanned.into_inner(),
+        })
+        .collect();
+    let internal = def
+        .sweep
+        .internal
+        .iter()
+        .map(|s| {
+            s.get_ref().parse::<Identifier>().map_err(|e| {
+                invalid(
+                    line_of(text, s.span().start),
+                    format!("[sweep] internal: {e}"),
+                )
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(SweepConfig {
+        state_file: def.sweep.state.as_deref().map(resolve),
+        partners_file: resolve(def.sweep.partners.get_ref()),
+        connectors: build_connectors(connectors, &invalid)?,
+        file: file.to_path_buf(),
+        base_dir,
+        dormant_after_days: def.sweep.dormant_after_days,
+        max_credential_age_days: def.sweep.max_credential_age_days,
+        concurrency: def.sweep.concurrency.max(1),
+        sinks,
+        internal,
+    })
+}
+
+/// Each `[[connectors]]` table (position, line, table) built by its type; names are unique.
+fn build_connectors(
+    tables: Vec<(usize, usize, toml::Table)>,
+    invalid: &dyn Fn(usize, String) -> ConfigError,
+) -> Result<Vec<Box<dyn Connector>>, ConfigError> {
     let mut connectors = Vec::new();
     let mut names = std::collections::HashMap::new();
-    for (i, spanned) in def.connectors.into_iter().enumerate() {
-        let line = line_of(text, spanned.span().start);
-        let mut table = spanned.into_inner();
+    for (i, line, mut table) in tables {
         let kind = match table.remove("type") {
             Some(toml::Value::String(s)) => s,
             _ => {
@@ -156,53 +208,5 @@ pub fn parse_config(file: &Path, text: &str) -> Result<SweepConfig, ConfigError>
             .map_err(|m| invalid(line, format!("connector {name:?} ({kind}): {m}")))?;
         connectors.push(c);
     }
-    let sinks = def
-        .sinks
-        .into_iter()
-        .map(|spanned| SinkDef {
-            line: line_of(text, spanned.span().start),
-            table: spanned.into_inner(),
-        })
-        .collect();
-    let internal = def
-        .sweep
-        .internal
-        .iter()
-        .map(|s| {
-            s.get_ref().parse::<Identifier>().map_err(|e| {
-                invalid(
-                    line_of(text, s.span().start),
-                    format!("[sweep] internal: {e}"),
-                )
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let partners_file = {
-        let p = PathBuf::from(def.sweep.partners.get_ref());
-        if p.is_absolute() {
-            p
-        } else {
-            base_dir.join(p)
-        }
-    };
-    let state_file = def.sweep.state.as_deref().map(|p| {
-        let p = PathBuf::from(p);
-        if p.is_absolute() {
-            p
-        } else {
-            base_dir.join(p)
-        }
-    });
-    Ok(SweepConfig {
-        state_file,
-        file: file.to_path_buf(),
-        base_dir,
-        partners_file,
-        dormant_after_days: def.sweep.dormant_after_days,
-        max_credential_age_days: def.sweep.max_credential_age_days,
-        concurrency: def.sweep.concurrency.max(1),
-        connectors,
-        sinks,
-        internal,
-    })
+    Ok(connectors)
 }

@@ -58,6 +58,28 @@ fn system(n: &Node) -> String {
     }
 }
 
+/// How urgent a step is (0 first) and what its use says: used recently, leaked, never used,
+/// dormant, inactive.
+fn usage(n: &Node, today: chrono::NaiveDate, dormant_after_days: i64) -> (u8, String) {
+    let day = n
+        .last_used
+        .as_deref()
+        .and_then(|d| d.get(..10))
+        .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
+    match (n.active, day) {
+        (false, _) => (3, "inactive".to_string()),
+        (true, None) if n.kind == NodeKind::SecretLocation => (0, "leaked".to_string()),
+        (true, None) if n.tags.get("usage").map(String::as_str) == Some("untracked") => {
+            (1, "use not recorded by the source".to_string())
+        }
+        (true, None) => (1, "never used".to_string()),
+        (true, Some(d)) if (today - d).num_days() <= dormant_after_days => {
+            (0, "used recently".to_string())
+        }
+        (true, Some(d)) => (2, format!("dormant for {} days", (today - d).num_days())),
+    }
+}
+
 /// The plan for `partner_id`, or an error naming the known partners.
 pub fn exit_plan(
     graph: &Graph,
@@ -100,23 +122,7 @@ pub fn exit_plan(
         if owner != partner_id {
             subcontractors.insert(owner.clone());
         }
-        let day = n
-            .last_used
-            .as_deref()
-            .and_then(|d| d.get(..10))
-            .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
-        let (rank, usage) = match (n.active, day) {
-            (false, _) => (3, "inactive".to_string()),
-            (true, None) if n.kind == NodeKind::SecretLocation => (0, "leaked".to_string()),
-            (true, None) if n.tags.get("usage").map(String::as_str) == Some("untracked") => {
-                (1, "use not recorded by the source".to_string())
-            }
-            (true, None) => (1, "never used".to_string()),
-            (true, Some(d)) if (today - d).num_days() <= dormant_after_days => {
-                (0, "used recently".to_string())
-            }
-            (true, Some(d)) => (2, format!("dormant for {} days", (today - d).num_days())),
-        };
+        let (rank, usage) = usage(n, today, dormant_after_days);
         let chain: Vec<&str> = a.chain.iter().map(String::as_str).collect();
         let step = Step {
             what: n.kind.as_str().to_string(),

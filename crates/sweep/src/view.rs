@@ -13,7 +13,25 @@ pub fn report_view(
     today: chrono::NaiveDate,
     title: &str,
 ) -> View {
-    let partners = registry
+    let mut coverage = Vec::new();
+    for c in connectors {
+        if let Some((k, m)) = &c.error {
+            coverage.push((c.name.clone(), format!("failed [{k}]: {m}")));
+        }
+        coverage.extend(c.gaps.iter().map(|g| (c.name.clone(), g.clone())));
+    }
+    View {
+        title: title.to_string(),
+        generated: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        partners: partner_cards(registry, today),
+        nodes: view_nodes(graph, registry),
+        edges: view_edges(graph, registry),
+        coverage,
+    }
+}
+
+fn partner_cards(registry: &Registry, today: chrono::NaiveDate) -> Vec<PartnerCard> {
+    registry
         .partners
         .iter()
         .map(|p| PartnerCard {
@@ -33,8 +51,11 @@ pub fn report_view(
                 .collect(),
             allowed_scopes: p.allowed_scopes.clone(),
         })
-        .collect();
-    let nodes = graph
+        .collect()
+}
+
+fn view_nodes(graph: &Graph, registry: &Registry) -> Vec<ViewNode> {
+    graph
         .nodes
         .iter()
         .map(|n| {
@@ -68,14 +89,17 @@ pub fn report_view(
                 partners,
             }
         })
-        .collect();
+        .collect()
+}
+
+/// The graph's edges, plus the attribution path (partner → subcontractor → principal →
+/// identity), so the picture says who each door belongs to, not only how the doors connect.
+fn view_edges(graph: &Graph, registry: &Registry) -> Vec<(usize, usize, String)> {
     let mut edges: Vec<(usize, usize, String)> = graph
         .edges
         .iter()
         .map(|e| (e.from, e.to, e.kind.as_str().to_string()))
         .collect();
-    // Draw the attribution path too (partner → subcontractor → principal → identity), so the
-    // picture says who each door belongs to, not only how the doors connect.
     let mut seen: std::collections::HashSet<(usize, usize)> = edges
         .iter()
         .flat_map(|&(a, b, _)| [(a, b), (b, a)])
@@ -108,19 +132,5 @@ pub fn report_view(
             }
         }
     }
-    let mut coverage = Vec::new();
-    for c in connectors {
-        if let Some((k, m)) = &c.error {
-            coverage.push((c.name.clone(), format!("failed [{k}]: {m}")));
-        }
-        coverage.extend(c.gaps.iter().map(|g| (c.name.clone(), g.clone())));
-    }
-    View {
-        title: title.to_string(),
-        generated: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        partners,
-        nodes,
-        edges,
-        coverage,
-    }
+    edges
 }

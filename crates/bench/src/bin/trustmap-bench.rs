@@ -444,6 +444,7 @@ fn print_table(title: &str, bytes: u64, runs: &[Run]) {
     }
 }
 
+#[allow(clippy::too_many_lines)] // a benchmark reads as one script: prepare, run each tool, print
 fn main() -> Result<()> {
     let args = parse_args()?;
     std::fs::create_dir_all(&args.dir)?;
