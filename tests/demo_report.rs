@@ -2,6 +2,7 @@
 //! every format (every partner card and finding id in the HTML, no unredacted secret anywhere,
 //! Markdown and CSV carrying the same findings, SARIF valid per sarif-multitool), the exit plan
 //! of the revoked partner, and the HTML opened in a real headless Chromium.
+#![allow(clippy::too_many_lines)] // a scenario test reads as one story, set-up to assertions
 #![allow(clippy::unwrap_used)] // test set-up: a panic is the clearest report
 use serde_json::Value;
 use std::collections::BTreeSet;

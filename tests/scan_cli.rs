@@ -1,5 +1,6 @@
 //! The `trustmap` binary end to end: exit codes, formats, redaction, baseline, suppression,
 //! fingerprints and bad input.
+#![allow(clippy::too_many_lines)] // a scenario test reads as one story, set-up to assertions
 #![allow(clippy::unwrap_used)] // test set-up: a panic is the clearest report
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

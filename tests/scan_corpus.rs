@@ -1,5 +1,6 @@
 //! Recall and precision of `trustmap scan` on a realistic corpus with planted secrets and hard
 //! negatives (config, several languages, notebooks, minified JS, CRLF, PEM, escapes, base64).
+#![allow(clippy::too_many_lines)] // a scenario test reads as one story, set-up to assertions
 use trustmap_model::NoProgress;
 use trustmap_rules::Engine;
 use trustmap_scan::{run_scan, ScanRequest};

@@ -1,4 +1,5 @@
 //! `trustmap scan --git` and `--staged` against real repositories made with the git CLI.
+#![allow(clippy::too_many_lines)] // a scenario test reads as one story, set-up to assertions
 #![allow(clippy::unwrap_used)] // test set-up: a panic is the clearest report
 use std::path::Path;
 use std::process::Command;

@@ -2,6 +2,7 @@
 //! of the swept GitHub organisation through OIDC, or an account that `[sweep] internal`
 //! lists, is not unknown external access. And relative paths resolve against the config
 //! file's directory even when `--config` is a bare file name.
+#![allow(clippy::too_many_lines)] // a scenario test reads as one story, set-up to assertions
 #![allow(clippy::unwrap_used)] // test set-up: a panic is the clearest report
 use serde_json::{json, Value};
 use std::path::Path;

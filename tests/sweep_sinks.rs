@@ -1,5 +1,6 @@
 //! The webhook sink against a real HTTP receiver on 127.0.0.1: only changes are sent, each event
 //! signed and keyed, retried through 5xx, dead-lettered when it cannot get through.
+#![allow(clippy::too_many_lines)] // a scenario test reads as one story, set-up to assertions
 #![allow(clippy::unwrap_used)] // test set-up: a panic is the clearest report
 use hmac::{Hmac, Mac};
 use sha2::Sha256;

@@ -1,5 +1,6 @@
 //! `trustmap sweep --state`: new / open / resolved / reopened across runs, no false "fixed"
 //! when a connector fails, suppression, a killed sweep, and two sweeps on one state file.
+#![allow(clippy::too_many_lines)] // a scenario test reads as one story, set-up to assertions
 #![allow(clippy::unwrap_used)] // test set-up: a panic is the clearest report
 use std::path::Path;
 use std::process::{Command, Output, Stdio};

@@ -1,6 +1,7 @@
 //! The Jira and GitHub-issues sinks against a local server that checks request paths and
 //! bodies against the documented API shapes: an issue per new finding, and on resolution a
 //! comment plus a transition (Jira) or a close (GitHub), on the ticket opened earlier.
+#![allow(clippy::too_many_lines)] // a scenario test reads as one story, set-up to assertions
 #![allow(clippy::unwrap_used)] // test set-up: a panic is the clearest report
 use serde_json::{json, Value};
 use std::path::Path;

@@ -437,6 +437,41 @@ pub async fn enumerate(
 }
 
 /// Enumerate everything into one inventory (for `trustmap github export`).
+/// What `trustmap github export` asks for.
+pub struct ExportRequest {
+    pub org: String,
+    pub api_url: String,
+    pub token_env: String,
+    pub machine_users: Vec<String>,
+}
+
+/// `trustmap github export`: enumerate the organisation with the connector's defaults for
+/// everything not asked.
+pub async fn export_org(
+    req: ExportRequest,
+    base_dir: &std::path::Path,
+) -> Result<Inventory, ConnectorError> {
+    let mut table = toml::Table::new();
+    table.insert("org".into(), req.org.into());
+    table.insert("api_url".into(), req.api_url.into());
+    table.insert("token_env".into(), req.token_env.into());
+    table.insert(
+        "machine_users".into(),
+        toml::Value::Array(
+            req.machine_users
+                .into_iter()
+                .map(toml::Value::String)
+                .collect(),
+        ),
+    );
+    let config: GithubConfig = trustmap_connector::parse_config(table)
+        .map_err(|m| ConnectorError::new(ErrorKind::Config, m))?;
+    config
+        .validate()
+        .map_err(|m| ConnectorError::new(ErrorKind::Config, m))?;
+    export(&config, base_dir).await
+}
+
 pub async fn export(
     cfg: &GithubConfig,
     base_dir: &std::path::Path,

@@ -27,17 +27,9 @@ pub fn run_demo(args: DemoArgs) -> Result<u8> {
     let out = args.dir.join("out");
     let plan = Plan::load(&config, None)?;
     let run = sweep_with_bars(&plan, args.quiet)?;
-    let formats = [
-        Format::Jsonl,
-        Format::Json,
-        Format::Sarif,
-        Format::Csv,
-        Format::Markdown,
-        Format::Html,
-    ];
-    let written = write_sweep_files(&plan, &run, &out, &formats, &config)?;
+    let written = write_sweep_files(&plan, &run, &out, &Format::ALL, &config)?;
     if !args.quiet {
-        crate::summary::print_sweep(&run, &written);
+        eprint!("{}", run.summary_text(&written));
     }
     let code = exit::of(run.verdict(None, false));
     let plan_code = write_exit_plan(&plan, &run, "oldco", &out, false)?;
@@ -93,17 +85,7 @@ pub fn write_exit_plan(
         plan.config.dormant_after_days,
     )
     .map_err(anyhow::Error::msg)?;
-    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
-    let md = trustmap_report::exit_plan::to_markdown(&exit_plan);
-    for (ext, text) in [
-        ("md", md.clone()),
-        ("html", trustmap_report::exit_plan::to_html(&exit_plan)),
-    ] {
-        let path = out.join(format!("exit-plan-{partner}.{ext}"));
-        let tmp = path.with_extension(format!("{ext}.tmp"));
-        std::fs::write(&tmp, text).with_context(|| format!("cannot write {}", tmp.display()))?;
-        std::fs::rename(&tmp, &path).with_context(|| format!("cannot write {}", path.display()))?;
-    }
+    let (md, html) = trustmap_report::exit_plan::write_files(out, &exit_plan)?;
     if print {
         out!("{md}");
     }
@@ -120,7 +102,7 @@ pub fn write_exit_plan(
         exit_plan.partner_id,
         exit_plan.steps().count(),
         exit_plan.systems.len(),
-        out.join(format!("exit-plan-{partner}.html")).display()
+        html.display()
     );
     Ok(exit::OK)
 }
@@ -152,23 +134,17 @@ pub fn run_github(cmd: GithubCommand) -> Result<u8> {
         token_env,
         machine_users,
     } = cmd;
-    let mut table = toml::Table::new();
-    table.insert("org".into(), org.into());
-    table.insert("api_url".into(), api_url.into());
-    table.insert("token_env".into(), token_env.into());
-    table.insert(
-        "machine_users".into(),
-        toml::Value::Array(machine_users.into_iter().map(toml::Value::String).collect()),
-    );
-    let config: trustmap_connector_github::GithubConfig =
-        trustmap_connector::parse_config(table).map_err(anyhow::Error::msg)?;
-    config.validate().map_err(anyhow::Error::msg)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    let request = trustmap_connector_github::ExportRequest {
+        org,
+        api_url,
+        token_env,
+        machine_users,
+    };
+    let inv = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        .build()?;
-    let inv = runtime
-        .block_on(trustmap_connector_github::export(
-            &config,
+        .build()?
+        .block_on(trustmap_connector_github::export_org(
+            request,
             &std::env::current_dir()?,
         ))
         .map_err(|e| {

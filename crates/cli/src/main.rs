@@ -15,7 +15,6 @@ mod demo_cmd;
 mod progress;
 mod rules_cmd;
 mod scan_cmd;
-mod summary;
 mod sweep_cmd;
 
 use clap::{Parser, Subcommand};

@@ -1,13 +1,12 @@
 //! `trustmap scan`: argument parsing, rendering and exit codes around `trustmap_scan`.
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
 use trustmap_model::Severity;
 use trustmap_report::{write_findings, Format, RuleInfo, RunInfo};
-use trustmap_scan::{apply_baseline, load_baseline, run_scan, ScanOutcome, ScanRequest};
+use trustmap_scan::{apply_baseline, load_baseline, run_scan, ScanRequest};
 
 use crate::exit;
 use crate::progress::BarProgress;
@@ -68,23 +67,7 @@ pub fn run(args: ScanArgs) -> Result<u8> {
         Some(p) => Some(load_baseline(p)?),
         None => None,
     };
-    let paths = if args.paths.is_empty() {
-        vec![PathBuf::from(".")]
-    } else {
-        args.paths.clone()
-    };
-    if args.max_file_size == 0 {
-        bail!("--max-file-size must be at least 1 MiB");
-    }
-    let request = ScanRequest {
-        paths,
-        git: args.git,
-        staged: args.staged,
-        max_file_size: Some(args.max_file_size.saturating_mul(1024 * 1024)),
-        threads: args.threads,
-        show_secrets: args.show_secrets,
-        now: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-    };
+    let request = request(&args)?;
     let progress = BarProgress::bytes(args.quiet);
     let result = run_scan(&engine, &request, &progress);
     progress.finish();
@@ -96,36 +79,12 @@ pub fn run(args: ScanArgs) -> Result<u8> {
 
     let info = RunInfo {
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
-        stats: stats_json(&outcome, elapsed.as_secs_f64()),
-        rules: engine
-            .rules()
-            .iter()
-            .map(|r| RuleInfo {
-                id: r.id.clone(),
-                name: r.name.clone(),
-                help: r.remediation.clone().unwrap_or_else(|| {
-                    "Revoke or rotate the secret, then remove it from files and history.".into()
-                }),
-                severity: r.severity,
-            })
-            .collect(),
+        stats: serde_json::to_value(outcome.report(elapsed.as_secs_f64()))?,
+        rules: rule_infos(&engine),
     };
-    match &args.output {
-        Some(path) => {
-            let file = std::fs::File::create(path)
-                .with_context(|| format!("cannot create {}", path.display()))?;
-            let mut w = std::io::BufWriter::new(file);
-            write_findings(format, &outcome.findings, &info, &mut w)?;
-        }
-        None => {
-            let stdout = std::io::stdout();
-            let mut w = stdout.lock();
-            write_findings(format, &outcome.findings, &info, &mut w)?;
-            w.flush()?;
-        }
-    }
+    write_output(args.output.as_deref(), format, &outcome.findings, &info)?;
     if !args.quiet {
-        print_summary(&outcome, elapsed.as_secs_f64());
+        eprint!("{}", outcome.summary_text(elapsed.as_secs_f64()));
     }
     for f in &outcome.failures {
         eprintln!(
@@ -140,70 +99,60 @@ pub fn run(args: ScanArgs) -> Result<u8> {
     Ok(if failing { exit::FINDINGS } else { exit::OK })
 }
 
-fn by_severity(outcome: &ScanOutcome) -> BTreeMap<&'static str, usize> {
-    let mut counts = BTreeMap::new();
-    for f in &outcome.findings {
-        *counts.entry(f.severity.as_str()).or_insert(0) += 1;
+/// What to scan, from the arguments (default: the current directory).
+fn request(args: &ScanArgs) -> Result<ScanRequest> {
+    if args.max_file_size == 0 {
+        bail!("--max-file-size must be at least 1 MiB");
     }
-    counts
-}
-
-fn stats_json(outcome: &ScanOutcome, seconds: f64) -> serde_json::Value {
-    let s = &outcome.stats;
-    serde_json::json!({
-        "findings": outcome.findings.len(),
-        "by_severity": by_severity(outcome),
-        "baselined": outcome.baselined,
-        "files_scanned": s.files_scanned,
-        "blobs_scanned": s.blobs_scanned,
-        "bytes_scanned": s.bytes_scanned,
-        "skipped_binary": s.skipped_binary,
-        "skipped_oversized": s.skipped_oversized,
-        "skipped_unreadable": s.skipped_unreadable,
-        "skipped_ignored": s.skipped_ignored,
-        "coverage_gaps": s.gaps,
-        "connector_failures": outcome.failures.iter().map(|f| serde_json::json!({
-            "connector": f.connector, "target": f.target, "message": f.message
-        })).collect::<Vec<_>>(),
-        "seconds": (seconds * 1000.0).round() / 1000.0,
+    let paths = if args.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        args.paths.clone()
+    };
+    Ok(ScanRequest {
+        paths,
+        git: args.git,
+        staged: args.staged,
+        max_file_size: Some(args.max_file_size.saturating_mul(1024 * 1024)),
+        threads: args.threads,
+        show_secrets: args.show_secrets,
+        now: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
     })
 }
 
-fn print_summary(outcome: &ScanOutcome, seconds: f64) {
-    let s = &outcome.stats;
-    let mb = s.bytes_scanned as f64 / 1e6;
-    let rate = if seconds > 0.0 { mb / seconds } else { 0.0 };
-    eprintln!(
-        "scanned {} files and {} git blobs, {mb:.1} MB in {seconds:.2}s ({rate:.1} MB/s)",
-        s.files_scanned, s.blobs_scanned
-    );
-    let skipped = s.skipped_binary + s.skipped_oversized + s.skipped_unreadable + s.skipped_ignored;
-    if skipped > 0 {
-        eprintln!(
-            "skipped {skipped}: {} binary, {} oversized, {} unreadable, {} ignored",
-            s.skipped_binary, s.skipped_oversized, s.skipped_unreadable, s.skipped_ignored
-        );
-        for g in s.gaps.iter().take(5) {
-            eprintln!("  {g}");
-        }
-        if s.gaps.len() > 5 {
-            eprintln!("  ... {} more in the json stats", s.gaps.len() - 5);
-        }
-    }
-    let counts = by_severity(outcome);
-    let parts: Vec<String> = Severity::ALL
+/// Each rule as SARIF describes it; a rule without remediation of its own gets the one every
+/// leak finding carries.
+fn rule_infos(engine: &trustmap_rules::Engine) -> Vec<RuleInfo> {
+    engine
+        .rules()
         .iter()
-        .filter_map(|sev| counts.get(sev.as_str()).map(|n| format!("{n} {sev}")))
-        .collect();
-    if outcome.findings.is_empty() {
-        eprintln!("no findings");
-    } else {
-        eprintln!("{} findings: {}", outcome.findings.len(), parts.join(", "));
-    }
-    if outcome.baselined > 0 {
-        eprintln!(
-            "{} findings already in the baseline were left out",
-            outcome.baselined
-        );
-    }
+        .map(|r| RuleInfo {
+            id: r.id.clone(),
+            name: r.name.clone(),
+            help: r
+                .remediation
+                .clone()
+                .unwrap_or_else(|| trustmap_model::DEFAULT_LEAK_REMEDIATION.into()),
+            severity: r.severity,
+        })
+        .collect()
+}
+
+/// Findings to `--output FILE`, or to stdout.
+fn write_output(
+    output: Option<&std::path::Path>,
+    format: Format,
+    findings: &[trustmap_model::Finding],
+    info: &RunInfo,
+) -> Result<()> {
+    let mut w: Box<dyn Write> = match output {
+        Some(path) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(path)
+                .with_context(|| format!("cannot create {}", path.display()))?,
+        )),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    write_findings(format, findings, info, &mut w)?;
+    w.flush()?;
+    Ok(())
 }

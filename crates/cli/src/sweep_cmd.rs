@@ -101,7 +101,7 @@ pub fn run_sweep(args: SweepArgs) -> Result<u8> {
     }
     let written = write_sweep_files(&plan, &run, &args.out, &formats, &args.config)?;
     if !args.quiet {
-        crate::summary::print_sweep(&run, &written);
+        eprint!("{}", run.summary_text(&written));
     }
     Ok(exit::of(run.verdict(args.fail_on, args.fail_on_new)))
 }
@@ -146,20 +146,10 @@ pub fn run_graph(args: GraphArgs) -> Result<u8> {
 
 pub fn run_partners_check(file: PathBuf, now: Option<String>) -> Result<u8> {
     let registry = load_registry(&file)?;
-    let today = match now {
-        Some(d) => chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d")
-            .with_context(|| format!("--now {d:?}: expected YYYY-MM-DD"))?,
-        None => chrono::Utc::now().date_naive(),
-    };
+    let today = parse_now(now.as_deref())?.unwrap_or_else(|| chrono::Utc::now().date_naive());
     let gaps = registry.gaps(today);
     for g in &gaps {
-        out!(
-            "{}:{}: {}: {}",
-            file.display(),
-            g.line,
-            g.partner,
-            g.problem
-        );
+        out!("{}:{g}", file.display());
     }
     eprintln!(
         "{} partners, {} owners, {} governance gaps",
@@ -208,34 +198,12 @@ pub fn run_state(state: PathBuf, cmd: StateCommand) -> Result<u8> {
     match cmd {
         StateCommand::Show { status } => {
             for f in store.findings(status)? {
-                out!(
-                    "{}  {:<10} {:<8} {:<24} first {}  last {}  {}{}",
-                    f.id,
-                    f.status,
-                    f.severity,
-                    f.kind,
-                    f.first_seen,
-                    f.last_seen,
-                    f.title,
-                    f.reason
-                        .map(|r| format!("  (suppressed: {r})"))
-                        .unwrap_or_default()
-                );
+                out!("{f}");
             }
         }
         StateCommand::History { limit } => {
             for r in store.history(limit)? {
-                out!(
-                    "run {:>4}  {} .. {}  new {}  open {}  reopened {}  resolved {}  connectors {}",
-                    r.id,
-                    r.started,
-                    r.ended,
-                    r.new,
-                    r.open,
-                    r.reopened,
-                    r.resolved,
-                    r.connectors
-                );
+                out!("{r}");
             }
         }
         StateCommand::Suppress { id, reason } => {

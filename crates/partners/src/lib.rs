@@ -109,6 +109,13 @@ pub struct Gap {
     pub problem: String,
 }
 
+/// `LINE: PARTNER: PROBLEM`, as `partners check` prints it after the file name.
+impl std::fmt::Display for Gap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}: {}", self.line, self.partner, self.problem)
+    }
+}
+
 /// What an identity offers to be matched on.
 #[derive(Debug, Clone, Default)]
 pub struct Identifiers<'a> {

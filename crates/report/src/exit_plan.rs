@@ -51,6 +51,29 @@ impl ExitPlan {
     }
 }
 
+/// Write `exit-plan-<partner>.md` and `.html` into `dir` (each through a temporary name and a
+/// rename); returns the Markdown and the HTML file's path.
+pub fn write_files(
+    dir: &std::path::Path,
+    plan: &ExitPlan,
+) -> Result<(String, std::path::PathBuf), crate::ReportError> {
+    let at = |path: &std::path::Path| {
+        let path = path.to_path_buf();
+        move |source| crate::ReportError::File { path, source }
+    };
+    std::fs::create_dir_all(dir).map_err(at(dir))?;
+    let md = to_markdown(plan);
+    let mut html_path = dir.to_path_buf();
+    for (ext, text) in [("md", md.clone()), ("html", to_html(plan))] {
+        let path = dir.join(format!("exit-plan-{}.{ext}", plan.partner_id));
+        let tmp = path.with_extension(format!("{ext}.tmp"));
+        std::fs::write(&tmp, text).map_err(at(&tmp))?;
+        std::fs::rename(&tmp, &path).map_err(at(&path))?;
+        html_path = path;
+    }
+    Ok((md, html_path))
+}
+
 pub fn to_markdown(plan: &ExitPlan) -> String {
     let mut m = String::new();
     let _ = writeln!(

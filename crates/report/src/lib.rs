@@ -27,6 +27,16 @@ pub enum Format {
 }
 
 impl Format {
+    /// Every format, in the order the demo writes them.
+    pub const ALL: [Format; 6] = [
+        Format::Jsonl,
+        Format::Json,
+        Format::Sarif,
+        Format::Csv,
+        Format::Markdown,
+        Format::Html,
+    ];
+
     pub fn extension(self) -> &'static str {
         match self {
             Format::Jsonl => "jsonl",

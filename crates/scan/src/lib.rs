@@ -36,7 +36,7 @@ pub struct ScanRequest {
 }
 
 /// A connector that could not do its job; its absence from the findings is a coverage gap.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct ConnectorFailure {
     pub connector: String,
     pub target: String,
@@ -50,6 +50,109 @@ pub struct ScanOutcome {
     pub failures: Vec<ConnectorFailure>,
     /// Findings left out because the baseline already had them.
     pub baselined: usize,
+}
+
+/// `stats` of a scan's `--format json`: what was read, what was skipped and why, failures.
+#[derive(Debug, serde::Serialize)]
+pub struct ScanReport<'a> {
+    pub findings: usize,
+    pub by_severity: std::collections::BTreeMap<&'static str, usize>,
+    pub baselined: usize,
+    pub files_scanned: u64,
+    pub blobs_scanned: u64,
+    pub bytes_scanned: u64,
+    pub skipped_binary: u64,
+    pub skipped_oversized: u64,
+    pub skipped_unreadable: u64,
+    pub skipped_ignored: u64,
+    pub coverage_gaps: &'a [String],
+    pub connector_failures: &'a [ConnectorFailure],
+    /// Wall time, rounded to milliseconds.
+    pub seconds: f64,
+}
+
+impl ScanOutcome {
+    /// Findings by severity.
+    pub fn by_severity(&self) -> std::collections::BTreeMap<&'static str, usize> {
+        let mut counts = std::collections::BTreeMap::new();
+        for f in &self.findings {
+            *counts.entry(f.severity.as_str()).or_insert(0) += 1;
+        }
+        counts
+    }
+
+    /// What was scanned, how fast, what was skipped and found, one line each: the terminal
+    /// summary (plain text; the caller decides where it goes).
+    pub fn summary_text(&self, seconds: f64) -> String {
+        use std::fmt::Write as _;
+        let mut out = String::new();
+        let s = &self.stats;
+        let mb = s.bytes_scanned as f64 / 1e6;
+        let rate = if seconds > 0.0 { mb / seconds } else { 0.0 };
+        let _ = writeln!(
+            out,
+            "scanned {} files and {} git blobs, {mb:.1} MB in {seconds:.2}s ({rate:.1} MB/s)",
+            s.files_scanned, s.blobs_scanned
+        );
+        let skipped =
+            s.skipped_binary + s.skipped_oversized + s.skipped_unreadable + s.skipped_ignored;
+        if skipped > 0 {
+            let _ = writeln!(
+                out,
+                "skipped {skipped}: {} binary, {} oversized, {} unreadable, {} ignored",
+                s.skipped_binary, s.skipped_oversized, s.skipped_unreadable, s.skipped_ignored
+            );
+            for g in s.gaps.iter().take(5) {
+                let _ = writeln!(out, "  {g}");
+            }
+            if s.gaps.len() > 5 {
+                let _ = writeln!(out, "  ... {} more in the json stats", s.gaps.len() - 5);
+            }
+        }
+        let counts = self.by_severity();
+        let parts: Vec<String> = trustmap_model::Severity::ALL
+            .iter()
+            .filter_map(|sev| counts.get(sev.as_str()).map(|n| format!("{n} {sev}")))
+            .collect();
+        if self.findings.is_empty() {
+            let _ = writeln!(out, "no findings");
+        } else {
+            let _ = writeln!(
+                out,
+                "{} findings: {}",
+                self.findings.len(),
+                parts.join(", ")
+            );
+        }
+        if self.baselined > 0 {
+            let _ = writeln!(
+                out,
+                "{} findings already in the baseline were left out",
+                self.baselined
+            );
+        }
+        out
+    }
+
+    /// The typed statistics of this scan, which took `seconds`.
+    pub fn report(&self, seconds: f64) -> ScanReport<'_> {
+        let s = &self.stats;
+        ScanReport {
+            findings: self.findings.len(),
+            by_severity: self.by_severity(),
+            baselined: self.baselined,
+            files_scanned: s.files_scanned,
+            blobs_scanned: s.blobs_scanned,
+            bytes_scanned: s.bytes_scanned,
+            skipped_binary: s.skipped_binary,
+            skipped_oversized: s.skipped_oversized,
+            skipped_unreadable: s.skipped_unreadable,
+            skipped_ignored: s.skipped_ignored,
+            coverage_gaps: &s.gaps,
+            connector_failures: &self.failures,
+            seconds: (seconds * 1000.0).round() / 1000.0,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

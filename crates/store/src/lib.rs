@@ -74,6 +74,45 @@ pub struct RunRecord {
     pub resolved: i64,
 }
 
+/// One line per finding, as `trustmap state show` prints it.
+impl std::fmt::Display for StoredFinding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}  {:<10} {:<8} {:<24} first {}  last {}  {}",
+            self.id,
+            self.status.as_str(),
+            self.severity.as_str(),
+            self.kind.as_str(),
+            self.first_seen,
+            self.last_seen,
+            self.title
+        )?;
+        match &self.reason {
+            Some(r) => write!(f, "  (suppressed: {r})"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// One line per run, as `trustmap state history` prints it.
+impl std::fmt::Display for RunRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "run {:>4}  {} .. {}  new {}  open {}  reopened {}  resolved {}  connectors {}",
+            self.id,
+            self.started,
+            self.ended,
+            self.new,
+            self.open,
+            self.reopened,
+            self.resolved,
+            self.connectors
+        )
+    }
+}
+
 pub trait StateStore {
     /// Classify and stamp `findings` against the stored state and record the run, atomically.
     fn apply_run(

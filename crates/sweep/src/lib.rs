@@ -17,6 +17,7 @@ mod deliver;
 mod exit;
 mod registry;
 mod stats;
+mod text;
 mod view;
 
 use std::path::{Path, PathBuf};
