@@ -1,6 +1,6 @@
 //! `trustmap demo`, `trustmap exit-plan` and `trustmap github export`.
 use anyhow::{Context, Result};
-use clap::{Args, Subcommand};
+use clap::Args;
 use std::path::{Path, PathBuf};
 use trustmap_report::Format;
 use trustmap_sweep::{Plan, SweepRun};
@@ -108,7 +108,7 @@ pub fn write_exit_plan(
 }
 
 #[cfg(feature = "github")]
-#[derive(Debug, Subcommand)]
+#[derive(Debug, clap::Subcommand)]
 pub enum GithubCommand {
     /// Enumerate an organisation and print what the github connector saw, as JSON (the
     /// connector's `snapshot_file` format) for air-gapped reviews.
