@@ -9,7 +9,7 @@
 use http_body_util::BodyExt;
 use serde::de::DeserializeOwned;
 use std::time::Duration;
-use trustmap_connector::{ConnectorError, ErrorKind};
+use trustmap_connector::{ConnectorError, Decision, ErrorKind, RetryPolicy};
 
 pub struct Api {
     client: octocrab::Octocrab,
@@ -100,8 +100,38 @@ impl Api {
         url.strip_prefix(self.base.as_str()).unwrap_or(url)
     }
 
-    /// GET one page; returns the parsed body and the next page's URL.
+    /// The shared retry policy with this client's budget.
+    fn policy(&self) -> RetryPolicy {
+        RetryPolicy {
+            attempts: self.attempts,
+            backoff: Duration::from_millis(400),
+            max_wait: self.max_wait,
+        }
+    }
+
+    /// GET one page; returns the parsed body and the next page's URL. Throttling and
+    /// transient failures are retried as the shared policy decides.
     pub async fn get_page<T: DeserializeOwned>(
+        &self,
+        url: &str,
+    ) -> Result<(T, Option<String>), ApiError> {
+        let policy = self.policy();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.get_once(url).await {
+                Ok(page) => return Ok(page),
+                Err(e) => match policy.decide(e.error.kind, attempt) {
+                    Decision::Retry(wait) => tokio::time::sleep(wait).await,
+                    Decision::Gap | Decision::Stop => return Err(e),
+                },
+            }
+        }
+    }
+
+    /// One GET, its outcome classified: a transport error or a 5xx is transient, a rate limit
+    /// says how long to wait, other refusals say why.
+    async fn get_once<T: DeserializeOwned>(
         &self,
         url: &str,
     ) -> Result<(T, Option<String>), ApiError> {
@@ -109,70 +139,52 @@ impl Api {
             status,
             error: ConnectorError::new(kind, msg),
         };
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            self.requests
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let resp = match self.client._get(self.relative(url)).await {
-                Ok(r) => r,
-                Err(e) if attempt < self.attempts => {
-                    tokio::time::sleep(Duration::from_millis(200 << attempt.min(6))).await;
-                    let _ = e;
-                    continue;
-                }
-                Err(e) => return Err(fail(None, ErrorKind::Transient, format!("GET {url}: {e}"))),
-            };
-            let status = resp.status().as_u16();
-            let headers = resp.headers().clone();
-            let body = match resp.into_body().collect().await {
-                Ok(b) => b.to_bytes(),
-                Err(e) => {
-                    return Err(fail(
-                        Some(status),
-                        ErrorKind::Transient,
-                        format!("GET {url}: reading the body: {e}"),
-                    ))
-                }
-            };
-            let text = String::from_utf8_lossy(&body);
-            if let Some(wait) = rate_limit_wait(status, &headers) {
-                if attempt < self.attempts && wait <= self.max_wait {
-                    tokio::time::sleep(wait).await;
-                    continue;
-                }
-                return Err(fail(
-                    Some(status),
-                    ErrorKind::RateLimited {
-                        retry_after: Some(wait.as_secs()),
-                    },
-                    format!("GET {url}: rate limited, asked to wait {}s", wait.as_secs()),
-                ));
-            }
-            if status >= 500 && attempt < self.attempts {
-                tokio::time::sleep(Duration::from_millis(200 << attempt.min(6))).await;
-                continue;
-            }
-            if !(200..300).contains(&status) {
-                return Err(refused(url, status, &headers, &text));
-            }
-            let parsed = serde_json::from_slice::<T>(&body).map_err(|e| {
-                let what = if text.trim_start().starts_with('<') {
-                    "got HTML, not JSON".to_string()
-                } else {
-                    format!("not the documented JSON: {e}")
-                };
-                fail(
-                    Some(status),
-                    ErrorKind::Data,
-                    format!("GET {url}: {what} (body starts: {:?})", excerpt(&text)),
-                )
-            })?;
-            // Only follow pages on the configured API: a Link elsewhere would carry the token
-            // to another host.
-            let next = next_link(header(&headers, "link")).filter(|n| n.starts_with(&self.base));
-            return Ok((parsed, next));
+        self.requests
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let resp = self
+            .client
+            ._get(self.relative(url))
+            .await
+            .map_err(|e| fail(None, ErrorKind::Transient, format!("GET {url}: {e}")))?;
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let body = resp.into_body().collect().await.map_err(|e| {
+            fail(
+                Some(status),
+                ErrorKind::Transient,
+                format!("GET {url}: reading the body: {e}"),
+            )
+        })?;
+        let body = body.to_bytes();
+        let text = String::from_utf8_lossy(&body);
+        if let Some(wait) = rate_limit_wait(status, &headers) {
+            return Err(fail(
+                Some(status),
+                ErrorKind::RateLimited {
+                    retry_after: Some(wait.as_secs()),
+                },
+                format!("GET {url}: rate limited, asked to wait {}s", wait.as_secs()),
+            ));
         }
+        if !(200..300).contains(&status) {
+            return Err(refused(url, status, &headers, &text));
+        }
+        let parsed = serde_json::from_slice::<T>(&body).map_err(|e| {
+            let what = if text.trim_start().starts_with('<') {
+                "got HTML, not JSON".to_string()
+            } else {
+                format!("not the documented JSON: {e}")
+            };
+            fail(
+                Some(status),
+                ErrorKind::Data,
+                format!("GET {url}: {what} (body starts: {:?})", excerpt(&text)),
+            )
+        })?;
+        // Only follow pages on the configured API: a Link elsewhere would carry the token
+        // to another host.
+        let next = next_link(header(&headers, "link")).filter(|n| n.starts_with(&self.base));
+        Ok((parsed, next))
     }
 
     pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ApiError> {

@@ -20,7 +20,9 @@ use serde::Deserialize;
 use std::path::PathBuf;
 use std::sync::Mutex;
 use tokio::sync::mpsc;
-use trustmap_connector::{Connector, ConnectorError, Emitter, ErrorKind, SweepContext};
+use trustmap_connector::{
+    Connector, ConnectorError, Decision, Emitter, ErrorKind, RetryPolicy, SweepContext,
+};
 use trustmap_model::Identifier;
 
 use api::{Api, ApiError};
@@ -128,15 +130,18 @@ impl Gaps {
     }
 }
 
-/// A refused or unreadable endpoint is a coverage gap; bad credentials stop the sweep.
+/// A call whose retries are spent, as the shared policy sees it: a refused or unreadable
+/// endpoint is a coverage gap; bad credentials (or a stop asked for) end the connector.
 fn soft<T: Default>(r: Result<T, ApiError>, what: &str, gaps: &Gaps) -> Result<T, ConnectorError> {
     match r {
         Ok(v) => Ok(v),
-        Err(e) if e.error.kind == ErrorKind::Auth => Err(e.error),
-        Err(e) => {
-            gaps.add(format!("{what}: {}", e.error.message));
-            Ok(T::default())
-        }
+        Err(e) => match RetryPolicy::default().decide(e.error.kind, u32::MAX) {
+            Decision::Stop => Err(e.error),
+            Decision::Gap | Decision::Retry(_) => {
+                gaps.add(format!("{what}: {}", e.error.message));
+                Ok(T::default())
+            }
+        },
     }
 }
 

@@ -3,10 +3,14 @@
 //! A connector knows one source (a git repository, a directory, AWS IAM, GitHub, an external
 //! program) and emits [`Observation`]s through an [`Emitter`]. It receives a [`SweepContext`]
 //! with cancellation, progress reporting, a concurrency budget and the secret engine. Errors
-//! carry an [`ErrorKind`] so that one policy decides retry, skip or abort.
+//! carry an [`ErrorKind`] so that one policy ([`RetryPolicy`]) decides retry, skip or abort.
 //!
 //! A connector knows nothing about partners, policies or output formats; the graph never
 //! knows which connector made a node.
+
+mod policy;
+
+pub use policy::{Decision, RetryPolicy};
 
 use async_trait::async_trait;
 use std::path::{Path, PathBuf};
