@@ -18,7 +18,9 @@ use async_trait::async_trait;
 use futures::StreamExt;
 use serde::Deserialize;
 use std::path::PathBuf;
-use trustmap_connector::{Connector, ConnectorError, Emitter, ErrorKind, SweepContext};
+use trustmap_connector::{
+    ConfigTableError, Connector, ConnectorError, Emitter, ErrorKind, SweepContext,
+};
 use trustmap_model::Identifier;
 
 use details::AccountInventory;
@@ -128,8 +130,8 @@ pub struct AwsIamConnector {
 }
 
 impl AwsIamConnector {
-    pub fn new(name: String, config: AwsIamConfig) -> Result<Self, String> {
-        config.validate()?;
+    pub fn new(name: String, config: AwsIamConfig) -> Result<Self, ConfigTableError> {
+        config.validate().map_err(ConfigTableError::Invalid)?;
         Ok(AwsIamConnector { name, config })
     }
 

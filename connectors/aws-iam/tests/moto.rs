@@ -501,7 +501,10 @@ async fn an_organization_is_swept_account_by_account() {
         "assume_roles = [\"arn:aws:iam::210987654321:role/Audit\", \"not-an-arn\"]",
     ))
     .unwrap();
-    let err = AwsIamConnector::new("aws".into(), bad).err().unwrap();
+    let err = AwsIamConnector::new("aws".into(), bad)
+        .err()
+        .unwrap()
+        .to_string();
     assert!(
         err.contains("assume_roles") && err.contains("not-an-arn"),
         "{err}"

@@ -94,7 +94,10 @@ fn contradictory_settings_are_refused() {
     ] {
         let c: AwsIamConfig =
             trustmap_connector::parse_config(toml::from_str(config).unwrap()).unwrap();
-        let err = AwsIamConnector::new("aws".into(), c).err().unwrap();
+        let err = AwsIamConnector::new("aws".into(), c)
+            .err()
+            .unwrap()
+            .to_string();
         assert!(err.contains(says), "{config}: {err}");
     }
 }

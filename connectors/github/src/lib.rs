@@ -21,7 +21,8 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use tokio::sync::mpsc;
 use trustmap_connector::{
-    Connector, ConnectorError, Decision, Emitter, ErrorKind, RetryPolicy, SweepContext,
+    ConfigTableError, Connector, ConnectorError, Decision, Emitter, ErrorKind, RetryPolicy,
+    SweepContext,
 };
 use trustmap_model::Identifier;
 
@@ -470,7 +471,7 @@ pub async fn export_org(
         ),
     );
     let config: GithubConfig = trustmap_connector::parse_config(table)
-        .map_err(|m| ConnectorError::new(ErrorKind::Config, m))?;
+        .map_err(|e| ConnectorError::new(ErrorKind::Config, e.to_string()))?;
     config
         .validate()
         .map_err(|m| ConnectorError::new(ErrorKind::Config, m))?;
@@ -512,8 +513,8 @@ pub struct GithubConnector {
 }
 
 impl GithubConnector {
-    pub fn new(name: String, config: GithubConfig) -> Result<Self, String> {
-        config.validate()?;
+    pub fn new(name: String, config: GithubConfig) -> Result<Self, ConfigTableError> {
+        config.validate().map_err(ConfigTableError::Invalid)?;
         Ok(GithubConnector { name, config })
     }
 

@@ -83,8 +83,7 @@ pub fn write_exit_plan(
         partner,
         plan.settings.today,
         plan.config.dormant_after_days,
-    )
-    .map_err(anyhow::Error::msg)?;
+    )?;
     let (md, html) = trustmap_report::exit_plan::write_files(out, &exit_plan)?;
     if print {
         out!("{md}");

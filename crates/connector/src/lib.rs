@@ -254,7 +254,20 @@ pub trait Connector: Send + Sync {
     async fn run(&self, ctx: &SweepContext, out: &Emitter) -> Result<(), ConnectorError>;
 }
 
+/// A connector's `[[connectors]]` table that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigTableError {
+    /// Not the connector's shape (an unknown field, a wrong type): toml's own error.
+    #[error("{}", .0.message())]
+    Shape(#[from] toml::de::Error),
+    /// The fields parse but do not make sense together (the connector's own check).
+    #[error("{0}")]
+    Invalid(String),
+}
+
 /// Deserialize a connector's own table from sweep.toml strictly (unknown fields are errors).
-pub fn parse_config<T: serde::de::DeserializeOwned>(table: toml::Table) -> Result<T, String> {
-    T::deserialize(toml::Value::Table(table)).map_err(|e| e.message().to_string())
+pub fn parse_config<T: serde::de::DeserializeOwned>(
+    table: toml::Table,
+) -> Result<T, ConfigTableError> {
+    Ok(T::deserialize(toml::Value::Table(table))?)
 }

@@ -80,6 +80,15 @@ fn usage(n: &Node, today: chrono::NaiveDate, dormant_after_days: i64) -> (u8, St
     }
 }
 
+/// An exit plan asked for a partner the registry does not have.
+#[derive(Debug, thiserror::Error)]
+#[error("no partner {partner:?} in {} (partners: {})", file.display(), known.join(", "))]
+pub struct UnknownPartner {
+    pub partner: String,
+    pub file: std::path::PathBuf,
+    pub known: Vec<String>,
+}
+
 /// The plan for `partner_id`, or an error naming the known partners.
 pub fn exit_plan(
     graph: &Graph,
@@ -88,14 +97,11 @@ pub fn exit_plan(
     partner_id: &str,
     today: chrono::NaiveDate,
     dormant_after_days: i64,
-) -> Result<ExitPlan, String> {
-    let partner = registry.partner(partner_id).ok_or_else(|| {
-        let known: Vec<&str> = registry.partners.iter().map(|p| p.id.as_str()).collect();
-        format!(
-            "no partner {partner_id:?} in {} (partners: {})",
-            registry.file.display(),
-            known.join(", ")
-        )
+) -> Result<ExitPlan, UnknownPartner> {
+    let partner = registry.partner(partner_id).ok_or_else(|| UnknownPartner {
+        partner: partner_id.to_string(),
+        file: registry.file.clone(),
+        known: registry.partners.iter().map(|p| p.id.clone()).collect(),
     })?;
     let tag = format!("partner:{partner_id}");
     let mut by_subject: BTreeMap<&str, Vec<&str>> = BTreeMap::new();

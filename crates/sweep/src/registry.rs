@@ -1,6 +1,6 @@
 //! The connector registry: `type = "..."` in sweep.toml → a connector. Adding a connector is
 //! its crate plus one arm here (and a cargo feature when it brings an SDK).
-use trustmap_connector::{parse_config, Connector};
+use trustmap_connector::{parse_config, ConfigTableError, Connector};
 
 /// The connector types this build knows.
 pub const CONNECTOR_TYPES: &[&str] = &[
@@ -13,15 +13,26 @@ pub const CONNECTOR_TYPES: &[&str] = &[
     "github",
 ];
 
-/// Types that exist but that this build left out (their cargo feature is off).
+/// Types that exist but that this build may leave out: (type, cargo feature).
 const OPTIONAL_TYPES: &[(&str, &str)] = &[("aws-iam", "aws-iam"), ("github", "github")];
+
+/// Why a `[[connectors]]` table built no connector.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("unknown connector type {kind:?} (expected one of: {})", CONNECTOR_TYPES.join(", "))]
+    UnknownType { kind: String },
+    #[error("connector type {kind:?} is not in this build (built without the cargo feature `{feature}`)")]
+    NotInBuild { kind: String, feature: &'static str },
+    #[error(transparent)]
+    Table(#[from] ConfigTableError),
+}
 
 /// Build the connector for one `[[connectors]]` table (without `type` and `name`).
 pub fn build_connector(
     kind: &str,
     name: String,
     table: toml::Table,
-) -> Result<Box<dyn Connector>, String> {
+) -> Result<Box<dyn Connector>, BuildError> {
     Ok(match kind {
         "filesystem" => Box::new(trustmap_connector_filesystem::FilesystemConnector::new(
             name,
@@ -46,15 +57,15 @@ pub fn build_connector(
             parse_config(table)?,
         )?),
         other => {
-            if let Some((_, feature)) = OPTIONAL_TYPES.iter().find(|(t, _)| *t == other) {
-                return Err(format!(
-                    "connector type {other:?} is not in this build (built without the cargo feature `{feature}`)"
-                ));
-            }
-            return Err(format!(
-                "unknown connector type {other:?} (expected one of: {})",
-                CONNECTOR_TYPES.join(", ")
-            ));
+            return Err(match OPTIONAL_TYPES.iter().find(|(t, _)| *t == other) {
+                Some(&(_, feature)) => BuildError::NotInBuild {
+                    kind: other.to_string(),
+                    feature,
+                },
+                None => BuildError::UnknownType {
+                    kind: other.to_string(),
+                },
+            })
         }
     })
 }

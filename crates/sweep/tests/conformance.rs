@@ -77,7 +77,10 @@ async fn every_connector_type_conforms() {
 
         let mut unknown = good.clone();
         unknown.insert("bogus_field".into(), toml::Value::Integer(1));
-        let err = build_connector(kind, "t".into(), unknown).err().unwrap();
+        let err = build_connector(kind, "t".into(), unknown)
+            .err()
+            .unwrap()
+            .to_string();
         assert!(err.contains("bogus_field"), "{kind}: {err}");
 
         let (obs, result) = run(kind, good.clone(), dir.path()).await;
