@@ -8,7 +8,8 @@
 //! [`leaked_secret_finding`] (the one recipe for a leak finding).
 //!
 //! This crate must not know about connectors, rules, partners, output formats or I/O: it is
-//! data plus the few pure functions that define its meaning.
+//! data plus the few pure functions that define its meaning. The one exception is [`env`],
+//! the single module that reads environment variables, so that every name is in one place.
 
 mod attribution;
 mod config_error;

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::http::{send_with_retry, Retry};
-use crate::{env_secret, ticket_body, Event, EventKind, Sink};
+use crate::{env_secret, ticket_body, BuildError, Event, EventKind, Sink};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -42,23 +42,26 @@ pub struct GithubIssuesSink {
 }
 
 impl GithubIssuesSink {
-    pub fn new(config: GithubIssuesConfig, base_dir: &Path) -> Result<Self, String> {
+    pub fn new(config: GithubIssuesConfig, base_dir: &Path) -> Result<Self, BuildError> {
         let name = config
             .name
             .clone()
             .unwrap_or_else(|| "github-issues".into());
         if config.repo.split('/').count() != 2 {
-            return Err(format!(
+            return Err(BuildError::Invalid(format!(
                 "github-issues {name}: repo must be owner/name, not {:?}",
                 config.repo
-            ));
+            )));
         }
         let token = env_secret(&name, &config.token_env)?;
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .user_agent("trustmap")
             .build()
-            .map_err(|e| format!("github-issues {name}: {e}"))?;
+            .map_err(|source| BuildError::Client {
+                sink: format!("github-issues {name}"),
+                source,
+            })?;
         let dead_letter = crate::http::resolve(&config.dead_letter, base_dir);
         Ok(GithubIssuesSink {
             config,

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::http::{send_with_retry, Retry};
-use crate::{env_secret, ticket_body, Event, EventKind, Sink};
+use crate::{env_secret, ticket_body, BuildError, Event, EventKind, Sink};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -61,17 +61,22 @@ pub struct JiraSink {
 }
 
 impl JiraSink {
-    pub fn new(config: JiraConfig, base_dir: &Path) -> Result<Self, String> {
+    pub fn new(config: JiraConfig, base_dir: &Path) -> Result<Self, BuildError> {
         let name = config.name.clone().unwrap_or_else(|| "jira".into());
         if !matches!(config.api_version, 2 | 3) {
-            return Err(format!("jira {name}: api_version must be 2 or 3"));
+            return Err(BuildError::Invalid(format!(
+                "jira {name}: api_version must be 2 or 3"
+            )));
         }
         let user = env_secret(&name, &config.user_env)?;
         let token = env_secret(&name, &config.token_env)?;
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()
-            .map_err(|e| format!("jira {name}: {e}"))?;
+            .map_err(|source| BuildError::Client {
+                sink: format!("jira {name}"),
+                source,
+            })?;
         let dead_letter = crate::http::resolve(&config.dead_letter, base_dir);
         Ok(JiraSink {
             config,

@@ -101,15 +101,43 @@ pub async fn deliver(sink: &dyn Sink, events: &[Event]) -> Result<Delivery, Sink
     Ok(d)
 }
 
+/// Why a `[[sinks]]` table built no sink.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("field `type` is missing or not a string")]
+    NoType,
+    #[error("unknown sink type {kind:?} (expected one of: {})", SINK_TYPES.join(", "))]
+    UnknownType { kind: String },
+    /// Not the sink's shape (an unknown field, a wrong type): toml's own error.
+    #[error("{kind}: {}", source.message())]
+    Shape {
+        kind: &'static str,
+        source: toml::de::Error,
+    },
+    #[error("{sink}: environment variable {var} is not set")]
+    MissingEnv { sink: String, var: String },
+    /// The fields parse but do not make sense together.
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{sink}: cannot build the HTTP client: {source}")]
+    Client {
+        sink: String,
+        source: reqwest::Error,
+    },
+}
+
 /// The sink types this build knows.
 pub const SINK_TYPES: &[&str] = &["webhook", "jira", "github-issues"];
 
 /// Build a sink from its `[[sinks]]` table (with `type`); `base_dir` resolves relative paths.
-pub fn build_sink(table: toml::Table, base_dir: &std::path::Path) -> Result<Box<dyn Sink>, String> {
+pub fn build_sink(
+    table: toml::Table,
+    base_dir: &std::path::Path,
+) -> Result<Box<dyn Sink>, BuildError> {
     let mut table = table;
     let kind = match table.remove("type") {
         Some(toml::Value::String(s)) => s,
-        _ => return Err("field `type` is missing or not a string".into()),
+        _ => return Err(BuildError::NoType),
     };
     match kind.as_str() {
         "webhook" => Ok(Box::new(WebhookSink::new(
@@ -124,18 +152,17 @@ pub fn build_sink(table: toml::Table, base_dir: &std::path::Path) -> Result<Box<
             parse_config(table, "github-issues")?,
             base_dir,
         )?)),
-        other => Err(format!(
-            "unknown sink type {other:?} (expected one of: {})",
-            SINK_TYPES.join(", ")
-        )),
+        other => Err(BuildError::UnknownType {
+            kind: other.to_string(),
+        }),
     }
 }
 
 fn parse_config<T: serde::de::DeserializeOwned>(
     table: toml::Table,
-    kind: &str,
-) -> Result<T, String> {
-    T::deserialize(toml::Value::Table(table)).map_err(|e| format!("{kind}: {}", e.message()))
+    kind: &'static str,
+) -> Result<T, BuildError> {
+    T::deserialize(toml::Value::Table(table)).map_err(|source| BuildError::Shape { kind, source })
 }
 
 /// The text of a ticket: what, where, why and how to fix it (secrets already redacted).
@@ -167,7 +194,9 @@ pub(crate) fn ticket_body(f: &Finding) -> String {
 }
 
 /// Credentials for sinks come from the environment, named in the config.
-pub(crate) fn env_secret(sink: &str, var: &str) -> Result<String, String> {
-    trustmap_model::env::named(var)
-        .ok_or_else(|| format!("{sink}: environment variable {var} is not set"))
+pub(crate) fn env_secret(sink: &str, var: &str) -> Result<String, BuildError> {
+    trustmap_model::env::named(var).ok_or_else(|| BuildError::MissingEnv {
+        sink: sink.to_string(),
+        var: var.to_string(),
+    })
 }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::http::{send_with_retry, Retry};
-use crate::{Event, Sink};
+use crate::{env_secret, BuildError, Event, Sink};
 
 /// `sha256=<hex HMAC-SHA256 of the body>` with the configured secret.
 pub const SIGNATURE_HEADER: &str = "X-Trustmap-Signature";
@@ -48,24 +48,19 @@ pub struct WebhookSink {
 }
 
 impl WebhookSink {
-    pub fn new(config: WebhookConfig, base_dir: &Path) -> Result<Self, String> {
+    pub fn new(config: WebhookConfig, base_dir: &Path) -> Result<Self, BuildError> {
         let name = config.name.clone().unwrap_or_else(|| "webhook".into());
         let secret = match &config.secret_env {
-            Some(var) => Some(
-                trustmap_model::env::named(var)
-                    .ok_or_else(|| {
-                        format!(
-                            "webhook {name}: environment variable {var} (secret_env) is not set"
-                        )
-                    })?
-                    .into_bytes(),
-            ),
+            Some(var) => Some(env_secret(&format!("webhook {name}"), var)?.into_bytes()),
             None => None,
         };
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(config.timeout_seconds.max(1)))
             .build()
-            .map_err(|e| format!("webhook {name}: {e}"))?;
+            .map_err(|source| BuildError::Client {
+                sink: format!("webhook {name}"),
+                source,
+            })?;
         let dead_letter = crate::http::resolve(&config.dead_letter, base_dir);
         Ok(WebhookSink {
             config,
