@@ -186,37 +186,61 @@ pub struct AccountInventory {
     pub providers: Vec<String>,
 }
 
+/// An export file that is not what its command prints; each names the file and line.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error("{}:{}:{}: not an authorization details export: {source}", file.display(), source.line(), source.column())]
+    Details {
+        file: std::path::PathBuf,
+        source: serde_json::Error,
+    },
+    #[error("{}:1: cannot read the CSV header: {source}", file.display())]
+    ReportHeader {
+        file: std::path::PathBuf,
+        source: csv::Error,
+    },
+    #[error("{}:1: not a credential report: no `user` column (got {got:?})", file.display())]
+    NotAReport {
+        file: std::path::PathBuf,
+        got: Vec<String>,
+    },
+    #[error("{}:{line}: {source}", file.display())]
+    ReportRow {
+        file: std::path::PathBuf,
+        line: u64,
+        source: csv::Error,
+    },
+}
+
 /// Parse the JSON an export file holds, naming the file, line and column on error.
-pub fn parse_details(file: &Path, text: &str) -> Result<AuthorizationDetails, String> {
-    let details: AuthorizationDetails = serde_json::from_str(text).map_err(|e| {
-        format!(
-            "{}:{}:{}: not an authorization details export: {e}",
-            file.display(),
-            e.line(),
-            e.column()
-        )
-    })?;
-    Ok(details)
+pub fn parse_details(file: &Path, text: &str) -> Result<AuthorizationDetails, ExportError> {
+    serde_json::from_str(text).map_err(|source| ExportError::Details {
+        file: file.to_path_buf(),
+        source,
+    })
 }
 
 /// Parse a credential report CSV, naming the file and line on error.
-pub fn parse_report(file: &Path, text: &str) -> Result<Vec<ReportRow>, String> {
+pub fn parse_report(file: &Path, text: &str) -> Result<Vec<ReportRow>, ExportError> {
     let mut reader = csv::Reader::from_reader(text.as_bytes());
     let headers = reader
         .headers()
-        .map_err(|e| format!("{}:1: cannot read the CSV header: {e}", file.display()))?;
+        .map_err(|source| ExportError::ReportHeader {
+            file: file.to_path_buf(),
+            source,
+        })?;
     if !headers.iter().any(|h| h == "user") {
-        return Err(format!(
-            "{}:1: not a credential report: no `user` column (got {:?})",
-            file.display(),
-            headers.iter().take(4).collect::<Vec<_>>()
-        ));
+        return Err(ExportError::NotAReport {
+            file: file.to_path_buf(),
+            got: headers.iter().take(4).map(str::to_string).collect(),
+        });
     }
     let mut rows = Vec::new();
     for (i, row) in reader.deserialize::<ReportRow>().enumerate() {
-        let row = row.map_err(|e| {
-            let line = e.position().map_or(i as u64 + 2, |p| p.line());
-            format!("{}:{line}: {e}", file.display())
+        let row = row.map_err(|source| ExportError::ReportRow {
+            file: file.to_path_buf(),
+            line: source.position().map_or(i as u64 + 2, |p| p.line()),
+            source,
         })?;
         if row.user != "<root_account>" {
             rows.push(row);

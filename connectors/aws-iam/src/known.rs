@@ -16,23 +16,41 @@ struct Entry {
 #[derive(Debug, Clone, Default)]
 pub struct KnownAccounts(HashMap<String, String>);
 
+/// A known-accounts file that cannot be used; each names the file (and line when known).
+#[derive(Debug, thiserror::Error)]
+pub enum KnownAccountsError {
+    #[error("{}: cannot read: {source}", file.display())]
+    Read {
+        file: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}{at}: not a known-accounts list (expected `- name: ... accounts: [...]`): {source}", file.display())]
+    Parse {
+        file: std::path::PathBuf,
+        /// `:LINE:COLUMN`, when the parser knows.
+        at: String,
+        source: serde_yaml_ng::Error,
+    },
+}
+
 impl KnownAccounts {
-    pub fn load(file: &Path) -> Result<Self, String> {
-        let text = std::fs::read_to_string(file)
-            .map_err(|e| format!("{}: cannot read: {e}", file.display()))?;
+    pub fn load(file: &Path) -> Result<Self, KnownAccountsError> {
+        let text = std::fs::read_to_string(file).map_err(|source| KnownAccountsError::Read {
+            file: file.to_path_buf(),
+            source,
+        })?;
         Self::parse(file, &text)
     }
 
-    pub fn parse(file: &Path, text: &str) -> Result<Self, String> {
-        let entries: Vec<Entry> = serde_yaml_ng::from_str(text).map_err(|e| {
-            let at = e
-                .location()
-                .map_or(String::new(), |l| format!(":{}:{}", l.line(), l.column()));
-            format!(
-                "{}{at}: not a known-accounts list (expected `- name: ... accounts: [...]`): {e}",
-                file.display()
-            )
-        })?;
+    pub fn parse(file: &Path, text: &str) -> Result<Self, KnownAccountsError> {
+        let entries: Vec<Entry> =
+            serde_yaml_ng::from_str(text).map_err(|source| KnownAccountsError::Parse {
+                file: file.to_path_buf(),
+                at: source
+                    .location()
+                    .map_or(String::new(), |l| format!(":{}:{}", l.line(), l.column())),
+                source,
+            })?;
         let mut map = HashMap::new();
         for e in entries {
             for a in e.accounts {
@@ -71,7 +89,9 @@ mod tests {
         assert_eq!(k.vendor("464622532012"), Some("Datadog"));
         assert_eq!(k.vendor("012345678901"), Some("Numeric"));
         assert_eq!(k.vendor("111122223333"), None);
-        let err = KnownAccounts::parse(Path::new("k.yaml"), "- name: [oops\n").unwrap_err();
+        let err = KnownAccounts::parse(Path::new("k.yaml"), "- name: [oops\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("k.yaml:"), "{err}");
     }
 }

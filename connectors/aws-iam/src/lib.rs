@@ -156,12 +156,12 @@ impl AwsIamConnector {
     ) -> Result<AccountInventory, ConnectorError> {
         let (path, text) = Self::read(ctx, file)?;
         let details = details::parse_details(&path, &text)
-            .map_err(|e| ConnectorError::new(ErrorKind::Data, e))?;
+            .map_err(|e| ConnectorError::new(ErrorKind::Data, e.to_string()))?;
         let report = match &self.config.credential_report_file {
             Some(f) => {
                 let (p, text) = Self::read(ctx, f)?;
                 details::parse_report(&p, &text)
-                    .map_err(|e| ConnectorError::new(ErrorKind::Data, e))?
+                    .map_err(|e| ConnectorError::new(ErrorKind::Data, e.to_string()))?
             }
             None => Vec::new(),
         };
@@ -254,7 +254,7 @@ impl Connector for AwsIamConnector {
     async fn run(&self, ctx: &SweepContext, out: &Emitter) -> Result<(), ConnectorError> {
         let known = match &self.config.known_accounts_file {
             Some(f) => KnownAccounts::load(&ctx.resolve(f))
-                .map_err(|e| ConnectorError::new(ErrorKind::Config, e))?,
+                .map_err(|e| ConnectorError::new(ErrorKind::Config, e.to_string()))?,
             None => KnownAccounts::default(),
         };
         if let Some(file) = &self.config.authorization_details_file {

@@ -4,26 +4,33 @@
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
+/// A policy document that cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum DocumentError {
+    #[error("policy document is not UTF-8 after URL-decoding: {0}")]
+    NotUtf8(#[from] std::str::Utf8Error),
+    #[error("policy document is not JSON: {0}")]
+    NotJson(#[from] serde_json::Error),
+    #[error("policy document is neither a JSON object nor a string: {0}")]
+    WrongType(&'static str),
+}
+
 /// A policy document as AWS hands it out: the API returns URL-encoded JSON strings, the CLI
 /// and moto return plain JSON (as a string or already an object).
-pub fn decode_document(doc: &Value) -> Result<Value, String> {
+pub fn decode_document(doc: &Value) -> Result<Value, DocumentError> {
     match doc {
         Value::String(s) => {
             let text = if s.trim_start().starts_with('{') {
                 s.clone()
             } else {
                 percent_encoding::percent_decode_str(s)
-                    .decode_utf8()
-                    .map_err(|e| format!("policy document is not UTF-8 after URL-decoding: {e}"))?
+                    .decode_utf8()?
                     .into_owned()
             };
-            serde_json::from_str(&text).map_err(|e| format!("policy document is not JSON: {e}"))
+            Ok(serde_json::from_str(&text)?)
         }
         Value::Object(_) => Ok(doc.clone()),
-        other => Err(format!(
-            "policy document is neither a JSON object nor a string: {}",
-            kind_of(other)
-        )),
+        other => Err(DocumentError::WrongType(kind_of(other))),
     }
 }
 
@@ -273,7 +280,9 @@ mod tests {
             plain
         );
         assert_eq!(decode_document(&plain).unwrap(), plain);
-        let err = decode_document(&Value::String("not json".into())).unwrap_err();
+        let err = decode_document(&Value::String("not json".into()))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("not JSON"), "{err}");
     }
 

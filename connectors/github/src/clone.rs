@@ -10,9 +10,24 @@ use trustmap_connector::{Connector, ConnectorError, Emitter, ErrorKind, SweepCon
 
 use crate::observe::host_of;
 
+/// Why a repository could not be cloned or updated.
+#[derive(Debug, thiserror::Error)]
+enum CloneError {
+    #[error("cannot run git: {0}")]
+    Spawn(#[source] std::io::Error),
+    /// git ran and refused; its own words.
+    #[error("{0}")]
+    Git(String),
+    #[error("{}: {source}", path.display())]
+    CacheDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
 /// Clone or update `url` into `dir`.
-fn sync(url: &str, dir: &Path, history: bool, auth: Option<&str>) -> Result<(), String> {
-    let run = |args: &[&str], cwd: Option<&Path>| -> Result<(), String> {
+fn sync(url: &str, dir: &Path, history: bool, auth: Option<&str>) -> Result<(), CloneError> {
+    let run = |args: &[&str], cwd: Option<&Path>| -> Result<(), CloneError> {
         let mut cmd = Command::new("git");
         cmd.args(args).env("GIT_TERMINAL_PROMPT", "0");
         if let Some(c) = cwd {
@@ -23,11 +38,13 @@ fn sync(url: &str, dir: &Path, history: bool, auth: Option<&str>) -> Result<(), 
                 .env("GIT_CONFIG_KEY_0", "http.extraHeader")
                 .env("GIT_CONFIG_VALUE_0", header);
         }
-        let out = cmd.output().map_err(|e| format!("cannot run git: {e}"))?;
+        let out = cmd.output().map_err(CloneError::Spawn)?;
         if out.status.success() {
             Ok(())
         } else {
-            Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
+            Err(CloneError::Git(
+                String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            ))
         }
     };
     let depth: &[&str] = if history { &[] } else { &["--depth", "1"] };
@@ -39,7 +56,10 @@ fn sync(url: &str, dir: &Path, history: bool, auth: Option<&str>) -> Result<(), 
         run(&["reset", "-q", "--hard", "FETCH_HEAD"], Some(dir))
     } else {
         if let Some(parent) = dir.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+            std::fs::create_dir_all(parent).map_err(|source| CloneError::CacheDir {
+                path: parent.to_path_buf(),
+                source,
+            })?;
         }
         let mut clone = vec!["clone", "-q"];
         clone.extend_from_slice(depth);

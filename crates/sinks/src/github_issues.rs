@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::http::{send_with_retry, Retry};
+use crate::http::{send_with_retry, Retry, SendError};
 use crate::{env_secret, ticket_body, BuildError, Event, EventKind, Sink};
 
 #[derive(Debug, Clone, Deserialize)]
@@ -77,7 +77,7 @@ impl GithubIssuesSink {
         method: reqwest::Method,
         path: &str,
         body: Value,
-    ) -> Result<Value, String> {
+    ) -> Result<Value, SendError> {
         let url = format!(
             "{}/repos/{}/{path}",
             self.config.api_url.trim_end_matches('/'),
@@ -109,7 +109,7 @@ impl Sink for GithubIssuesSink {
         &self.dead_letter
     }
 
-    async fn send(&self, e: &Event) -> Result<Option<String>, String> {
+    async fn send(&self, e: &Event) -> Result<Option<String>, SendError> {
         match e.event {
             EventKind::Opened | EventKind::Reopened => self.open(e).await.map(Some),
             EventKind::Resolved => match e.ticket.as_deref().and_then(|t| t.strip_prefix('#')) {
@@ -122,7 +122,7 @@ impl Sink for GithubIssuesSink {
 
 impl GithubIssuesSink {
     /// An issue labelled with the severity; its number is the ticket.
-    async fn open(&self, e: &Event) -> Result<String, String> {
+    async fn open(&self, e: &Event) -> Result<String, SendError> {
         let mut labels = self.config.labels.clone();
         labels.push(format!("severity:{}", e.finding.severity));
         let body =
@@ -130,12 +130,12 @@ impl GithubIssuesSink {
         let v = self.call(reqwest::Method::POST, "issues", body).await?;
         let n = v["number"]
             .as_u64()
-            .ok_or_else(|| format!("no issue number in GitHub's answer: {v}"))?;
+            .ok_or_else(|| SendError::Answer(format!("no issue number in GitHub's answer: {v}")))?;
         Ok(format!("#{n}"))
     }
 
     /// A comment saying why, then the issue closed as completed.
-    async fn close(&self, e: &Event, n: &str) -> Result<(), String> {
+    async fn close(&self, e: &Event, n: &str) -> Result<(), SendError> {
         let comment = json!({"body": format!("trustmap no longer sees this finding ({}); closing.", e.finding.id)});
         self.call(
             reqwest::Method::POST,

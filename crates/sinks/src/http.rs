@@ -2,6 +2,22 @@
 //! timeouts and connection errors are retried with exponential backoff; other answers are final.
 use std::time::Duration;
 
+/// Why an event could not be sent (it goes to the dead-letter file with this reason).
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    /// A final answer (a 4xx other than 429): retrying would not help.
+    #[error("HTTP {status} (not retried): {body}")]
+    Refused { status: u16, body: String },
+    /// 5xx, 429, timeouts or connection errors until the retries ran out.
+    #[error("{last} after {attempts} attempts")]
+    Exhausted { attempts: u32, last: String },
+    /// The service answered, but not with what the sink needs (an issue key, a transition).
+    #[error("{0}")]
+    Answer(String),
+    #[error("cannot encode the event: {0}")]
+    Encode(#[from] serde_json::Error),
+}
+
 pub struct Retry {
     pub max_retries: u32,
     pub backoff: Duration,
@@ -12,7 +28,7 @@ pub struct Retry {
 pub async fn send_with_retry(
     retry: &Retry,
     build: impl Fn() -> reqwest::RequestBuilder,
-) -> Result<serde_json::Value, String> {
+) -> Result<serde_json::Value, SendError> {
     let mut backoff = retry.backoff;
     let mut last = String::new();
     for attempt in 0..=retry.max_retries {
@@ -45,12 +61,18 @@ pub async fn send_with_retry(
                     .chars()
                     .take(300)
                     .collect();
-                return Err(format!("HTTP {status} (not retried): {text}"));
+                return Err(SendError::Refused {
+                    status: status.as_u16(),
+                    body: text,
+                });
             }
             Err(e) => last = e.to_string(),
         }
     }
-    Err(format!("{last} after {} attempts", retry.max_retries + 1))
+    Err(SendError::Exhausted {
+        attempts: retry.max_retries + 1,
+        last,
+    })
 }
 
 // Defaults shared by every sink's config (serde `default = "..."` needs paths to functions).

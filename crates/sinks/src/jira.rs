@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::http::{send_with_retry, Retry};
+use crate::http::{send_with_retry, Retry, SendError};
 use crate::{env_secret, ticket_body, BuildError, Event, EventKind, Sink};
 
 #[derive(Debug, Clone, Deserialize)]
@@ -121,7 +121,7 @@ impl JiraSink {
         method: reqwest::Method,
         path: &str,
         body: Option<Value>,
-    ) -> Result<Value, String> {
+    ) -> Result<Value, SendError> {
         let url = self.api(path);
         send_with_retry(&self.retry(), || {
             let req = self
@@ -137,7 +137,7 @@ impl JiraSink {
         .await
     }
 
-    async fn open(&self, e: &Event) -> Result<String, String> {
+    async fn open(&self, e: &Event) -> Result<String, SendError> {
         let f = &e.finding;
         let mut fields = json!({
             "project": {"key": self.config.project},
@@ -165,10 +165,10 @@ impl JiraSink {
         created["key"]
             .as_str()
             .map(str::to_string)
-            .ok_or_else(|| format!("no issue key in Jira's answer: {created}"))
+            .ok_or_else(|| SendError::Answer(format!("no issue key in Jira's answer: {created}")))
     }
 
-    async fn resolve(&self, e: &Event) -> Result<(), String> {
+    async fn resolve(&self, e: &Event) -> Result<(), SendError> {
         let Some(key) = &e.ticket else {
             return Ok(()); // never ticketed here: nothing to close
         };
@@ -201,10 +201,10 @@ impl JiraSink {
             })
             .and_then(|t| t["id"].as_str().map(str::to_string))
             .ok_or_else(|| {
-                format!(
+                SendError::Answer(format!(
                     "issue {key} has no transition named {:?}",
                     self.config.resolve_transition
-                )
+                ))
             })?;
         self.call(
             reqwest::Method::POST,
@@ -239,7 +239,7 @@ impl Sink for JiraSink {
         &self.dead_letter
     }
 
-    async fn send(&self, e: &Event) -> Result<Option<String>, String> {
+    async fn send(&self, e: &Event) -> Result<Option<String>, SendError> {
         match e.event {
             EventKind::Opened | EventKind::Reopened => self.open(e).await.map(Some),
             EventKind::Resolved => self.resolve(e).await.map(|()| None),

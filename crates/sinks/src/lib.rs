@@ -16,6 +16,7 @@ use async_trait::async_trait;
 use serde::Serialize;
 use trustmap_model::Finding;
 
+pub use http::SendError;
 pub use webhook::{WebhookConfig, WebhookSink, SIGNATURE_HEADER};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -76,7 +77,7 @@ pub trait Sink: Send + Sync {
     fn dead_letter(&self) -> &std::path::Path;
     /// Send one event: `Ok(Some(ticket))` when it opened a ticket (`PROJ-12`, `#7`), `Err`
     /// with the reason when it could not be sent (after retries).
-    async fn send(&self, event: &Event) -> Result<Option<String>, String>;
+    async fn send(&self, event: &Event) -> Result<Option<String>, SendError>;
 }
 
 /// Send every event through `sink`: count what was sent, keep the tickets opened, and
@@ -93,7 +94,7 @@ pub async fn deliver(sink: &dyn Sink, events: &[Event]) -> Result<Delivery, Sink
                 }
             }
             Err(reason) => {
-                dead.push(serde_json::json!({"sink": sink.name(), "error": reason, "event": e}));
+                dead.push(serde_json::json!({"sink": sink.name(), "error": reason.to_string(), "event": e}));
             }
         }
     }

@@ -7,7 +7,7 @@ use sha2::Sha256;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::http::{send_with_retry, Retry};
+use crate::http::{send_with_retry, Retry, SendError};
 use crate::{env_secret, BuildError, Event, Sink};
 
 /// `sha256=<hex HMAC-SHA256 of the body>` with the configured secret.
@@ -86,8 +86,8 @@ impl WebhookSink {
     }
 
     /// Ok(()) when delivered; Err(reason) after the retries are spent or on a 4xx.
-    async fn post(&self, event: &Event) -> Result<(), String> {
-        let body = serde_json::to_vec(event).map_err(|e| e.to_string())?;
+    async fn post(&self, event: &Event) -> Result<(), SendError> {
+        let body = serde_json::to_vec(event)?;
         let key = format!("{}:{}", event.finding.id, event.event.as_str());
         let signature = self.sign(&body);
         let retry = Retry {
@@ -122,7 +122,7 @@ impl Sink for WebhookSink {
         &self.dead_letter
     }
 
-    async fn send(&self, event: &Event) -> Result<Option<String>, String> {
+    async fn send(&self, event: &Event) -> Result<Option<String>, SendError> {
         self.post(event).await.map(|()| None)
     }
 }
