@@ -11,6 +11,7 @@ pub struct ScanStats {
     pub skipped_unreadable: u64,
     pub skipped_ignored: u64,
     /// Coverage gaps worth telling a person: unreadable files, broken objects, failed sources.
+    #[serde(rename = "coverage_gaps", alias = "gaps")]
     pub gaps: Vec<String>,
 }
 

@@ -58,14 +58,9 @@ pub struct ScanReport<'a> {
     pub findings: usize,
     pub by_severity: std::collections::BTreeMap<&'static str, usize>,
     pub baselined: usize,
-    pub files_scanned: u64,
-    pub blobs_scanned: u64,
-    pub bytes_scanned: u64,
-    pub skipped_binary: u64,
-    pub skipped_oversized: u64,
-    pub skipped_unreadable: u64,
-    pub skipped_ignored: u64,
-    pub coverage_gaps: &'a [String],
+    /// Files and blobs read, skipped (and why), and the coverage gaps.
+    #[serde(flatten)]
+    pub stats: &'a ScanStats,
     pub connector_failures: &'a [ConnectorFailure],
     /// Wall time, rounded to milliseconds.
     pub seconds: f64,
@@ -136,19 +131,11 @@ impl ScanOutcome {
 
     /// The typed statistics of this scan, which took `seconds`.
     pub fn report(&self, seconds: f64) -> ScanReport<'_> {
-        let s = &self.stats;
         ScanReport {
             findings: self.findings.len(),
             by_severity: self.by_severity(),
             baselined: self.baselined,
-            files_scanned: s.files_scanned,
-            blobs_scanned: s.blobs_scanned,
-            bytes_scanned: s.bytes_scanned,
-            skipped_binary: s.skipped_binary,
-            skipped_oversized: s.skipped_oversized,
-            skipped_unreadable: s.skipped_unreadable,
-            skipped_ignored: s.skipped_ignored,
-            coverage_gaps: &s.gaps,
+            stats: &self.stats,
             connector_failures: &self.failures,
             seconds: (seconds * 1000.0).round() / 1000.0,
         }
