@@ -76,14 +76,7 @@ pub fn write_exit_plan(
     out: &Path,
     print: bool,
 ) -> Result<u8> {
-    let exit_plan = trustmap_sweep::exit_plan(
-        &run.graph,
-        &plan.registry,
-        &run.findings,
-        partner,
-        plan.settings.today,
-        plan.config.dormant_after_days,
-    )?;
+    let exit_plan = run.exit_plan(plan, partner)?;
     let (md, html) = trustmap_report::exit_plan::write_files(out, &exit_plan)?;
     if print {
         out!("{md}");

@@ -8,7 +8,7 @@ use trustmap_graph::{export, ExportFormat};
 use trustmap_model::{FindingStatus, Progress, Severity};
 use trustmap_partners::load_registry;
 use trustmap_report::{write_files, Format, RunInfo};
-use trustmap_sweep::{report_view, Plan, RunContext, SweepRun};
+use trustmap_sweep::{Plan, RunContext, SweepRun};
 
 use crate::exit;
 use crate::progress::BarProgress;
@@ -119,15 +119,8 @@ pub fn write_sweep_files(
         stats: serde_json::to_value(run.stats())?,
         rules: Vec::new(),
     };
-    let view = || {
-        report_view(
-            &run.graph,
-            &plan.registry,
-            &run.connectors,
-            plan.settings.today,
-            &format!("trustmap partner report — {}", config.display()),
-        )
-    };
+    let title = format!("trustmap partner report — {}", config.display());
+    let view = || run.report_view(plan, &title);
     Ok(write_files(out, formats, &run.findings, &info, &view)?)
 }
 

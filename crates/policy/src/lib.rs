@@ -1,4 +1,5 @@
-//! Policy checks over the attributed identity graph.
+//! Policy checks over the attributed identity graph, and the other queries over it: the exit
+//! plan of a partner and the HTML report's view.
 //!
 //! Each check is one file under `checks/` implementing [`Check`], registered in [`all_checks`].
 //! A check reads the graph and the registry and returns findings; it never mutates anything
@@ -6,6 +7,8 @@
 //! credential of a revoked partner is critical, a dormant key of an active partner is medium.
 
 mod checks;
+pub mod exit_plan;
+pub mod report_view;
 mod util;
 
 use chrono::NaiveDate;
@@ -13,6 +16,8 @@ use trustmap_graph::Graph;
 use trustmap_model::Finding;
 use trustmap_partners::Registry;
 
+pub use exit_plan::{exit_plan, UnknownPartner};
+pub use report_view::report_view;
 pub use util::parse_day;
 
 /// Thresholds from `[sweep]` in sweep.toml, and the date the sweep is "as of".

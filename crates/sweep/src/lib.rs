@@ -14,11 +14,9 @@
 mod collect;
 mod config;
 mod deliver;
-mod exit;
 mod registry;
 mod stats;
 mod text;
-mod view;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
@@ -32,11 +30,10 @@ use trustmap_policy::{run_checks, CheckContext, Settings};
 pub use collect::ConnectorReport;
 pub use config::{load_config, parse_config, ConfigError, SinkDef, SweepConfig};
 pub use deliver::SinkReport;
-pub use exit::{exit_plan, UnknownPartner};
 pub use registry::{build_connector, BuildError, CONNECTOR_TYPES};
 pub use stats::{summarise, ConnectorStats, Summary, SweepStats};
+pub use trustmap_policy::UnknownPartner;
 pub use trustmap_store::Diff;
-pub use view::report_view;
 
 /// What can stop a sweep before it has a result (a failing connector does not: it is data).
 #[derive(Debug, thiserror::Error)]
@@ -181,6 +178,40 @@ pub enum Verdict {
 }
 
 impl SweepRun {
+    /// The HTML report's view of this run.
+    pub fn report_view(&self, plan: &Plan, title: &str) -> trustmap_report::html::View {
+        let mut coverage = Vec::new();
+        for c in &self.connectors {
+            if let Some((k, m)) = &c.error {
+                coverage.push((c.name.clone(), format!("failed [{k}]: {m}")));
+            }
+            coverage.extend(c.gaps.iter().map(|g| (c.name.clone(), g.clone())));
+        }
+        trustmap_policy::report_view(
+            &self.graph,
+            &plan.registry,
+            coverage,
+            plan.settings.today,
+            title,
+        )
+    }
+
+    /// Everything `partner` and its subcontractors can still use, from this run.
+    pub fn exit_plan(
+        &self,
+        plan: &Plan,
+        partner: &str,
+    ) -> Result<trustmap_report::exit_plan::ExitPlan, UnknownPartner> {
+        trustmap_policy::exit_plan(
+            &self.graph,
+            &plan.registry,
+            &self.findings,
+            partner,
+            plan.settings.today,
+            plan.config.dormant_after_days,
+        )
+    }
+
     pub fn failures(&self) -> impl Iterator<Item = &ConnectorReport> {
         self.connectors.iter().filter(|c| c.error.is_some())
     }

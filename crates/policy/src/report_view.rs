@@ -3,23 +3,15 @@ use trustmap_graph::{Graph, NodeKind};
 use trustmap_partners::Registry;
 use trustmap_report::html::{PartnerCard, View, ViewNode};
 
-use crate::ConnectorReport;
-
-/// Build the report's view of a sweep, as of `today`.
+/// Build the report's view of an attributed graph, as of `today`; `coverage` is what the
+/// sweep could not see, as (connector, problem).
 pub fn report_view(
     graph: &Graph,
     registry: &Registry,
-    connectors: &[ConnectorReport],
+    coverage: Vec<(String, String)>,
     today: chrono::NaiveDate,
     title: &str,
 ) -> View {
-    let mut coverage = Vec::new();
-    for c in connectors {
-        if let Some((k, m)) = &c.error {
-            coverage.push((c.name.clone(), format!("failed [{k}]: {m}")));
-        }
-        coverage.extend(c.gaps.iter().map(|g| (c.name.clone(), g.clone())));
-    }
     View {
         title: title.to_string(),
         generated: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
