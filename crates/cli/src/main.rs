@@ -116,12 +116,14 @@ fn main() -> ExitCode {
             if broken_pipe {
                 return ExitCode::from(exit::OK);
             }
+            // Errors quote file contents and API answers: nothing in them may drive the terminal.
+            let safe = trustmap_model::text::for_terminal;
             let mut shown = err.to_string();
-            eprintln!("trustmap: error: {shown}");
+            eprintln!("trustmap: error: {}", safe(&shown));
             for cause in err.chain().skip(1) {
                 let text = cause.to_string();
                 if !shown.contains(&text) {
-                    eprintln!("  caused by: {text}");
+                    eprintln!("  caused by: {}", safe(&text));
                 }
                 shown = text;
             }

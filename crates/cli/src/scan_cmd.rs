@@ -87,10 +87,11 @@ pub fn run(args: ScanArgs) -> Result<u8> {
         eprint!("{}", outcome.summary_text(elapsed.as_secs_f64()));
     }
     for f in &outcome.failures {
-        eprintln!(
+        let line = format!(
             "trustmap: {} connector failed on {}: {}",
             f.connector, f.target, f.message
         );
+        eprintln!("{}", trustmap_model::text::for_terminal(&line));
     }
     if !outcome.failures.is_empty() {
         return Ok(exit::CONNECTOR_FAILED);

@@ -131,7 +131,8 @@ pub fn run_graph(args: GraphArgs) -> Result<u8> {
     out!("{}", export(&run.graph, format));
     for c in run.failures() {
         if let Some((k, m)) = &c.error {
-            eprintln!("trustmap: connector {} failed [{k}]: {m}", c.name);
+            let line = format!("trustmap: connector {} failed [{k}]: {m}", c.name);
+            eprintln!("{}", trustmap_model::text::for_terminal(&line));
         }
     }
     Ok(exit::of(run.verdict(None, false)))
@@ -191,7 +192,7 @@ pub fn run_state(state: PathBuf, cmd: StateCommand) -> Result<u8> {
     match cmd {
         StateCommand::Show { status } => {
             for f in store.findings(status)? {
-                out!("{f}");
+                out!("{}", trustmap_model::text::for_terminal(&f.to_string()));
             }
         }
         StateCommand::History { limit } => {

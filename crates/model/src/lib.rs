@@ -21,6 +21,7 @@ mod observation;
 mod progress;
 mod secret;
 mod stats;
+pub mod text;
 
 pub use attribution::{Attributee, Attribution};
 pub use config_error::ConfigFileError;

@@ -138,13 +138,7 @@ pub fn write_findings(
 
 /// One CSV row per finding (for spreadsheets): RFC 4180 quoting, evidence as JSON.
 pub fn write_csv(findings: &[Finding], out: &mut dyn Write) -> Result<(), ReportError> {
-    fn cell(s: &str) -> String {
-        if s.contains([',', '"', '\n', '\r']) {
-            format!("\"{}\"", s.replace('"', "\"\""))
-        } else {
-            s.to_string()
-        }
-    }
+    use trustmap_model::text::csv_cell as cell;
     writeln!(out, "id,kind,severity,partner,subject_id,subject_type,subject_name,title,rule,path,line,commit,chain,remediation,references,status,first_seen,last_seen,evidence")?;
     for f in findings {
         let loc = f.location.as_ref();
@@ -180,9 +174,7 @@ pub fn write_csv(findings: &[Finding], out: &mut dyn Write) -> Result<(), Report
 
 /// Markdown for tickets and chat: a count line, then findings grouped by severity.
 pub fn write_markdown(findings: &[Finding], out: &mut dyn Write) -> Result<(), ReportError> {
-    fn esc(s: &str) -> String {
-        s.replace('|', "\\|").replace('\n', " ")
-    }
+    use trustmap_model::text::{markdown_cell as esc, markdown_code as code};
     writeln!(out, "# trustmap findings\n")?;
     if findings.is_empty() {
         writeln!(out, "No findings.")?;
@@ -212,10 +204,10 @@ pub fn write_markdown(findings: &[Finding], out: &mut dyn Write) -> Result<(), R
                 .unwrap_or_default();
             writeln!(
                 out,
-                "| {} | {} | `{}` | {}{} | {} | `{}` |",
+                "| {} | {} | {} | {}{} | {} | `{}` |",
                 f.kind.as_str(),
-                f.partner.as_deref().unwrap_or("—"),
-                esc(&f.subject.id),
+                esc(f.partner.as_deref().unwrap_or("—")),
+                code(&f.subject.id),
                 esc(&f.title),
                 esc(&place),
                 esc(&f.remediation),

@@ -1,5 +1,6 @@
-//! Every output format, snapshotted (insta) from fixed findings: a change to what readers see
-//! shows up in review as a diff. Inputs carry fixed dates and relative paths, and the HTML's
+//! Every output format, snapshotted (insta) from fixed findings, one of them hostile (a
+//! formula for a title, backticks and a pipe in its id): a change to what readers see shows
+//! up in review as a diff. Inputs carry fixed dates and relative paths, and the HTML's
 //! embedded style and script (which have their own browser test) are cut, so the snapshots
 //! hold only content.
 #![allow(clippy::unwrap_used)] // test set-up: a panic is the clearest report
@@ -79,8 +80,8 @@ fn findings() -> Vec<Finding> {
         other(
             FindingKind::UnownedIdentity,
             Severity::Low,
-            "aws:123456789012:user/reports-sync",
-            "Nobody owns aws iam user reports-sync",
+            "aws:123456789012:user/`reports|sync`",
+            "=cmd|' /C calc'!A0 (a name that is a spreadsheet formula)",
             None,
         ),
     ]

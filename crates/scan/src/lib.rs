@@ -126,7 +126,8 @@ impl ScanOutcome {
                 self.baselined
             );
         }
-        out
+        // Paths and gaps come from what was scanned: nothing in them may drive the terminal.
+        trustmap_model::text::for_terminal_lines(&out)
     }
 
     /// The typed statistics of this scan, which took `seconds`.

@@ -69,7 +69,8 @@ impl SweepRun {
                 d.suppressed.len()
             );
         }
-        out
+        // Names, gaps and messages come from sources: nothing in them may drive the terminal.
+        trustmap_model::text::for_terminal_lines(&out)
     }
 
     /// Each connector: what it saw and how long it took, or how it failed; its first gaps.
