@@ -2,6 +2,7 @@
 //! right-to-left override in an identity's name and id reach every output safely (the CSV
 //! runs no formula, the Markdown table keeps its columns, the HTML is escaped, JSON and SARIF
 //! parse, the terminal summary carries no escape).
+#![allow(clippy::too_many_lines)] // a scenario test reads as one story, set-up to assertions
 #![allow(clippy::unwrap_used)] // test set-up: a panic is the clearest report
 use std::process::Command;
 
