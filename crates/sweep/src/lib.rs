@@ -2,7 +2,7 @@
 //!
 //! Data flow: sweep.toml and partners.toml → [`Plan::load`] (validated, connectors built, no
 //! credentials read, no sinks built) → [`Plan::run`]: connectors run concurrently, each with
-//! its own [`SweepContext`] and a share of one budget → observations → [`Graph::build`] →
+//! its own `SweepContext` and a share of one budget → observations → [`Graph::build`] →
 //! attribution against the registry and the [`Estate`] → every policy check → findings →
 //! [`SweepRun::record`] (state diff in one transaction) → [`SweepRun::deliver`] (sink events)
 //! → one [`SweepRun`] value that reports, exit plans and the terminal summary are views of.
@@ -49,8 +49,6 @@ pub enum SweepError {
     Sink(#[from] trustmap_sinks::SinkError),
     #[error("cannot start the async runtime: {0}")]
     Runtime(#[source] std::io::Error),
-    #[error("{0}")]
-    Usage(String),
 }
 
 /// A validated sweep: the configuration, the registry and the day it is evaluated as of.
