@@ -35,10 +35,6 @@ impl Estate {
         self.keys.extend(ids.into_iter().map(|i| i.match_key()));
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
-    }
-
     /// Every identifier of the estate, sorted (for reports).
     pub fn identifiers(&self) -> Vec<&Identifier> {
         let mut v: Vec<&Identifier> = self.keys.iter().collect();

@@ -22,16 +22,6 @@ impl Attributee {
             _ => None,
         }
     }
-
-    /// The graph node that stands for it (`partner:acme`, `owner:platform`); none for the
-    /// estate, which has no node.
-    pub fn node_id(&self) -> Option<String> {
-        match self {
-            Attributee::Partner(id) => Some(format!("partner:{id}")),
-            Attributee::Owner(id) => Some(format!("owner:{id}")),
-            Attributee::Internal => None,
-        }
-    }
 }
 
 impl fmt::Display for Attributee {
@@ -102,6 +92,5 @@ mod tests {
             serde_json::to_string(&Attributee::Internal).unwrap(),
             "\"internal\""
         );
-        assert_eq!(Attributee::Internal.node_id(), None);
     }
 }

@@ -31,7 +31,7 @@ pub use collect::ConnectorReport;
 pub use config::{load_config, parse_config, ConfigError, SinkDef, SweepConfig};
 pub use deliver::SinkReport;
 pub use registry::{build_connector, BuildError, CONNECTOR_TYPES};
-pub use stats::{summarise, ConnectorStats, Summary, SweepStats};
+pub use stats::{ConnectorStats, Summary, SweepStats};
 pub use trustmap_policy::UnknownPartner;
 pub use trustmap_store::Diff;
 

@@ -73,7 +73,7 @@ fn risk(s: Severity) -> usize {
 }
 
 /// Counts by severity and by kind, and partners ranked by the severity of their findings.
-pub fn summarise(findings: &[Finding]) -> Summary {
+fn summarise(findings: &[Finding]) -> Summary {
     let mut s = Summary::default();
     let mut partners: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
     for f in findings {
