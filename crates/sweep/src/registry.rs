@@ -11,10 +11,16 @@ pub const CONNECTOR_TYPES: &[&str] = &[
     "aws-iam",
     #[cfg(feature = "github")]
     "github",
+    #[cfg(feature = "entra")]
+    "entra",
 ];
 
 /// Types that exist but that this build may leave out: (type, cargo feature).
-const OPTIONAL_TYPES: &[(&str, &str)] = &[("aws-iam", "aws-iam"), ("github", "github")];
+const OPTIONAL_TYPES: &[(&str, &str)] = &[
+    ("aws-iam", "aws-iam"),
+    ("github", "github"),
+    ("entra", "entra"),
+];
 
 /// Why a `[[connectors]]` table built no connector.
 #[derive(Debug, thiserror::Error)]
@@ -53,6 +59,11 @@ pub fn build_connector(
         )?),
         #[cfg(feature = "github")]
         "github" => Box::new(trustmap_connector_github::GithubConnector::new(
+            name,
+            parse_config(table)?,
+        )?),
+        #[cfg(feature = "entra")]
+        "entra" => Box::new(trustmap_connector_entra::EntraConnector::new(
             name,
             parse_config(table)?,
         )?),

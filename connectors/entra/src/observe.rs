@@ -1,0 +1,434 @@
+//! Inventory → observations.
+//!
+//! - Another tenant's application (its service principal's `appOwnerOrganizationId` is not
+//!   ours) is an `entra_service_principal` identity carrying `entra_tenant:<owner>` and
+//!   `entra_app:<appId>`: the registry's `entra_tenants` and `oauth_clients` attribute it. When
+//!   it holds permissions, it is trusted by (`installed_by`) that tenant, an external principal,
+//!   so an unregistered tenant's app with access is unknown external access.
+//! - The tenant's own application is one `entra_application` identity (the registration's
+//!   secrets, certificates, owners and federated credentials, and its service principal's
+//!   permissions and `accountEnabled`).
+//! - Managed identities and other service principals without an owning tenant are ours.
+//! - Microsoft's first-party applications are the platform: never a partner, never unknown,
+//!   not emitted (their app roles still name the permissions others hold).
+//!
+//! Permissions are scopes `entra:<resource>:<permission>`: admin and user consent
+//! (`oauth2PermissionGrants`) and application permissions (`appRoleAssignments`, resolved to
+//! the resource's app role `value`).
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use trustmap_model::{
+    CredentialObs, EdgeKind, EdgeObs, ExternalPrincipalObs, Identifier, IdentityObs, Observation,
+    Provenance,
+};
+
+use crate::inventory::{
+    Application, FederatedCredential, Inventory, KeyCredential, Owner, PasswordCredential,
+    ServicePrincipal,
+};
+
+/// Tenants Microsoft registers its own applications in (Microsoft Services and Microsoft's
+/// corporate tenant).
+pub const MICROSOFT_TENANTS: &[&str] = &[
+    "f8cdef31-a31e-4b4a-93e4-5f571e91255a",
+    "72f988bf-86f1-41af-91ab-2d7cd011db47",
+];
+
+const GITHUB_ISSUER: &str = "https://token.actions.githubusercontent.com";
+
+pub fn is_microsoft(tenant: &str) -> bool {
+    MICROSOFT_TENANTS
+        .iter()
+        .any(|t| t.eq_ignore_ascii_case(tenant))
+}
+
+/// What a service principal holds: scopes, and how it came by them.
+#[derive(Default)]
+struct Held {
+    scopes: BTreeSet<String>,
+    admin_consented: BTreeSet<String>,
+    consenting_users: BTreeSet<String>,
+    app_permissions: BTreeSet<String>,
+}
+
+struct Observer<'a> {
+    inv: &'a Inventory,
+    tenant: String,
+    by_object: HashMap<&'a str, &'a ServicePrincipal>,
+    out: Vec<Observation>,
+    externals: BTreeSet<String>,
+}
+
+fn provenance(source: &str) -> Provenance {
+    Provenance {
+        connector: String::new(),
+        source: source.to_string(),
+    }
+}
+
+/// Every observation an inventory gives, in a stable order.
+pub fn observations(inv: &Inventory) -> Vec<Observation> {
+    let mut o = Observer {
+        inv,
+        tenant: inv.tenant_id.to_ascii_lowercase(),
+        by_object: inv
+            .service_principals
+            .iter()
+            .map(|sp| (sp.id.as_str(), sp))
+            .collect(),
+        out: Vec::new(),
+        externals: BTreeSet::new(),
+    };
+    let held = o.held();
+    let apps: HashMap<&str, &Application> = inv
+        .applications
+        .iter()
+        .map(|a| (a.app_id.as_str(), a))
+        .collect();
+    let mut own_sp: HashMap<&str, &ServicePrincipal> = HashMap::new();
+    for sp in &inv.service_principals {
+        let owner = sp
+            .app_owner_organization_id
+            .as_deref()
+            .map(str::to_ascii_lowercase);
+        match owner.as_deref() {
+            Some(t) if is_microsoft(t) => {}
+            Some(t) if t != o.tenant => o.third_party(sp, t, held.get(sp.id.as_str())),
+            _ if apps.contains_key(sp.app_id.as_str()) => {
+                own_sp.insert(sp.app_id.as_str(), sp);
+            }
+            _ => o.own_principal(sp, held.get(sp.id.as_str())),
+        }
+    }
+    for app in &inv.applications {
+        let sp = own_sp.get(app.app_id.as_str()).copied();
+        let h = sp.and_then(|sp| held.get(sp.id.as_str()));
+        o.application(app, sp, h);
+    }
+    o.out
+}
+
+impl<'a> Observer<'a> {
+    fn resource_name(&self, object_id: &str, fallback: Option<&str>) -> String {
+        self.by_object
+            .get(object_id)
+            .and_then(|sp| sp.display_name.clone())
+            .or_else(|| fallback.map(str::to_string))
+            .unwrap_or_else(|| object_id.to_string())
+    }
+
+    /// Delegated and application permissions per client service principal (object id).
+    fn held(&self) -> HashMap<&'a str, Held> {
+        let inv: &'a Inventory = self.inv;
+        let mut held: HashMap<&'a str, Held> = HashMap::new();
+        for g in &inv.grants {
+            let resource = self.resource_name(&g.resource_id, None);
+            let h = held.entry(g.client_id.as_str()).or_default();
+            let admin = g
+                .consent_type
+                .as_deref()
+                .is_some_and(|c| c.eq_ignore_ascii_case("AllPrincipals"));
+            for s in g.scope.as_deref().unwrap_or("").split_whitespace() {
+                let scope = format!("entra:{resource}:{s}");
+                if admin {
+                    h.admin_consented.insert(scope.clone());
+                }
+                h.scopes.insert(scope);
+            }
+            if !admin {
+                if let Some(p) = &g.principal_id {
+                    h.consenting_users.insert(p.clone());
+                }
+            }
+        }
+        for a in &inv.assignments {
+            let resource = self.resource_name(&a.resource_id, a.resource_display_name.as_deref());
+            let role = self
+                .by_object
+                .get(a.resource_id.as_str())
+                .and_then(|r| r.app_roles.iter().find(|role| role.id == a.app_role_id))
+                .and_then(|role| role.value.clone())
+                // The default role (all zeros) or one the resource no longer lists: keep its id.
+                .unwrap_or_else(|| a.app_role_id.clone());
+            let scope = format!("entra:{resource}:{role}");
+            let h = held.entry(a.principal_id.as_str()).or_default();
+            h.app_permissions.insert(scope.clone());
+            h.scopes.insert(scope);
+        }
+        held
+    }
+
+    fn identity(&self, id: String, kind: &str, name: &str, source: &str) -> IdentityObs {
+        IdentityObs {
+            id,
+            kind: kind.to_string(),
+            name: name.to_string(),
+            provider: "entra".into(),
+            account: Some(self.inv.tenant_id.clone()),
+            created: None,
+            last_used: None,
+            active: true,
+            scopes: Vec::new(),
+            tags: BTreeMap::new(),
+            identifiers: Vec::new(),
+            provenance: provenance(source),
+        }
+    }
+
+    fn apply_held(i: &mut IdentityObs, h: Option<&Held>) {
+        let Some(h) = h else { return };
+        i.scopes = h.scopes.iter().cloned().collect();
+        if !h.admin_consented.is_empty() {
+            i.tags.insert(
+                "admin_consent".into(),
+                join(h.admin_consented.iter().map(|s| short(s))),
+            );
+        }
+        if !h.consenting_users.is_empty() {
+            i.tags
+                .insert("user_consents".into(), h.consenting_users.len().to_string());
+        }
+        if !h.app_permissions.is_empty() {
+            i.tags.insert(
+                "app_permissions".into(),
+                join(h.app_permissions.iter().map(|s| short(s))),
+            );
+        }
+    }
+
+    fn owners(i: &mut IdentityObs, owners: Option<&Vec<Owner>>) {
+        let Some(owners) = owners else {
+            i.tags.insert("owners".into(), "unknown".into());
+            return;
+        };
+        let mut names = Vec::new();
+        for o in owners {
+            for e in [&o.mail, &o.user_principal_name].into_iter().flatten() {
+                let id = Identifier::Email(e.clone());
+                if e.contains('@') && !i.identifiers.contains(&id) {
+                    i.identifiers.push(id);
+                }
+            }
+            if let Some(n) = o
+                .user_principal_name
+                .clone()
+                .or_else(|| o.display_name.clone())
+            {
+                names.push(n);
+            }
+        }
+        i.tags.insert(
+            "owners".into(),
+            if names.is_empty() {
+                "none".into()
+            } else {
+                names.join(", ")
+            },
+        );
+    }
+
+    /// Another organisation's multi-tenant app, consented into ours.
+    fn third_party(&mut self, sp: &ServicePrincipal, owner_tenant: &str, held: Option<&Held>) {
+        let id = format!("entra:{}:sp/{}", self.tenant, sp.app_id);
+        let name = sp.display_name.clone().unwrap_or_else(|| sp.app_id.clone());
+        let mut i = self.identity(id.clone(), "entra_service_principal", &name, "servicePrincipals");
+        i.active = sp.account_enabled;
+        i.identifiers.push(Identifier::EntraApp(sp.app_id.clone()));
+        i.identifiers
+            .push(Identifier::EntraTenant(owner_tenant.to_string()));
+        i.tags.insert("app_owner_tenant".into(), owner_tenant.into());
+        if let Some(p) = &sp.publisher_name {
+            i.tags.insert("publisher".into(), p.clone());
+        }
+        Self::apply_held(&mut i, held);
+        Self::owners(&mut i, sp.owners.as_ref());
+        let has_access = !i.scopes.is_empty();
+        self.out.push(Observation::Identity(i));
+        self.credentials(&id, &sp.app_id, &sp.password_credentials, &sp.key_credentials, "servicePrincipals");
+        if has_access {
+            let tenant = format!("entra_tenant:{owner_tenant}");
+            let label = sp.publisher_name.clone().unwrap_or_else(|| owner_tenant.to_string());
+            self.external(
+                tenant.clone(),
+                "entra_tenant",
+                label,
+                vec![Identifier::EntraTenant(owner_tenant.to_string())],
+                "servicePrincipals",
+            );
+            self.edge(&id, &tenant, EdgeKind::InstalledBy, BTreeMap::new(), "servicePrincipals");
+        }
+    }
+
+    /// A managed identity or another principal of our own without an app registration.
+    fn own_principal(&mut self, sp: &ServicePrincipal, held: Option<&Held>) {
+        let id = format!("entra:{}:sp/{}", self.tenant, sp.app_id);
+        let name = sp.display_name.clone().unwrap_or_else(|| sp.app_id.clone());
+        let kind = match sp.service_principal_type.as_deref() {
+            Some(t) if t.eq_ignore_ascii_case("ManagedIdentity") => "entra_managed_identity",
+            _ => "entra_service_principal",
+        };
+        let mut i = self.identity(id.clone(), kind, &name, "servicePrincipals");
+        i.active = sp.account_enabled;
+        i.identifiers.push(Identifier::EntraApp(sp.app_id.clone()));
+        i.identifiers
+            .push(Identifier::EntraTenant(self.inv.tenant_id.clone()));
+        Self::apply_held(&mut i, held);
+        Self::owners(&mut i, sp.owners.as_ref());
+        self.out.push(Observation::Identity(i));
+        self.credentials(&id, &sp.app_id, &sp.password_credentials, &sp.key_credentials, "servicePrincipals");
+    }
+
+    /// One of our app registrations, with its service principal's permissions.
+    fn application(&mut self, app: &Application, sp: Option<&ServicePrincipal>, held: Option<&Held>) {
+        let id = format!("entra:{}:app/{}", self.tenant, app.app_id);
+        let name = app.display_name.clone().unwrap_or_else(|| app.app_id.clone());
+        let mut i = self.identity(id.clone(), "entra_application", &name, "applications");
+        i.created.clone_from(&app.created_date_time);
+        i.active = sp.is_none_or(|sp| sp.account_enabled);
+        i.identifiers.push(Identifier::EntraApp(app.app_id.clone()));
+        i.identifiers
+            .push(Identifier::EntraTenant(self.inv.tenant_id.clone()));
+        if let Some(a) = &app.sign_in_audience {
+            i.tags.insert("sign_in_audience".into(), a.clone());
+        }
+        Self::apply_held(&mut i, held);
+        Self::owners(&mut i, app.owners.as_ref());
+        self.out.push(Observation::Identity(i));
+        self.credentials(&id, &app.app_id, &app.password_credentials, &app.key_credentials, "applications");
+        if let Some(sp) = sp {
+            self.credentials(&id, &app.app_id, &sp.password_credentials, &sp.key_credentials, "servicePrincipals");
+        }
+        match self.inv.federated.get(&app.id) {
+            Some(fics) => {
+                for f in fics {
+                    self.federated(&id, f);
+                }
+            }
+            None => {}
+        }
+    }
+
+    fn credentials(
+        &mut self,
+        holder: &str,
+        app_id: &str,
+        secrets: &[PasswordCredential],
+        certificates: &[KeyCredential],
+        source: &str,
+    ) {
+        for (n, s) in secrets.iter().enumerate() {
+            let key = s.key_id.clone().unwrap_or_else(|| format!("#{n}"));
+            let mut identifiers = vec![Identifier::EntraApp(app_id.to_string())];
+            if let Some(h) = s.hint.as_ref().filter(|h| !h.is_empty()) {
+                identifiers.push(Identifier::Name(format!("secret-hint:{h}")));
+            }
+            self.out.push(Observation::Credential(CredentialObs {
+                id: format!("{holder}/secret/{key}"),
+                kind: "entra_client_secret".into(),
+                holder: holder.to_string(),
+                name: Some(s.display_name.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| format!("client secret {key}"))),
+                created: s.start_date_time.clone(),
+                last_used: None,
+                last_rotated: None,
+                expires: s.end_date_time.clone(),
+                active: true,
+                identifiers,
+                scopes: Vec::new(),
+                provenance: provenance(source),
+            }));
+        }
+        for (n, c) in certificates.iter().enumerate() {
+            let key = c.key_id.clone().unwrap_or_else(|| format!("#{n}"));
+            self.out.push(Observation::Credential(CredentialObs {
+                id: format!("{holder}/certificate/{key}"),
+                kind: "entra_certificate".into(),
+                holder: holder.to_string(),
+                name: Some(c.display_name.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| format!("certificate {key}"))),
+                created: c.start_date_time.clone(),
+                last_used: None,
+                last_rotated: None,
+                expires: c.end_date_time.clone(),
+                active: true,
+                identifiers: vec![Identifier::EntraApp(app_id.to_string())],
+                scopes: Vec::new(),
+                provenance: provenance(source),
+            }));
+        }
+    }
+
+    /// A federated credential is trust in whoever the issuer vouches for as `subject`: a GitHub
+    /// Actions subject names a repository; a missing or wildcard subject is anyone.
+    fn federated(&mut self, app: &str, f: &FederatedCredential) {
+        let issuer = f.issuer.trim_end_matches('/');
+        let subject = f.subject.as_deref().map(str::trim).filter(|s| !s.is_empty());
+        let host = issuer
+            .split_once("://")
+            .map_or(issuer, |(_, r)| r)
+            .split('/')
+            .next()
+            .unwrap_or(issuer)
+            .to_ascii_lowercase();
+        let mut conditions = BTreeMap::from([("issuer".to_string(), issuer.to_string())]);
+        if let Some(s) = subject {
+            conditions.insert(format!("{host}:sub"), s.to_string());
+        }
+        if let Some(name) = &f.name {
+            conditions.insert("name".into(), name.clone());
+        }
+        let repo = subject
+            .filter(|_| issuer.eq_ignore_ascii_case(GITHUB_ISSUER))
+            .and_then(|s| s.strip_prefix("repo:"))
+            .map(|s| s.split(':').next().unwrap_or(s).to_string())
+            .filter(|r| r.contains('/') && !r.contains('*'));
+        let target = match repo {
+            Some(repo) => {
+                let org = repo.split('/').next().unwrap_or(&repo).to_string();
+                let id = format!("github-repo:{repo}");
+                self.external(
+                    id.clone(),
+                    "github_repository",
+                    repo.clone(),
+                    vec![Identifier::GithubOrg(org), Identifier::GithubRepo(repo)],
+                    "federatedIdentityCredentials",
+                );
+                id
+            }
+            None => {
+                let id = format!("oidc:{host}");
+                self.external(id.clone(), "oidc_issuer", issuer.to_string(), vec![], "federatedIdentityCredentials");
+                id
+            }
+        };
+        self.edge(app, &target, EdgeKind::Trusts, conditions, "federatedIdentityCredentials");
+    }
+
+    fn external(&mut self, id: String, kind: &str, name: String, identifiers: Vec<Identifier>, source: &str) {
+        if self.externals.insert(id.clone()) {
+            self.out.push(Observation::ExternalPrincipal(ExternalPrincipalObs {
+                id,
+                kind: kind.to_string(),
+                name,
+                identifiers,
+                provenance: provenance(source),
+            }));
+        }
+    }
+
+    fn edge(&mut self, from: &str, to: &str, kind: EdgeKind, conditions: BTreeMap<String, String>, source: &str) {
+        self.out.push(Observation::Edge(EdgeObs {
+            from: from.to_string(),
+            to: to.to_string(),
+            kind,
+            conditions,
+            provenance: provenance(source),
+        }));
+    }
+}
+
+/// `entra:Microsoft Graph:Mail.Read` → `Microsoft Graph:Mail.Read`, for tags.
+fn short(scope: &str) -> &str {
+    scope.strip_prefix("entra:").unwrap_or(scope)
+}
+
+fn join<'a>(items: impl Iterator<Item = &'a str>) -> String {
+    items.collect::<Vec<_>>().join(", ")
+}
