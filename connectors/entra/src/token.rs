@@ -69,6 +69,12 @@ async fn from_azure_identity(cfg: &EntraConfig) -> Result<String, ConnectorError
     let which = Credential::of(cfg);
     let auth = |m: String| ConnectorError::new(ErrorKind::Auth, m);
     let mut client_options = azure_core::http::ClientOptions::default();
+    // A few quick retries: an unreachable authority should fail in seconds, not minutes.
+    client_options.retry = azure_core::http::RetryOptions::fixed(azure_core::http::FixedRetryOptions {
+        delay: azure_core::time::Duration::milliseconds(300),
+        max_retries: 2,
+        max_total_elapsed: azure_core::time::Duration::seconds(15),
+    });
     if let Some(a) = &cfg.authority_url {
         let mut custom = azure_core::cloud::CustomConfiguration::default();
         custom.authority_host = a.clone();

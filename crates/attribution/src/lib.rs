@@ -120,7 +120,10 @@ pub fn attribute(graph: &mut Graph, registry: &Registry, estate: &Estate) {
                 .outgoing(i)
                 .filter(|e| {
                     e.kind == EdgeKind::SameSecretAs
-                        && graph.nodes[e.to].kind == NodeKind::Credential
+                        && matches!(
+                            graph.nodes[e.to].kind,
+                            NodeKind::Credential | NodeKind::Identity
+                        )
                 })
                 .find_map(|e| result[e.to].clone());
             if let Some(mut a) = linked {
@@ -175,6 +178,8 @@ fn identifiers_of(n: &Node) -> Identifiers<'_> {
             Identifier::GithubOrg(v) => idf.github_orgs.push(v),
             Identifier::GithubApp(v) => idf.github_apps.push(v),
             Identifier::GithubUser(v) => idf.github_users.push(v),
+            Identifier::EntraTenant(v) => idf.entra_tenants.push(v),
+            Identifier::EntraApp(v) => idf.oauth_clients.push(v),
             Identifier::Email(v) => idf.emails.push(v),
             // A host (webhook target, app URL) matches email_domains at any level:
             // hooks.acme.example counts as acme.example.

@@ -174,6 +174,9 @@ fn credential_node(o: trustmap_model::CredentialObs) -> Node {
     n
 }
 
+/// The hint a rule sets to the client id found next to a client secret.
+pub const ENTRA_CLIENT_ID_HINT: &str = "client_id";
+
 /// A leak's place: `secret:<digest>@<path>`, one node per secret and path.
 fn secret_node(o: trustmap_model::SecretObs) -> Node {
     let id = format!("secret:{}@{}", o.digest, o.path);
@@ -183,6 +186,10 @@ fn secret_node(o: trustmap_model::SecretObs) -> Node {
     }
     if let Some(user) = o.hints.get("user") {
         n.identifiers.push(Identifier::Name(user.clone()));
+    }
+    // An Entra client secret found beside its application's client id.
+    if let Some(app) = o.hints.get(ENTRA_CLIENT_ID_HINT) {
+        n.identifiers.push(Identifier::EntraApp(app.clone()));
     }
     n.created.clone_from(&o.commit_date);
     n.add_source(o.provenance.connector);
@@ -343,12 +350,27 @@ impl Graph {
     }
 
     /// `same_secret_as` between leaks and the inventory credentials they reveal (by digest of
-    /// an identifier, or a GitHub token's last eight characters), and between leaks of one
-    /// secret in several places.
+    /// an identifier, a GitHub token's last eight characters, or an Entra client secret's
+    /// application: its client secrets, else the application itself), and between leaks of
+    /// one secret in several places.
     fn link_leaks(&mut self) {
         let mut by_digest: HashMap<String, Vec<usize>> = HashMap::new();
         let mut by_last8: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut app_secrets: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut apps: HashMap<String, Vec<usize>> = HashMap::new();
         for (i, n) in self.nodes.iter().enumerate() {
+            for ident in &n.identifiers {
+                if let Identifier::EntraApp(app) = ident {
+                    let key = app.to_ascii_lowercase();
+                    match n.kind {
+                        NodeKind::Credential if n.subtype == "entra_client_secret" => {
+                            app_secrets.entry(key).or_default().push(i);
+                        }
+                        NodeKind::Identity => apps.entry(key).or_default().push(i),
+                        _ => {}
+                    }
+                }
+            }
             if n.kind == NodeKind::Credential {
                 for ident in &n.identifiers {
                     match ident {
@@ -379,6 +401,15 @@ impl Graph {
             }
             if let Some(l8) = secret.hints.get("token_last_eight") {
                 for &c in by_last8.get(l8).into_iter().flatten() {
+                    links.push((l, c));
+                }
+            }
+            let is_client_secret =
+                secret.hints.get("credential").map(String::as_str) == Some("entra_client_secret");
+            if let Some(app) = secret.hints.get(ENTRA_CLIENT_ID_HINT).filter(|_| is_client_secret) {
+                let key = app.to_ascii_lowercase();
+                let targets = app_secrets.get(&key).or_else(|| apps.get(&key));
+                for &c in targets.into_iter().flatten() {
                     links.push((l, c));
                 }
             }

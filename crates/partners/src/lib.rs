@@ -56,6 +56,10 @@ pub struct Matchers {
     pub github_apps: Vec<String>,
     pub github_users: Vec<String>,
     pub email_domains: Vec<String>,
+    /// Tenants owning the partner's multi-tenant Entra applications.
+    pub entra_tenants: Vec<String>,
+    /// The partner's OAuth client ids (Entra appIds, Google OAuth clients).
+    pub oauth_clients: Vec<String>,
     pub name_patterns: Vec<String>,
     pub tags: BTreeMap<String, String>,
 }
@@ -124,6 +128,8 @@ pub struct Identifiers<'a> {
     pub github_orgs: Vec<&'a str>,
     pub github_apps: Vec<&'a str>,
     pub github_users: Vec<&'a str>,
+    pub entra_tenants: Vec<&'a str>,
+    pub oauth_clients: Vec<&'a str>,
     pub emails: Vec<&'a str>,
     pub tags: Vec<(&'a str, &'a str)>,
 }
@@ -176,11 +182,13 @@ impl Registry {
                 *e = (strength, what);
             }
         };
-        let fields: [(&str, &Vec<&str>); 4] = [
+        let fields: [(&str, &Vec<&str>); 6] = [
             ("aws_accounts", &ids.aws_accounts),
             ("github_orgs", &ids.github_orgs),
             ("github_apps", &ids.github_apps),
             ("github_users", &ids.github_users),
+            ("entra_tenants", &ids.entra_tenants),
+            ("oauth_clients", &ids.oauth_clients),
         ];
         for (field, values) in fields {
             for v in values {
@@ -281,11 +289,13 @@ impl Registry {
             .chain(self.owners.iter().map(|o| &o.matchers))
             .collect();
         for (subject, m) in all.into_iter().enumerate() {
-            let lists: [(&'static str, &Vec<String>); 5] = [
+            let lists: [(&'static str, &Vec<String>); 7] = [
                 ("aws_accounts", &m.aws_accounts),
                 ("github_orgs", &m.github_orgs),
                 ("github_apps", &m.github_apps),
                 ("github_users", &m.github_users),
+                ("entra_tenants", &m.entra_tenants),
+                ("oauth_clients", &m.oauth_clients),
                 ("email_domains", &m.email_domains),
             ];
             for (field, values) in lists {

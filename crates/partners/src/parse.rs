@@ -70,6 +70,10 @@ struct MatchDef {
     #[serde(default)]
     email_domains: Vec<String>,
     #[serde(default)]
+    entra_tenants: Vec<Spanned<String>>,
+    #[serde(default)]
+    oauth_clients: Vec<String>,
+    #[serde(default)]
     name_patterns: Vec<Spanned<String>>,
     #[serde(default)]
     tags: BTreeMap<String, String>,
@@ -155,6 +159,15 @@ impl Parse<'_> {
                 ));
             }
         }
+        for t in &m.entra_tenants {
+            let v = t.get_ref();
+            if v.len() != 36 || !v.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-') {
+                return Err(self.err(
+                    t.span().start,
+                    format!("{owner}, field `match.entra_tenants`: {v:?} is not a tenant id (a GUID)"),
+                ));
+            }
+        }
         let mut patterns = Vec::new();
         for p in m.name_patterns {
             glob(p.get_ref()).map_err(|e| {
@@ -175,6 +188,12 @@ impl Parse<'_> {
             github_apps: m.github_apps,
             github_users: m.github_users,
             email_domains: m.email_domains,
+            entra_tenants: m
+                .entra_tenants
+                .into_iter()
+                .map(Spanned::into_inner)
+                .collect(),
+            oauth_clients: m.oauth_clients,
             name_patterns: patterns,
             tags: m.tags,
         })

@@ -86,3 +86,41 @@ pub fn finding(ctx: &CheckContext<'_>, d: Draft<'_>) -> Finding {
         sources: d.node.sources.clone(),
     }
 }
+
+/// Entra permissions that are administration in all but name: who holds them can read every
+/// mailbox, rewrite the directory or grant itself anything.
+const ENTRA_ADMIN_PERMISSIONS: &[&str] = &[
+    "Mail.ReadWrite",
+    "Directory.ReadWrite.All",
+    "RoleManagement.ReadWrite.Directory",
+    "AppRoleAssignment.ReadWrite.All",
+    "Application.ReadWrite.All",
+    "User.ReadWrite.All",
+    "Group.ReadWrite.All",
+    "Files.ReadWrite.All",
+    "Sites.FullControl.All",
+    "full_access_as_app",
+];
+
+/// The permission of an `entra:<resource>:<permission>` scope.
+fn entra_permission(scope: &str) -> Option<&str> {
+    scope.strip_prefix("entra:")?.rsplit_once(':').map(|(_, p)| p)
+}
+
+/// An Entra permission that counts as admin (see [`ENTRA_ADMIN_PERMISSIONS`]).
+pub fn is_entra_admin(scope: &str) -> bool {
+    entra_permission(scope).is_some_and(|p| ENTRA_ADMIN_PERMISSIONS.iter().any(|a| a.eq_ignore_ascii_case(p)))
+}
+
+/// An Entra permission that writes, or reads mail or files: what makes lingering access
+/// critical whatever the partner's state.
+pub fn is_entra_sensitive(scope: &str) -> bool {
+    entra_permission(scope).is_some_and(|p| {
+        p.contains("ReadWrite")
+            || p.contains("FullControl")
+            || p.starts_with("Mail.")
+            || p.starts_with("Files.")
+            || p.starts_with("Sites.")
+            || p == "full_access_as_app"
+    })
+}

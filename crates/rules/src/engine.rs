@@ -43,7 +43,11 @@ pub struct CompiledRule {
     regex: Regex,
     secret_group: usize,
     hint_groups: Vec<(usize, String)>,
+    near: Vec<(String, Regex)>,
 }
+
+/// How far from a secret its `near` hints are looked for, either side.
+pub const NEAR_BYTES: usize = 512;
 
 /// A secret found in a buffer, placed in the original bytes.
 #[derive(Debug, Clone)]
@@ -128,6 +132,17 @@ impl CompiledRule {
                 None => {}
             }
         }
+        let mut near = Vec::new();
+        for (hint, pattern) in &d.near {
+            let re = RegexBuilder::new(pattern)
+                .unicode(false)
+                .build()
+                .map_err(|e| invalid(&src, "near", format!("{hint}: {e}")))?;
+            if re.captures_len() < 2 {
+                return Err(invalid(&src, "near", format!("{hint}: needs a capture group for the value")));
+            }
+            near.push((hint.clone(), re));
+        }
         Ok(CompiledRule {
             id: d.id.get_ref().clone(),
             name: d.name.clone(),
@@ -147,6 +162,7 @@ impl CompiledRule {
             regex,
             secret_group,
             hint_groups,
+            near,
             source: src,
         })
     }
@@ -276,7 +292,37 @@ impl Engine {
             return Vec::new();
         }
         let cands = self.resolve(cands);
-        place(data, cands)
+        let mut found = place(data, cands);
+        for m in &mut found {
+            self.near_hints(data, m);
+        }
+        found
+    }
+
+    /// The rule's `near` hints around one match: for each, the capture closest to the secret.
+    fn near_hints(&self, data: &[u8], m: &mut RawMatch) {
+        let rule = &self.rules[m.rule];
+        if rule.near.is_empty() {
+            return;
+        }
+        let ws = m.start.saturating_sub(NEAR_BYTES);
+        let we = m.end.saturating_add(NEAR_BYTES).min(data.len());
+        let Some(window) = data.get(ws..we) else {
+            return;
+        };
+        for (hint, re) in &rule.near {
+            if m.hints.contains_key(hint) {
+                continue;
+            }
+            let closest = re
+                .captures_iter(window)
+                .filter_map(|c| c.get(1))
+                .min_by_key(|g| (ws + g.start()).abs_diff(m.start));
+            if let Some(g) = closest {
+                m.hints
+                    .insert(hint.clone(), String::from_utf8_lossy(g.as_bytes()).into_owned());
+            }
+        }
     }
 
     fn scan_layer(

@@ -37,6 +37,11 @@ pub struct RuleDef {
     pub priority: i32,
     #[serde(default)]
     pub remediation: Option<String>,
+    /// Hints found near the secret (within [`crate::engine::NEAR_BYTES`] either side): hint
+    /// name → a regex whose first group is the value, e.g. the client id next to a client
+    /// secret. The closest match wins.
+    #[serde(default)]
+    pub near: std::collections::BTreeMap<String, String>,
     pub examples: Vec<String>,
     pub negative_examples: Vec<String>,
 }

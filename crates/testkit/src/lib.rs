@@ -12,6 +12,7 @@ pub mod browser;
 pub mod corpus;
 pub mod estate;
 pub mod git;
+pub mod entra;
 pub mod github;
 pub mod http;
 pub mod measure;

@@ -32,10 +32,27 @@ impl Check for LingeringAccess {
                 ),
                 _ => continue,
             };
+            // Writing, or reading mail and files, after the relationship ended is the worst case.
+            let sensitive: Vec<&String> = n
+                .scopes
+                .iter()
+                .filter(|s| crate::util::is_entra_sensitive(s))
+                .collect();
+            let severity = if sensitive.is_empty() {
+                severity
+            } else {
+                Severity::Critical
+            };
             let mut evidence = Map::new();
             evidence.insert("partner_status".into(), p.status.as_str().into());
             if let Some(e) = p.expires {
                 evidence.insert("partner_expires".into(), e.to_string().into());
+            }
+            if !sensitive.is_empty() {
+                evidence.insert(
+                    "sensitive_scopes".into(),
+                    sensitive.iter().map(|s| s.to_string()).collect::<Vec<_>>().into(),
+                );
             }
             if let Some(u) = &n.last_used {
                 evidence.insert("last_used".into(), u.clone().into());

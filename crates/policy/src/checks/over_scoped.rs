@@ -8,7 +8,8 @@ use crate::{Check, CheckContext};
 pub struct OverScoped;
 
 fn is_wildcard(scope: &str) -> bool {
-    scope == "*"
+    crate::util::is_entra_admin(scope)
+        || scope == "*"
         || scope.ends_with(":*")
         || scope.contains(":*:")
         || scope.to_ascii_lowercase().contains("admin")

@@ -1,4 +1,6 @@
-//! Credentials older than `max_credential_age_days` and never rotated.
+//! Credentials older than `max_credential_age_days` and never rotated, and credentials valid
+//! for longer than that (an end date years away means nothing forces a rotation). An expired
+//! credential grants nothing and is not flagged.
 use serde_json::Map;
 use trustmap_model::{Finding, FindingKind, Severity};
 
@@ -19,6 +21,14 @@ impl Check for StaleCredential {
             .iter()
             .filter(|n| is_credential_like(n) && n.active)
         {
+            let expires = n.expires.as_deref().and_then(parse_day);
+            if expires.is_some_and(|e| e < ctx.settings.today) {
+                continue;
+            }
+            if let Some(f) = far_expiry(ctx, n, expires) {
+                out.push(f);
+                continue;
+            }
             let Some(since) = n
                 .last_rotated
                 .as_deref()
@@ -50,4 +60,41 @@ impl Check for StaleCredential {
         }
         out
     }
+}
+
+/// A credential that stays valid beyond the rotation window from today.
+fn far_expiry(
+    ctx: &CheckContext<'_>,
+    n: &trustmap_graph::Node,
+    expires: Option<chrono::NaiveDate>,
+) -> Option<Finding> {
+    let e = expires?;
+    let left = (e - ctx.settings.today).num_days();
+    if left <= ctx.settings.max_credential_age_days {
+        return None;
+    }
+    let mut evidence = Map::new();
+    evidence.insert("expires".into(), e.to_string().into());
+    evidence.insert("valid_for_days".into(), left.into());
+    let years = left / 365;
+    Some(finding(
+        ctx,
+        Draft {
+            kind: FindingKind::StaleCredential,
+            severity: if left > 2 * ctx.settings.max_credential_age_days { Severity::High } else { Severity::Medium },
+            node: n,
+            title: if years >= 2 {
+                format!("{} stays valid for {years} more years (until {e})", n.name)
+            } else {
+                format!("{} stays valid for {left} more days (until {e})", n.name)
+            },
+            remediation: format!(
+                "Replace it with one that expires within {} days (or a certificate or federated credential), then delete it.",
+                ctx.settings.max_credential_age_days
+            ),
+            reference: "OWASP-NHI7",
+            evidence,
+            key: vec![],
+        },
+    ))
 }
