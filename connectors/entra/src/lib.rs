@@ -135,6 +135,25 @@ impl EntraConnector {
     }
 }
 
+/// `trustmap entra export`: read a tenant live and write its export directory (the files
+/// `export_dir` reads, owners and federated credentials included) for an offline sweep later.
+/// Returns the coverage gaps met.
+pub async fn export_tenant(
+    cfg: EntraConfig,
+    out_dir: &std::path::Path,
+) -> Result<Vec<String>, ConnectorError> {
+    if cfg.export_dir.is_some() {
+        return Err(ConnectorError::new(ErrorKind::Config, "export reads a live tenant: drop export_dir"));
+    }
+    let c = EntraConnector::new("export".into(), cfg)
+        .map_err(|e| ConnectorError::new(ErrorKind::Config, e.to_string()))?;
+    let inv = c.graph().await?.inventory(&c.cfg.tenant_id).await?;
+    export::write(out_dir, &inv).map_err(|e| {
+        ConnectorError::new(ErrorKind::Config, format!("{}: cannot write the export: {e}", out_dir.display()))
+    })?;
+    Ok(inv.gaps)
+}
+
 #[async_trait]
 impl Connector for EntraConnector {
     fn kind(&self) -> &'static str {

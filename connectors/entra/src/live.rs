@@ -45,6 +45,24 @@ pub fn origin_of(url: &str) -> String {
     format!("{}://{}", scheme.to_ascii_lowercase(), authority.to_ascii_lowercase())
 }
 
+/// A URL as errors show it: without the query (`$select` lists are long and say nothing).
+fn shown(url: &str) -> &str {
+    url.split('?').next().unwrap_or(url)
+}
+
+/// A transport error with its causes (`connection refused`), not just "error sending request".
+fn describe(e: &reqwest::Error) -> String {
+    // reqwest's own text repeats the URL; its causes say what happened.
+    let mut msg = if e.is_timeout() { "timed out".to_string() } else if e.is_connect() { "cannot connect".to_string() } else { "request failed".to_string() };
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        source = s.source();
+    }
+    msg
+}
+
 fn excerpt(body: &str) -> String {
     body.trim().chars().take(120).collect::<String>().replace('\n', " ")
 }
@@ -76,7 +94,7 @@ fn refused(url: &str, status: u16, retry: Option<u64>, body: &str) -> ConnectorE
         s if s >= 500 => ErrorKind::Transient,
         _ => ErrorKind::Data,
     };
-    ConnectorError::new(kind, format!("GET {url}: HTTP {status}: {graph_error}"))
+    ConnectorError::new(kind, format!("GET {}: HTTP {status}: {graph_error}", shown(url)))
 }
 
 impl Graph {
@@ -115,11 +133,11 @@ impl Graph {
             .header("ConsistencyLevel", "eventual")
             .send()
             .await
-            .map_err(|e| ConnectorError::new(ErrorKind::Transient, format!("GET {url}: {e}")))?;
+            .map_err(|e| ConnectorError::new(ErrorKind::Transient, format!("GET {}: {}", shown(url), describe(&e))))?;
         let status = resp.status().as_u16();
         let retry = retry_after(resp.headers());
         let body = resp.bytes().await.map_err(|e| {
-            ConnectorError::new(ErrorKind::Transient, format!("GET {url}: reading the body: {e}"))
+            ConnectorError::new(ErrorKind::Transient, format!("GET {}: reading the body: {}", shown(url), describe(&e)))
         })?;
         if !(200..300).contains(&status) {
             return Err(refused(url, status, retry, &String::from_utf8_lossy(&body)));
@@ -133,7 +151,7 @@ impl Graph {
             };
             ConnectorError::new(
                 ErrorKind::Data,
-                format!("GET {url}: {what} (body starts: {:?})", excerpt(&text)),
+                format!("GET {}: {what} (body starts: {:?})", shown(url), excerpt(&text)),
             )
         })
     }
@@ -209,14 +227,19 @@ impl Graph {
     /// grants, then each service principal's app role assignments and each application's
     /// federated credentials, `concurrency` at a time.
     pub async fn inventory(&self, tenant_id: &str) -> Result<Inventory, ConnectorError> {
-        let sps: Vec<ServicePrincipal> = self
-            .soft(
-                &format!("/servicePrincipals?$select={SP_SELECT}&$expand={OWNER_EXPAND}&$top=100"),
-                "service principals",
-                SP_PERMISSION,
-            )
-            .await?
-            .unwrap_or_default();
+        // The first collection decides whether Graph is there at all: only a refusal of it is a
+        // gap; a Graph that cannot be reached or read fails the connector.
+        let sps: Vec<ServicePrincipal> = match self
+            .list(&format!("/servicePrincipals?$select={SP_SELECT}&$expand={OWNER_EXPAND}&$top=100"))
+            .await
+        {
+            Ok(v) => v,
+            Err(e) if e.kind == ErrorKind::PermissionDenied => {
+                self.gap(format!("service principals: {} (needs the Graph permission {SP_PERMISSION})", e.message));
+                Vec::new()
+            }
+            Err(e) => return Err(e),
+        };
         let apps: Vec<Application> = self
             .soft(
                 &format!("/applications?$select={APP_SELECT}&$expand={OWNER_EXPAND}&$top=100"),

@@ -157,6 +157,8 @@ impl<'a> Observer<'a> {
         held
     }
 
+    /// Graph v1.0 records no sign-ins of applications (that report is beta-only), so use is
+    /// `untracked`: silence is not dormancy.
     fn identity(&self, id: String, kind: &str, name: &str, source: &str) -> IdentityObs {
         IdentityObs {
             id,
@@ -168,7 +170,7 @@ impl<'a> Observer<'a> {
             last_used: None,
             active: true,
             scopes: Vec::new(),
-            tags: BTreeMap::new(),
+            tags: BTreeMap::from([("usage".to_string(), "untracked".to_string())]),
             identifiers: Vec::new(),
             provenance: provenance(source),
         }

@@ -12,6 +12,8 @@ macro_rules! out {
 }
 
 mod demo_cmd;
+#[cfg(feature = "entra")]
+mod entra_cmd;
 mod progress;
 mod rules_cmd;
 mod scan_cmd;
@@ -51,6 +53,10 @@ enum Command {
     #[cfg(feature = "github")]
     #[command(subcommand)]
     Github(demo_cmd::GithubCommand),
+    /// Entra ID helpers: export a tenant for offline sweeps.
+    #[cfg(feature = "entra")]
+    #[command(subcommand)]
+    Entra(entra_cmd::EntraCommand),
     /// The state file: remembered findings, run history, suppressions.
     State {
         /// The SQLite state file.
@@ -104,6 +110,8 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo_cmd::run_demo(args),
         #[cfg(feature = "github")]
         Command::Github(cmd) => demo_cmd::run_github(cmd),
+        #[cfg(feature = "entra")]
+        Command::Entra(cmd) => entra_cmd::run(cmd),
     };
     match result {
         Ok(code) => ExitCode::from(code),

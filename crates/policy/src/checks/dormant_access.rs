@@ -15,11 +15,18 @@ impl Check for DormantAccess {
         let today = ctx.settings.today;
         let limit = ctx.settings.dormant_after_days;
         let mut out = Vec::new();
-        // `usage = "untracked"`: the source records no use at all (GitHub apps, webhooks), so
-        // silence is not dormancy.
-        for n in ctx.graph.nodes.iter().filter(|n| {
-            is_access(n) && n.active && n.tags.get("usage").map(String::as_str) != Some("untracked")
+        // `usage = "untracked"`: the source records no use at all (GitHub apps, webhooks, Entra
+        // through Graph v1.0), so silence is not dormancy, for the identity or the credentials
+        // it holds.
+        let g = ctx.graph;
+        let untracked = |i: usize| g.nodes[i].tags.get("usage").map(String::as_str) == Some("untracked");
+        for (i, n) in g.nodes.iter().enumerate().filter(|&(i, n)| {
+            is_access(n)
+                && n.active
+                && !untracked(i)
+                && !g.incoming(i).any(|e| e.kind == trustmap_model::EdgeKind::Holds && untracked(e.from))
         }) {
+            let _ = i;
             let (idle_since, never) = match (
                 n.last_used.as_deref().and_then(parse_day),
                 n.created.as_deref().and_then(parse_day),
