@@ -15,7 +15,10 @@ pub const FEDERATED_DIR: &str = "federatedIdentityCredentials";
 
 fn read<T: DeserializeOwned>(file: &Path) -> Result<Vec<T>, ConnectorError> {
     let text = std::fs::read_to_string(file).map_err(|e| {
-        ConnectorError::new(ErrorKind::Config, format!("{}: cannot read: {e}", file.display()))
+        ConnectorError::new(
+            ErrorKind::Config,
+            format!("{}: cannot read: {e}", file.display()),
+        )
     })?;
     // An array (what `az ... list` prints) or a Graph page `{"value": [...]}` (what `az rest`
     // prints); each parsed as itself, so an error names the line and field.
@@ -60,7 +63,11 @@ pub fn load(dir: &Path, tenant_id: &str) -> Result<Inventory, ConnectorError> {
         if file.is_file() {
             inv.federated.insert(app.id.clone(), read(&file)?);
         } else {
-            missing.push(app.display_name.clone().unwrap_or_else(|| app.app_id.clone()));
+            missing.push(
+                app.display_name
+                    .clone()
+                    .unwrap_or_else(|| app.app_id.clone()),
+            );
         }
     }
     if !missing.is_empty() {
@@ -71,8 +78,16 @@ pub fn load(dir: &Path, tenant_id: &str) -> Result<Inventory, ConnectorError> {
             missing[0]
         ));
     }
-    let no_owners = inv.service_principals.iter().filter(|s| s.owners.is_none()).count()
-        + inv.applications.iter().filter(|a| a.owners.is_none()).count();
+    let no_owners = inv
+        .service_principals
+        .iter()
+        .filter(|s| s.owners.is_none())
+        .count()
+        + inv
+            .applications
+            .iter()
+            .filter(|a| a.owners.is_none())
+            .count();
     if no_owners > 0 {
         inv.gaps.push(format!(
             "{}: owners not in the export for {no_owners} object(s); `az rest` with `$expand=owners` includes them",
@@ -93,7 +108,10 @@ pub fn write(dir: &Path, inv: &Inventory) -> std::io::Result<()> {
     std::fs::create_dir_all(dir.join(FEDERATED_DIR))?;
     put(&dir.join(SERVICE_PRINCIPALS), &inv.service_principals)?;
     put(&dir.join(APPLICATIONS), &inv.applications)?;
-    put(&dir.join(GRANTS), &serde_json::json!({ "value": inv.grants }))?;
+    put(
+        &dir.join(GRANTS),
+        &serde_json::json!({ "value": inv.grants }),
+    )?;
     put(&dir.join(ASSIGNMENTS), &inv.assignments)?;
     for (app, fics) in &inv.federated {
         put(&dir.join(FEDERATED_DIR).join(format!("{app}.json")), fics)?;

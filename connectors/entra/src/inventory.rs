@@ -44,6 +44,8 @@ pub struct KeyCredential {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AppRole {
+    /// What assignments name (a role without one cannot be assigned and is ignored).
+    #[serde(default)]
     pub id: String,
     #[serde(default)]
     pub value: Option<String>,
@@ -76,7 +78,9 @@ pub struct ServicePrincipal {
     /// The tenant that registered the application; another tenant's id = a third-party app.
     #[serde(default)]
     pub app_owner_organization_id: Option<String>,
-    #[serde(default = "enabled")]
+    /// Graph's default is enabled; `null` says nothing otherwise. Graph's own documented
+    /// examples write it as a string (`"true"`), so that is read too.
+    #[serde(default = "enabled", deserialize_with = "enabled_flag")]
     pub account_enabled: bool,
     #[serde(default)]
     pub service_principal_type: Option<String>,
@@ -95,6 +99,24 @@ pub struct ServicePrincipal {
 
 fn enabled() -> bool {
     true
+}
+
+fn enabled_flag<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Flag {
+        Bool(bool),
+        Text(String),
+    }
+    match Option::<Flag>::deserialize(d)? {
+        None => Ok(true),
+        Some(Flag::Bool(b)) => Ok(b),
+        Some(Flag::Text(t)) if t.eq_ignore_ascii_case("true") => Ok(true),
+        Some(Flag::Text(t)) if t.eq_ignore_ascii_case("false") => Ok(false),
+        Some(Flag::Text(t)) => Err(serde::de::Error::custom(format!(
+            "accountEnabled {t:?} is neither true nor false"
+        ))),
+    }
 }
 
 /// An application registration of the tenant.

@@ -116,7 +116,10 @@ impl EntraConnector {
     }
 
     /// Read the tenant, live or from the export.
-    pub async fn inventory(&self, ctx: &SweepContext) -> Result<inventory::Inventory, ConnectorError> {
+    pub async fn inventory(
+        &self,
+        ctx: &SweepContext,
+    ) -> Result<inventory::Inventory, ConnectorError> {
         match &self.cfg.export_dir {
             Some(dir) => {
                 let dir = ctx.resolve(dir);
@@ -125,7 +128,9 @@ impl EntraConnector {
                     move || export::load(&dir, &tenant)
                 })
                 .await
-                .map_err(|e| ConnectorError::new(ErrorKind::Transient, format!("reader stopped: {e}")))?
+                .map_err(|e| {
+                    ConnectorError::new(ErrorKind::Transient, format!("reader stopped: {e}"))
+                })?
             }
             None => {
                 let g = self.graph().await?;
@@ -143,13 +148,19 @@ pub async fn export_tenant(
     out_dir: &std::path::Path,
 ) -> Result<Vec<String>, ConnectorError> {
     if cfg.export_dir.is_some() {
-        return Err(ConnectorError::new(ErrorKind::Config, "export reads a live tenant: drop export_dir"));
+        return Err(ConnectorError::new(
+            ErrorKind::Config,
+            "export reads a live tenant: drop export_dir",
+        ));
     }
     let c = EntraConnector::new("export".into(), cfg)
         .map_err(|e| ConnectorError::new(ErrorKind::Config, e.to_string()))?;
     let inv = c.graph().await?.inventory(&c.cfg.tenant_id).await?;
     export::write(out_dir, &inv).map_err(|e| {
-        ConnectorError::new(ErrorKind::Config, format!("{}: cannot write the export: {e}", out_dir.display()))
+        ConnectorError::new(
+            ErrorKind::Config,
+            format!("{}: cannot write the export: {e}", out_dir.display()),
+        )
     })?;
     Ok(inv.gaps)
 }

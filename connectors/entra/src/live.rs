@@ -19,7 +19,9 @@ use crate::inventory::{
 const SP_SELECT: &str = "id,appId,displayName,appOwnerOrganizationId,accountEnabled,servicePrincipalType,publisherName,appRoles,passwordCredentials,keyCredentials";
 const APP_SELECT: &str =
     "id,appId,displayName,createdDateTime,signInAudience,passwordCredentials,keyCredentials";
-const OWNER_EXPAND: &str = "owners($select=id,displayName,userPrincipalName,mail)";
+/// Plain `owners`: Graph's description lists the navigation properties `$expand` may name and
+/// a nested `$select` is not among them.
+const OWNER_EXPAND: &str = "owners";
 
 /// The Graph application permission each collection needs (named in a 403's gap).
 const SP_PERMISSION: &str = "Application.Read.All";
@@ -42,7 +44,11 @@ pub struct Graph {
 pub fn origin_of(url: &str) -> String {
     let (scheme, rest) = url.split_once("://").unwrap_or(("https", url));
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    format!("{}://{}", scheme.to_ascii_lowercase(), authority.to_ascii_lowercase())
+    format!(
+        "{}://{}",
+        scheme.to_ascii_lowercase(),
+        authority.to_ascii_lowercase()
+    )
 }
 
 /// A URL as errors show it: without the query (`$select` lists are long and say nothing).
@@ -53,7 +59,13 @@ fn shown(url: &str) -> &str {
 /// A transport error with its causes (`connection refused`), not just "error sending request".
 fn describe(e: &reqwest::Error) -> String {
     // reqwest's own text repeats the URL; its causes say what happened.
-    let mut msg = if e.is_timeout() { "timed out".to_string() } else if e.is_connect() { "cannot connect".to_string() } else { "request failed".to_string() };
+    let mut msg = if e.is_timeout() {
+        "timed out".to_string()
+    } else if e.is_connect() {
+        "cannot connect".to_string()
+    } else {
+        "request failed".to_string()
+    };
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
         msg.push_str(": ");
@@ -64,7 +76,11 @@ fn describe(e: &reqwest::Error) -> String {
 }
 
 fn excerpt(body: &str) -> String {
-    body.trim().chars().take(120).collect::<String>().replace('\n', " ")
+    body.trim()
+        .chars()
+        .take(120)
+        .collect::<String>()
+        .replace('\n', " ")
 }
 
 fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<u64> {
@@ -94,7 +110,10 @@ fn refused(url: &str, status: u16, retry: Option<u64>, body: &str) -> ConnectorE
         s if s >= 500 => ErrorKind::Transient,
         _ => ErrorKind::Data,
     };
-    ConnectorError::new(kind, format!("GET {}: HTTP {status}: {graph_error}", shown(url)))
+    ConnectorError::new(
+        kind,
+        format!("GET {}: HTTP {status}: {graph_error}", shown(url)),
+    )
 }
 
 impl Graph {
@@ -130,14 +149,21 @@ impl Graph {
             .http
             .get(url)
             .bearer_auth(&self.token)
-            .header("ConsistencyLevel", "eventual")
             .send()
             .await
-            .map_err(|e| ConnectorError::new(ErrorKind::Transient, format!("GET {}: {}", shown(url), describe(&e))))?;
+            .map_err(|e| {
+                ConnectorError::new(
+                    ErrorKind::Transient,
+                    format!("GET {}: {}", shown(url), describe(&e)),
+                )
+            })?;
         let status = resp.status().as_u16();
         let retry = retry_after(resp.headers());
         let body = resp.bytes().await.map_err(|e| {
-            ConnectorError::new(ErrorKind::Transient, format!("GET {}: reading the body: {}", shown(url), describe(&e)))
+            ConnectorError::new(
+                ErrorKind::Transient,
+                format!("GET {}: reading the body: {}", shown(url), describe(&e)),
+            )
         })?;
         if !(200..300).contains(&status) {
             return Err(refused(url, status, retry, &String::from_utf8_lossy(&body)));
@@ -151,7 +177,11 @@ impl Graph {
             };
             ConnectorError::new(
                 ErrorKind::Data,
-                format!("GET {}: {what} (body starts: {:?})", shown(url), excerpt(&text)),
+                format!(
+                    "GET {}: {what} (body starts: {:?})",
+                    shown(url),
+                    excerpt(&text)
+                ),
             )
         })
     }
@@ -189,7 +219,9 @@ impl Graph {
                         origin_of(&link)
                     ));
                 } else if seen.contains(&link) {
-                    self.gap(format!("{path}: stopped paging: the server repeated a page link"));
+                    self.gap(format!(
+                        "{path}: stopped paging: the server repeated a page link"
+                    ));
                 } else {
                     next = Some(link);
                 }
@@ -230,12 +262,17 @@ impl Graph {
         // The first collection decides whether Graph is there at all: only a refusal of it is a
         // gap; a Graph that cannot be reached or read fails the connector.
         let sps: Vec<ServicePrincipal> = match self
-            .list(&format!("/servicePrincipals?$select={SP_SELECT}&$expand={OWNER_EXPAND}&$top=100"))
+            .list(&format!(
+                "/servicePrincipals?$select={SP_SELECT}&$expand={OWNER_EXPAND}&$top=100"
+            ))
             .await
         {
             Ok(v) => v,
             Err(e) if e.kind == ErrorKind::PermissionDenied => {
-                self.gap(format!("service principals: {} (needs the Graph permission {SP_PERMISSION})", e.message));
+                self.gap(format!(
+                    "service principals: {} (needs the Graph permission {SP_PERMISSION})",
+                    e.message
+                ));
                 Vec::new()
             }
             Err(e) => return Err(e),
@@ -256,6 +293,26 @@ impl Graph {
             )
             .await?
             .unwrap_or_default();
+        let assignments = self.assignments(&sps).await?;
+        let federated = self.federated(&apps).await?;
+        let gaps = self.gaps.lock().map(|g| g.clone()).unwrap_or_default();
+        Ok(Inventory {
+            tenant_id: tenant_id.to_string(),
+            service_principals: sps,
+            applications: apps,
+            grants,
+            assignments,
+            federated,
+            gaps,
+        })
+    }
+
+    /// Each service principal's app role assignments, `concurrency` at a time, in the order
+    /// the service principals were listed (as the export concatenates them).
+    async fn assignments(
+        &self,
+        sps: &[ServicePrincipal],
+    ) -> Result<Vec<AppRoleAssignment>, ConnectorError> {
         // Microsoft's own applications hold nothing of ours worth a call each.
         // (Owned ids: a stream of futures borrowing the list trips the Send check of the
         // connector's future.)
@@ -280,15 +337,27 @@ impl Graph {
                 Ok(v) => {
                     by_sp.insert(id, v);
                 }
-                Err(e) => self.per_object_error(e, &format!("service principal {id}: app role assignments"), SP_PERMISSION)?,
+                Err(e) => self.per_object_error(
+                    e,
+                    &format!("service principal {id}: app role assignments"),
+                    SP_PERMISSION,
+                )?,
             }
         }
         // In the order the service principals were listed, as the export concatenates them.
-        for sp in &sps {
+        for sp in sps {
             if let Some(v) = by_sp.remove(&sp.id) {
                 assignments.extend(v);
             }
         }
+        Ok(assignments)
+    }
+
+    /// Each application's federated identity credentials, `concurrency` at a time.
+    async fn federated(
+        &self,
+        apps: &[Application],
+    ) -> Result<BTreeMap<String, Vec<FederatedCredential>>, ConnectorError> {
         let app_ids: Vec<String> = apps.iter().map(|a| a.id.clone()).collect();
         let per_app = stream::iter(app_ids)
             .map(|id| self.federated_of(id))
@@ -301,22 +370,20 @@ impl Graph {
                 Ok(v) => {
                     federated.insert(id, v);
                 }
-                Err(e) => self.per_object_error(e, &format!("application {id}: federated credentials"), SP_PERMISSION)?,
+                Err(e) => self.per_object_error(
+                    e,
+                    &format!("application {id}: federated credentials"),
+                    SP_PERMISSION,
+                )?,
             }
         }
-        let gaps = self.gaps.lock().map(|g| g.clone()).unwrap_or_default();
-        Ok(Inventory {
-            tenant_id: tenant_id.to_string(),
-            service_principals: sps,
-            applications: apps,
-            grants,
-            assignments,
-            federated,
-            gaps,
-        })
+        Ok(federated)
     }
 
-    async fn assignments_of(&self, sp: String) -> (String, Result<Vec<AppRoleAssignment>, ConnectorError>) {
+    async fn assignments_of(
+        &self,
+        sp: String,
+    ) -> (String, Result<Vec<AppRoleAssignment>, ConnectorError>) {
         let path = format!(
             "/servicePrincipals/{sp}/appRoleAssignments?$select=id,appRoleId,principalId,principalType,resourceId,resourceDisplayName,createdDateTime"
         );
@@ -324,7 +391,10 @@ impl Graph {
         (sp, r)
     }
 
-    async fn federated_of(&self, app: String) -> (String, Result<Vec<FederatedCredential>, ConnectorError>) {
+    async fn federated_of(
+        &self,
+        app: String,
+    ) -> (String, Result<Vec<FederatedCredential>, ConnectorError>) {
         let path = format!(
             "/applications/{app}/federatedIdentityCredentials?$select=id,name,issuer,subject,audiences"
         );
@@ -332,7 +402,12 @@ impl Graph {
         (app, r)
     }
 
-    fn per_object_error(&self, e: ConnectorError, what: &str, permission: &str) -> Result<(), ConnectorError> {
+    fn per_object_error(
+        &self,
+        e: ConnectorError,
+        what: &str,
+        permission: &str,
+    ) -> Result<(), ConnectorError> {
         match RetryPolicy::default().decide(e.kind, u32::MAX) {
             Decision::Stop => Err(e),
             _ => {
@@ -354,19 +429,48 @@ mod tests {
 
     #[test]
     fn origins() {
-        assert_eq!(origin_of("https://graph.microsoft.com/v1.0/x?$skiptoken=1"), "https://graph.microsoft.com");
-        assert_eq!(origin_of("http://127.0.0.1:8080/v1.0"), "http://127.0.0.1:8080");
-        assert_ne!(origin_of("https://evil.example/v1.0"), origin_of("https://graph.microsoft.com"));
+        assert_eq!(
+            origin_of("https://graph.microsoft.com/v1.0/x?$skiptoken=1"),
+            "https://graph.microsoft.com"
+        );
+        assert_eq!(
+            origin_of("http://127.0.0.1:8080/v1.0"),
+            "http://127.0.0.1:8080"
+        );
+        assert_ne!(
+            origin_of("https://evil.example/v1.0"),
+            origin_of("https://graph.microsoft.com")
+        );
     }
 
     #[test]
     fn refusals_are_classified() {
-        let e = refused("u", 403, None, r#"{"error":{"code":"Authorization_RequestDenied","message":"Insufficient privileges"}}"#);
+        let e = refused(
+            "u",
+            403,
+            None,
+            r#"{"error":{"code":"Authorization_RequestDenied","message":"Insufficient privileges"}}"#,
+        );
         assert_eq!(e.kind, ErrorKind::PermissionDenied);
-        assert!(e.message.contains("Authorization_RequestDenied: Insufficient privileges"), "{}", e.message);
+        assert!(
+            e.message
+                .contains("Authorization_RequestDenied: Insufficient privileges"),
+            "{}",
+            e.message
+        );
         assert_eq!(refused("u", 401, None, "").kind, ErrorKind::Auth);
-        assert_eq!(refused("u", 429, Some(3), "").kind, ErrorKind::RateLimited { retry_after: Some(3) });
-        assert_eq!(refused("u", 503, Some(1), "").kind, ErrorKind::RateLimited { retry_after: Some(1) });
+        assert_eq!(
+            refused("u", 429, Some(3), "").kind,
+            ErrorKind::RateLimited {
+                retry_after: Some(3)
+            }
+        );
+        assert_eq!(
+            refused("u", 503, Some(1), "").kind,
+            ErrorKind::RateLimited {
+                retry_after: Some(1)
+            }
+        );
         assert_eq!(refused("u", 503, None, "").kind, ErrorKind::Transient);
     }
 }

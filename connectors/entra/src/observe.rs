@@ -232,12 +232,18 @@ impl<'a> Observer<'a> {
     fn third_party(&mut self, sp: &ServicePrincipal, owner_tenant: &str, held: Option<&Held>) {
         let id = format!("entra:{}:sp/{}", self.tenant, sp.app_id);
         let name = sp.display_name.clone().unwrap_or_else(|| sp.app_id.clone());
-        let mut i = self.identity(id.clone(), "entra_service_principal", &name, "servicePrincipals");
+        let mut i = self.identity(
+            id.clone(),
+            "entra_service_principal",
+            &name,
+            "servicePrincipals",
+        );
         i.active = sp.account_enabled;
         i.identifiers.push(Identifier::EntraApp(sp.app_id.clone()));
         i.identifiers
             .push(Identifier::EntraTenant(owner_tenant.to_string()));
-        i.tags.insert("app_owner_tenant".into(), owner_tenant.into());
+        i.tags
+            .insert("app_owner_tenant".into(), owner_tenant.into());
         if let Some(p) = &sp.publisher_name {
             i.tags.insert("publisher".into(), p.clone());
         }
@@ -245,10 +251,19 @@ impl<'a> Observer<'a> {
         Self::owners(&mut i, sp.owners.as_ref());
         let has_access = !i.scopes.is_empty();
         self.out.push(Observation::Identity(i));
-        self.credentials(&id, &sp.app_id, &sp.password_credentials, &sp.key_credentials, "servicePrincipals");
+        self.credentials(
+            &id,
+            &sp.app_id,
+            &sp.password_credentials,
+            &sp.key_credentials,
+            "servicePrincipals",
+        );
         if has_access {
             let tenant = format!("entra_tenant:{owner_tenant}");
-            let label = sp.publisher_name.clone().unwrap_or_else(|| owner_tenant.to_string());
+            let label = sp
+                .publisher_name
+                .clone()
+                .unwrap_or_else(|| owner_tenant.to_string());
             self.external(
                 tenant.clone(),
                 "entra_tenant",
@@ -256,7 +271,13 @@ impl<'a> Observer<'a> {
                 vec![Identifier::EntraTenant(owner_tenant.to_string())],
                 "servicePrincipals",
             );
-            self.edge(&id, &tenant, EdgeKind::InstalledBy, BTreeMap::new(), "servicePrincipals");
+            self.edge(
+                &id,
+                &tenant,
+                EdgeKind::InstalledBy,
+                BTreeMap::new(),
+                "servicePrincipals",
+            );
         }
     }
 
@@ -276,13 +297,27 @@ impl<'a> Observer<'a> {
         Self::apply_held(&mut i, held);
         Self::owners(&mut i, sp.owners.as_ref());
         self.out.push(Observation::Identity(i));
-        self.credentials(&id, &sp.app_id, &sp.password_credentials, &sp.key_credentials, "servicePrincipals");
+        self.credentials(
+            &id,
+            &sp.app_id,
+            &sp.password_credentials,
+            &sp.key_credentials,
+            "servicePrincipals",
+        );
     }
 
     /// One of our app registrations, with its service principal's permissions.
-    fn application(&mut self, app: &Application, sp: Option<&ServicePrincipal>, held: Option<&Held>) {
+    fn application(
+        &mut self,
+        app: &Application,
+        sp: Option<&ServicePrincipal>,
+        held: Option<&Held>,
+    ) {
         let id = format!("entra:{}:app/{}", self.tenant, app.app_id);
-        let name = app.display_name.clone().unwrap_or_else(|| app.app_id.clone());
+        let name = app
+            .display_name
+            .clone()
+            .unwrap_or_else(|| app.app_id.clone());
         let mut i = self.identity(id.clone(), "entra_application", &name, "applications");
         i.created.clone_from(&app.created_date_time);
         i.active = sp.is_none_or(|sp| sp.account_enabled);
@@ -295,17 +330,24 @@ impl<'a> Observer<'a> {
         Self::apply_held(&mut i, held);
         Self::owners(&mut i, app.owners.as_ref());
         self.out.push(Observation::Identity(i));
-        self.credentials(&id, &app.app_id, &app.password_credentials, &app.key_credentials, "applications");
+        self.credentials(
+            &id,
+            &app.app_id,
+            &app.password_credentials,
+            &app.key_credentials,
+            "applications",
+        );
         if let Some(sp) = sp {
-            self.credentials(&id, &app.app_id, &sp.password_credentials, &sp.key_credentials, "servicePrincipals");
+            self.credentials(
+                &id,
+                &app.app_id,
+                &sp.password_credentials,
+                &sp.key_credentials,
+                "servicePrincipals",
+            );
         }
-        match self.inv.federated.get(&app.id) {
-            Some(fics) => {
-                for f in fics {
-                    self.federated(&id, f);
-                }
-            }
-            None => {}
+        for f in self.inv.federated.get(&app.id).into_iter().flatten() {
+            self.federated(&id, f);
         }
     }
 
@@ -327,7 +369,12 @@ impl<'a> Observer<'a> {
                 id: format!("{holder}/secret/{key}"),
                 kind: "entra_client_secret".into(),
                 holder: holder.to_string(),
-                name: Some(s.display_name.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| format!("client secret {key}"))),
+                name: Some(
+                    s.display_name
+                        .clone()
+                        .filter(|n| !n.is_empty())
+                        .unwrap_or_else(|| format!("client secret {key}")),
+                ),
                 created: s.start_date_time.clone(),
                 last_used: None,
                 last_rotated: None,
@@ -344,7 +391,12 @@ impl<'a> Observer<'a> {
                 id: format!("{holder}/certificate/{key}"),
                 kind: "entra_certificate".into(),
                 holder: holder.to_string(),
-                name: Some(c.display_name.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| format!("certificate {key}"))),
+                name: Some(
+                    c.display_name
+                        .clone()
+                        .filter(|n| !n.is_empty())
+                        .unwrap_or_else(|| format!("certificate {key}")),
+                ),
                 created: c.start_date_time.clone(),
                 last_used: None,
                 last_rotated: None,
@@ -361,7 +413,11 @@ impl<'a> Observer<'a> {
     /// Actions subject names a repository; a missing or wildcard subject is anyone.
     fn federated(&mut self, app: &str, f: &FederatedCredential) {
         let issuer = f.issuer.trim_end_matches('/');
-        let subject = f.subject.as_deref().map(str::trim).filter(|s| !s.is_empty());
+        let subject = f
+            .subject
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty());
         let host = issuer
             .split_once("://")
             .map_or(issuer, |(_, r)| r)
@@ -396,26 +452,53 @@ impl<'a> Observer<'a> {
             }
             None => {
                 let id = format!("oidc:{host}");
-                self.external(id.clone(), "oidc_issuer", issuer.to_string(), vec![], "federatedIdentityCredentials");
+                self.external(
+                    id.clone(),
+                    "oidc_issuer",
+                    issuer.to_string(),
+                    vec![],
+                    "federatedIdentityCredentials",
+                );
                 id
             }
         };
-        self.edge(app, &target, EdgeKind::Trusts, conditions, "federatedIdentityCredentials");
+        self.edge(
+            app,
+            &target,
+            EdgeKind::Trusts,
+            conditions,
+            "federatedIdentityCredentials",
+        );
     }
 
-    fn external(&mut self, id: String, kind: &str, name: String, identifiers: Vec<Identifier>, source: &str) {
+    fn external(
+        &mut self,
+        id: String,
+        kind: &str,
+        name: String,
+        identifiers: Vec<Identifier>,
+        source: &str,
+    ) {
         if self.externals.insert(id.clone()) {
-            self.out.push(Observation::ExternalPrincipal(ExternalPrincipalObs {
-                id,
-                kind: kind.to_string(),
-                name,
-                identifiers,
-                provenance: provenance(source),
-            }));
+            self.out
+                .push(Observation::ExternalPrincipal(ExternalPrincipalObs {
+                    id,
+                    kind: kind.to_string(),
+                    name,
+                    identifiers,
+                    provenance: provenance(source),
+                }));
         }
     }
 
-    fn edge(&mut self, from: &str, to: &str, kind: EdgeKind, conditions: BTreeMap<String, String>, source: &str) {
+    fn edge(
+        &mut self,
+        from: &str,
+        to: &str,
+        kind: EdgeKind,
+        conditions: BTreeMap<String, String>,
+        source: &str,
+    ) {
         self.out.push(Observation::Edge(EdgeObs {
             from: from.to_string(),
             to: to.to_string(),

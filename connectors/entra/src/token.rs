@@ -40,7 +40,10 @@ pub(crate) fn check(cfg: &EntraConfig) -> Result<(), String> {
         }
     }
     if !cfg!(feature = "azure-identity") {
-        return Err("this build has no azure_identity (cargo feature `azure-identity`): set token_env".into());
+        return Err(
+            "this build has no azure_identity (cargo feature `azure-identity`): set token_env"
+                .into(),
+        );
     }
     Ok(())
 }
@@ -68,13 +71,15 @@ async fn from_azure_identity(cfg: &EntraConfig) -> Result<String, ConnectorError
     use std::sync::Arc;
     let which = Credential::of(cfg);
     let auth = |m: String| ConnectorError::new(ErrorKind::Auth, m);
-    let mut client_options = azure_core::http::ClientOptions::default();
-    // A few quick retries: an unreachable authority should fail in seconds, not minutes.
-    client_options.retry = azure_core::http::RetryOptions::fixed(azure_core::http::FixedRetryOptions {
-        delay: azure_core::time::Duration::milliseconds(300),
-        max_retries: 2,
-        max_total_elapsed: azure_core::time::Duration::seconds(15),
-    });
+    let mut client_options = azure_core::http::ClientOptions {
+        // A few quick retries: an unreachable authority should fail in seconds, not minutes.
+        retry: azure_core::http::RetryOptions::fixed(azure_core::http::FixedRetryOptions {
+            delay: azure_core::time::Duration::milliseconds(300),
+            max_retries: 2,
+            max_total_elapsed: azure_core::time::Duration::seconds(15),
+        }),
+        ..Default::default()
+    };
     if let Some(a) = &cfg.authority_url {
         let mut custom = azure_core::cloud::CustomConfiguration::default();
         custom.authority_host = a.clone();
@@ -84,7 +89,9 @@ async fn from_azure_identity(cfg: &EntraConfig) -> Result<String, ConnectorError
         Credential::ClientSecret => {
             let var = cfg.client_secret_env.clone().unwrap_or_default();
             let secret = trustmap_model::env::named(&var).ok_or_else(|| {
-                auth(format!("environment variable {var} (client_secret_env) is not set"))
+                auth(format!(
+                    "environment variable {var} (client_secret_env) is not set"
+                ))
             })?;
             azure_identity::ClientSecretCredential::new(
                 &cfg.tenant_id,

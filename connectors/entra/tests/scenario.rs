@@ -97,37 +97,80 @@ async fn the_designed_tenant_through_graph() {
     .into_iter()
     .collect();
     want.sort();
-    assert_eq!(got, want, "Microsoft's own apps are not emitted; one identity per own app");
+    assert_eq!(
+        got, want,
+        "Microsoft's own apps are not emitted; one identity per own app"
+    );
 
     let acme = identity(&run.obs, &format!("entra:{T}:sp/{}", entra::ACME_APP));
     assert_eq!(acme.kind, "entra_service_principal");
     assert_eq!(
         acme.scopes,
-        vec!["entra:Microsoft Graph:Mail.ReadWrite", "entra:Microsoft Graph:User.Read.All"],
+        vec![
+            "entra:Microsoft Graph:Mail.ReadWrite",
+            "entra:Microsoft Graph:User.Read.All"
+        ],
         "app role ids resolved to names through Microsoft Graph's appRoles"
     );
-    assert!(acme.identifiers.contains(&Identifier::EntraTenant(entra::ACME_TENANT.into())));
-    assert!(acme.identifiers.contains(&Identifier::EntraApp(entra::ACME_APP.into())));
-    assert_eq!(acme.tags["app_permissions"], "Microsoft Graph:Mail.ReadWrite, Microsoft Graph:User.Read.All");
+    assert!(acme
+        .identifiers
+        .contains(&Identifier::EntraTenant(entra::ACME_TENANT.into())));
+    assert!(acme
+        .identifiers
+        .contains(&Identifier::EntraApp(entra::ACME_APP.into())));
+    assert_eq!(
+        acme.tags["app_permissions"],
+        "Microsoft Graph:Mail.ReadWrite, Microsoft Graph:User.Read.All"
+    );
 
-    let oldco = identity(&run.obs, &format!("entra:{T}:sp/b2b2b2b2-0000-4000-8000-0000000001dc"));
+    let oldco = identity(
+        &run.obs,
+        &format!("entra:{T}:sp/b2b2b2b2-0000-4000-8000-0000000001dc"),
+    );
     assert_eq!(
         oldco.scopes,
-        vec!["entra:Microsoft Graph:Files.ReadWrite.All", "entra:Microsoft Graph:offline_access"]
+        vec![
+            "entra:Microsoft Graph:Files.ReadWrite.All",
+            "entra:Microsoft Graph:offline_access"
+        ]
     );
-    assert_eq!(oldco.tags["admin_consent"], "Microsoft Graph:Files.ReadWrite.All, Microsoft Graph:offline_access");
-    let archive = identity(&run.obs, &format!("entra:{T}:sp/b3b3b3b3-0000-4000-8000-0000000001dc"));
-    assert!(!archive.active, "a disabled service principal is not active access");
-    let legacy = identity(&run.obs, &format!("entra:{T}:sp/c4c4c4c4-0000-4000-8000-00000000011e"));
+    assert_eq!(
+        oldco.tags["admin_consent"],
+        "Microsoft Graph:Files.ReadWrite.All, Microsoft Graph:offline_access"
+    );
+    let archive = identity(
+        &run.obs,
+        &format!("entra:{T}:sp/b3b3b3b3-0000-4000-8000-0000000001dc"),
+    );
+    assert!(
+        !archive.active,
+        "a disabled service principal is not active access"
+    );
+    let legacy = identity(
+        &run.obs,
+        &format!("entra:{T}:sp/c4c4c4c4-0000-4000-8000-00000000011e"),
+    );
     assert_eq!(legacy.tags["user_consents"], "1");
     assert!(!legacy.tags.contains_key("admin_consent"));
 
-    let deployer = identity(&run.obs, &format!("entra:{T}:app/11111111-0000-4000-8000-0000000000d1"));
+    let deployer = identity(
+        &run.obs,
+        &format!("entra:{T}:app/11111111-0000-4000-8000-0000000000d1"),
+    );
     assert_eq!(deployer.kind, "entra_application");
-    assert_eq!(deployer.scopes, vec!["entra:Microsoft Graph:User.Read.All"], "its service principal's permissions");
-    assert!(deployer.identifiers.contains(&Identifier::Email("platform-lead@corp.example".into())));
+    assert_eq!(
+        deployer.scopes,
+        vec!["entra:Microsoft Graph:User.Read.All"],
+        "its service principal's permissions"
+    );
+    assert!(deployer
+        .identifiers
+        .contains(&Identifier::Email("platform-lead@corp.example".into())));
     assert_eq!(deployer.created.as_deref(), Some("2023-05-01T00:00:00Z"));
-    let mi = identity(&run.obs, &format!("entra:{T}:sp/33333333-0000-4000-8000-0000000000f3"));
+    let mi = identity(
+        &run.obs,
+        &format!("entra:{T}:sp/33333333-0000-4000-8000-0000000000f3"),
+    );
     assert_eq!(mi.kind, "entra_managed_identity");
 
     let open = run
@@ -147,9 +190,19 @@ async fn the_designed_tenant_through_graph() {
         .iter()
         .filter(|r| r.route().0 == "/v1.0/servicePrincipals" && r.answered == 200)
         .count();
-    assert_eq!(sp_pages, Tenant::scenario().service_principals.len().div_ceil(2));
-    for r in reqs.iter().filter(|r| !r.path.contains("oauth2PermissionGrants")) {
-        assert!(r.path.contains("%24select=") || r.path.contains("$select="), "{} without $select", r.path);
+    assert_eq!(
+        sp_pages,
+        Tenant::scenario().service_principals.len().div_ceil(2)
+    );
+    for r in reqs
+        .iter()
+        .filter(|r| !r.path.contains("oauth2PermissionGrants"))
+    {
+        assert!(
+            r.path.contains("%24select=") || r.path.contains("$select="),
+            "{} without $select",
+            r.path
+        );
     }
     assert!(
         !reqs.iter().any(|r| r.path.contains("sp-graph/appRoleAssignments") || r.path.contains("sp-mgcli/")),
@@ -159,14 +212,23 @@ async fn the_designed_tenant_through_graph() {
 
 #[tokio::test]
 async fn the_export_of_the_same_tenant_gives_the_same_observations() {
-    let server = entra::start(Tenant::scenario(), Behaviour { throttle_once: false, ..Behaviour::default() });
+    let server = entra::start(
+        Tenant::scenario(),
+        Behaviour {
+            throttle_once: false,
+            ..Behaviour::default()
+        },
+    );
     let dir = tempfile::tempdir().unwrap();
     let live = sweep(&live_config(&server.base), dir.path()).await;
     live.result.as_ref().unwrap();
 
     // What `az` would print, from the same tenant: write it through the connector's own reader.
     let c = connector(&live_config(&server.base));
-    let inv = c.inventory(&trustmap_testkit::run::context(dir.path())).await.unwrap();
+    let inv = c
+        .inventory(&trustmap_testkit::run::context(dir.path()))
+        .await
+        .unwrap();
     trustmap_connector_entra::export::write(&dir.path().join("export"), &inv).unwrap();
     let offline = sweep(
         &format!("tenant_id = \"{T}\"\nexport_dir = \"export\"\n"),
@@ -176,7 +238,9 @@ async fn the_export_of_the_same_tenant_gives_the_same_observations() {
     offline.result.as_ref().unwrap();
     assert!(offline.gaps.is_empty(), "{:?}", offline.gaps);
     let strip = |obs: &[Observation]| -> Vec<String> {
-        obs.iter().map(|o| serde_json::to_string(o).unwrap()).collect()
+        obs.iter()
+            .map(|o| serde_json::to_string(o).unwrap())
+            .collect()
     };
     assert_eq!(strip(&live.obs), strip(&offline.obs));
 
@@ -190,14 +254,34 @@ async fn the_export_of_the_same_tenant_gives_the_same_observations() {
         sp["alternativeNames"] = json!([]);
         sp["notificationEmailAddresses"] = json!([]);
     }
-    std::fs::write(cli.join("servicePrincipals.json"), serde_json::to_string_pretty(&sps).unwrap()).unwrap();
+    std::fs::write(
+        cli.join("servicePrincipals.json"),
+        serde_json::to_string_pretty(&sps).unwrap(),
+    )
+    .unwrap();
     std::fs::write(cli.join("applications.json"), "[]").unwrap();
-    std::fs::write(cli.join("oauth2PermissionGrants.json"), json!({"@odata.context": "x", "value": inv.grants}).to_string()).unwrap();
-    std::fs::write(cli.join("appRoleAssignments.json"), serde_json::to_string(&inv.assignments).unwrap()).unwrap();
-    let run = sweep(&format!("tenant_id = \"{T}\"\nexport_dir = \"cli\"\n"), dir.path()).await;
+    std::fs::write(
+        cli.join("oauth2PermissionGrants.json"),
+        json!({"@odata.context": "x", "value": inv.grants}).to_string(),
+    )
+    .unwrap();
+    std::fs::write(
+        cli.join("appRoleAssignments.json"),
+        serde_json::to_string(&inv.assignments).unwrap(),
+    )
+    .unwrap();
+    let run = sweep(
+        &format!("tenant_id = \"{T}\"\nexport_dir = \"cli\"\n"),
+        dir.path(),
+    )
+    .await;
     run.result.as_ref().unwrap();
     assert_eq!(run.gaps.len(), 1, "{:?}", run.gaps);
-    assert!(run.gaps[0].contains("owners not in the export"), "{:?}", run.gaps);
+    assert!(
+        run.gaps[0].contains("owners not in the export"),
+        "{:?}",
+        run.gaps
+    );
     let acme = identity(&run.obs, &format!("entra:{T}:sp/{}", entra::ACME_APP));
     assert_eq!(acme.tags["owners"], "unknown");
 }
@@ -206,7 +290,11 @@ async fn the_export_of_the_same_tenant_gives_the_same_observations() {
 async fn a_refused_collection_is_a_gap_naming_the_permission() {
     let server = entra::start(
         Tenant::scenario(),
-        Behaviour { refuse_grants: true, throttle_once: false, ..Behaviour::default() },
+        Behaviour {
+            refuse_grants: true,
+            throttle_once: false,
+            ..Behaviour::default()
+        },
     );
     let dir = tempfile::tempdir().unwrap();
     let run = sweep(&live_config(&server.base), dir.path()).await;
@@ -226,12 +314,22 @@ async fn a_rejected_token_stops_the_connector() {
     let server = entra::start(Tenant::scenario(), Behaviour::default());
     let dir = tempfile::tempdir().unwrap();
     std::env::set_var("TRUSTMAP_TEST_WRONG_GRAPH_TOKEN", "not-the-token");
-    let cfg = live_config(&server.base).replace("TRUSTMAP_TEST_GRAPH_TOKEN", "TRUSTMAP_TEST_WRONG_GRAPH_TOKEN");
+    let cfg = live_config(&server.base).replace(
+        "TRUSTMAP_TEST_GRAPH_TOKEN",
+        "TRUSTMAP_TEST_WRONG_GRAPH_TOKEN",
+    );
     let run = run_connector(&connector(&cfg), dir.path()).await;
     let e = run.result.unwrap_err();
     assert_eq!(e.kind, ErrorKind::Auth);
-    assert!(e.message.contains("HTTP 401: InvalidAuthenticationToken"), "{}", e.message);
-    assert!(!e.message.contains("not-the-token"), "the token never appears in errors");
+    assert!(
+        e.message.contains("HTTP 401: InvalidAuthenticationToken"),
+        "{}",
+        e.message
+    );
+    assert!(
+        !e.message.contains("not-the-token"),
+        "the token never appears in errors"
+    );
     assert_eq!(server.requests().len(), 1, "no call after a 401");
 }
 
@@ -241,13 +339,20 @@ async fn an_unreachable_token_endpoint_is_a_clear_error() {
     let cfg = format!(
         "tenant_id = \"{T}\"\nclient_id = \"11111111-0000-4000-8000-0000000000d1\"\nclient_secret_env = \"TRUSTMAP_TEST_ENTRA_SECRET\"\nauthority_url = \"https://127.0.0.1:9\"\n"
     );
-    std::env::set_var("TRUSTMAP_TEST_ENTRA_SECRET", "zkt8Q~8BGhu8NsO-S5s0GbFnbhb5FmY1R_Onl8sj");
+    std::env::set_var(
+        "TRUSTMAP_TEST_ENTRA_SECRET",
+        "zkt8Q~8BGhu8NsO-S5s0GbFnbhb5FmY1R_Onl8sj",
+    );
     let dir = tempfile::tempdir().unwrap();
     let run = run_connector(&connector(&cfg), dir.path()).await;
     let e = run.result.unwrap_err();
     assert_eq!(e.kind, ErrorKind::Auth, "{}", e.message);
     assert!(e.message.contains("ClientSecret token"), "{}", e.message);
-    assert!(!e.message.contains("8BGhu8NsO"), "the secret never appears: {}", e.message);
+    assert!(
+        !e.message.contains("8BGhu8NsO"),
+        "the secret never appears: {}",
+        e.message
+    );
     assert!(run.obs.is_empty());
 }
 
@@ -271,10 +376,26 @@ async fn paging_never_follows_a_foreign_or_repeated_link() {
     let dir = tempfile::tempdir().unwrap();
     let run = sweep(&live_config(&foreign.base), dir.path()).await;
     run.result.as_ref().unwrap();
-    assert!(run.gaps.iter().any(|g| g.contains("another host (https://evil.example)")), "{:?}", run.gaps);
-    assert!(run.gaps.iter().any(|g| g.contains("repeated a page link")), "{:?}", run.gaps);
-    assert!(foreign.requests().iter().all(|r| r.header("host").is_some_and(|h| h.starts_with("127.0.0.1"))));
-    identity(&run.obs, &format!("entra:{T}:sp/a1000000-0000-4000-8000-000000000001"));
+    assert!(
+        run.gaps
+            .iter()
+            .any(|g| g.contains("another host (https://evil.example)")),
+        "{:?}",
+        run.gaps
+    );
+    assert!(
+        run.gaps.iter().any(|g| g.contains("repeated a page link")),
+        "{:?}",
+        run.gaps
+    );
+    assert!(foreign
+        .requests()
+        .iter()
+        .all(|r| r.header("host").is_some_and(|h| h.starts_with("127.0.0.1"))));
+    identity(
+        &run.obs,
+        &format!("entra:{T}:sp/a1000000-0000-4000-8000-000000000001"),
+    );
 }
 
 #[tokio::test]
@@ -285,26 +406,50 @@ async fn broken_export_files_name_the_file_line_and_field() {
     for f in ["applications.json", "appRoleAssignments.json"] {
         std::fs::write(export.join(f), "[]").unwrap();
     }
-    std::fs::write(export.join("oauth2PermissionGrants.json"), "{\"value\": []}").unwrap();
+    std::fs::write(
+        export.join("oauth2PermissionGrants.json"),
+        "{\"value\": []}",
+    )
+    .unwrap();
     let cfg = format!("tenant_id = \"{T}\"\nexport_dir = \"export\"\n");
 
     // Truncated mid-object.
-    std::fs::write(export.join("servicePrincipals.json"), "[\n  {\n    \"id\": \"sp-1\",\n    \"appId\": \"a").unwrap();
+    std::fs::write(
+        export.join("servicePrincipals.json"),
+        "[\n  {\n    \"id\": \"sp-1\",\n    \"appId\": \"a",
+    )
+    .unwrap();
     let e = sweep(&cfg, dir.path()).await.result.unwrap_err();
     assert_eq!(e.kind, ErrorKind::Data);
-    assert!(e.message.contains("servicePrincipals.json:4:"), "{}", e.message);
+    assert!(
+        e.message.contains("servicePrincipals.json:4:"),
+        "{}",
+        e.message
+    );
 
     // A service principal without appId.
-    std::fs::write(export.join("servicePrincipals.json"), "[\n  {\"id\": \"sp-1\", \"displayName\": \"x\"}\n]").unwrap();
+    std::fs::write(
+        export.join("servicePrincipals.json"),
+        "[\n  {\"id\": \"sp-1\", \"displayName\": \"x\"}\n]",
+    )
+    .unwrap();
     let e = sweep(&cfg, dir.path()).await.result.unwrap_err();
-    assert!(e.message.contains("servicePrincipals.json:2:"), "{}", e.message);
+    assert!(
+        e.message.contains("servicePrincipals.json:2:"),
+        "{}",
+        e.message
+    );
     assert!(e.message.contains("missing field `appId`"), "{}", e.message);
 
     // A missing required file.
     std::fs::remove_file(export.join("applications.json")).unwrap();
     std::fs::write(export.join("servicePrincipals.json"), "[]").unwrap();
     let e = sweep(&cfg, dir.path()).await.result.unwrap_err();
-    assert!(e.message.contains("applications.json: cannot read"), "{}", e.message);
+    assert!(
+        e.message.contains("applications.json: cannot read"),
+        "{}",
+        e.message
+    );
 }
 
 #[test]
@@ -316,9 +461,22 @@ fn configuration_mistakes_are_named() {
             Ok(_) => panic!("accepted: {toml_text}"),
         }
     };
-    assert!(bad("tenant_id = \"corp.onmicrosoft.com\"\ntoken_env = \"X\"").contains("is not a tenant id"));
-    assert!(bad(&format!("tenant_id = \"{T}\"\nclient_id = \"x\"")).contains("needs client_id and client_secret_env"));
-    assert!(bad(&format!("tenant_id = \"{T}\"\nexport_dir = \"e\"\ntoken_env = \"X\"")).contains("export_dir is offline"));
-    assert!(bad(&format!("tenant_id = \"{T}\"\ntoken_env = \"X\"\nconcurrency = 0")).contains("concurrency"));
-    assert!(toml::from_str::<EntraConfig>(&format!("tenant_id = \"{T}\"\ncredential = \"magic\"")).is_err());
+    assert!(
+        bad("tenant_id = \"corp.onmicrosoft.com\"\ntoken_env = \"X\"")
+            .contains("is not a tenant id")
+    );
+    assert!(bad(&format!("tenant_id = \"{T}\"\nclient_id = \"x\""))
+        .contains("needs client_id and client_secret_env"));
+    assert!(bad(&format!(
+        "tenant_id = \"{T}\"\nexport_dir = \"e\"\ntoken_env = \"X\""
+    ))
+    .contains("export_dir is offline"));
+    assert!(bad(&format!(
+        "tenant_id = \"{T}\"\ntoken_env = \"X\"\nconcurrency = 0"
+    ))
+    .contains("concurrency"));
+    assert!(
+        toml::from_str::<EntraConfig>(&format!("tenant_id = \"{T}\"\ncredential = \"magic\""))
+            .is_err()
+    );
 }

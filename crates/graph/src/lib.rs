@@ -406,7 +406,11 @@ impl Graph {
             }
             let is_client_secret =
                 secret.hints.get("credential").map(String::as_str) == Some("entra_client_secret");
-            if let Some(app) = secret.hints.get(ENTRA_CLIENT_ID_HINT).filter(|_| is_client_secret) {
+            if let Some(app) = secret
+                .hints
+                .get(ENTRA_CLIENT_ID_HINT)
+                .filter(|_| is_client_secret)
+            {
                 let key = app.to_ascii_lowercase();
                 let targets = app_secrets.get(&key).or_else(|| apps.get(&key));
                 for &c in targets.into_iter().flatten() {

@@ -164,7 +164,9 @@ impl Parse<'_> {
             if v.len() != 36 || !v.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-') {
                 return Err(self.err(
                     t.span().start,
-                    format!("{owner}, field `match.entra_tenants`: {v:?} is not a tenant id (a GUID)"),
+                    format!(
+                        "{owner}, field `match.entra_tenants`: {v:?} is not a tenant id (a GUID)"
+                    ),
                 ));
             }
         }

@@ -104,12 +104,19 @@ const ENTRA_ADMIN_PERMISSIONS: &[&str] = &[
 
 /// The permission of an `entra:<resource>:<permission>` scope.
 fn entra_permission(scope: &str) -> Option<&str> {
-    scope.strip_prefix("entra:")?.rsplit_once(':').map(|(_, p)| p)
+    scope
+        .strip_prefix("entra:")?
+        .rsplit_once(':')
+        .map(|(_, p)| p)
 }
 
 /// An Entra permission that counts as admin (see [`ENTRA_ADMIN_PERMISSIONS`]).
 pub fn is_entra_admin(scope: &str) -> bool {
-    entra_permission(scope).is_some_and(|p| ENTRA_ADMIN_PERMISSIONS.iter().any(|a| a.eq_ignore_ascii_case(p)))
+    entra_permission(scope).is_some_and(|p| {
+        ENTRA_ADMIN_PERMISSIONS
+            .iter()
+            .any(|a| a.eq_ignore_ascii_case(p))
+    })
 }
 
 /// An Entra permission that writes, or reads mail or files: what makes lingering access

@@ -85,6 +85,26 @@ fn invalid(r: &SourcedRule, field: &'static str, message: impl Into<String>) -> 
 }
 
 impl CompiledRule {
+    /// The `near` hint regexes, each with a group for its value.
+    fn near(src: &SourcedRule) -> Result<Vec<(String, Regex)>, RuleError> {
+        let mut near = Vec::new();
+        for (hint, pattern) in &src.def.near {
+            let re = RegexBuilder::new(pattern)
+                .unicode(false)
+                .build()
+                .map_err(|e| invalid(src, "near", format!("{hint}: {e}")))?;
+            if re.captures_len() < 2 {
+                return Err(invalid(
+                    src,
+                    "near",
+                    format!("{hint}: needs a capture group for the value"),
+                ));
+            }
+            near.push((hint.clone(), re));
+        }
+        Ok(near)
+    }
+
     fn compile(src: SourcedRule) -> Result<Self, RuleError> {
         let d = &src.def;
         if d.id.get_ref().is_empty()
@@ -132,17 +152,7 @@ impl CompiledRule {
                 None => {}
             }
         }
-        let mut near = Vec::new();
-        for (hint, pattern) in &d.near {
-            let re = RegexBuilder::new(pattern)
-                .unicode(false)
-                .build()
-                .map_err(|e| invalid(&src, "near", format!("{hint}: {e}")))?;
-            if re.captures_len() < 2 {
-                return Err(invalid(&src, "near", format!("{hint}: needs a capture group for the value")));
-            }
-            near.push((hint.clone(), re));
-        }
+        let near = Self::near(&src)?;
         Ok(CompiledRule {
             id: d.id.get_ref().clone(),
             name: d.name.clone(),
@@ -319,8 +329,10 @@ impl Engine {
                 .filter_map(|c| c.get(1))
                 .min_by_key(|g| (ws + g.start()).abs_diff(m.start));
             if let Some(g) = closest {
-                m.hints
-                    .insert(hint.clone(), String::from_utf8_lossy(g.as_bytes()).into_owned());
+                m.hints.insert(
+                    hint.clone(),
+                    String::from_utf8_lossy(g.as_bytes()).into_owned(),
+                );
             }
         }
     }

@@ -52,6 +52,33 @@ args = ["-c", "echo '{\"type\":\"identity\",\"id\":\"x:1\",\"kind\":\"service_ac
                 t(r#"snapshot_file = "missing.json""#),
             )
         }
+        "entra" => {
+            let export = working.join("entra");
+            std::fs::create_dir_all(&export).unwrap();
+            std::fs::write(
+                export.join("servicePrincipals.json"),
+                r#"[{"id": "sp-1", "appId": "a1000000-0000-4000-8000-000000000001", "appOwnerOrganizationId": "9f8e7d6c-5b4a-4c3d-8e2f-1a0b9c8d7e6f"}]"#,
+            )
+            .unwrap();
+            for f in [
+                "applications.json",
+                "appRoleAssignments.json",
+                "oauth2PermissionGrants.json",
+            ] {
+                std::fs::write(export.join(f), "[]").unwrap();
+            }
+            let tenant = r#"tenant_id = "0b1c2d3e-0000-4000-8000-00000000c0de""#;
+            (
+                t(&format!(
+                    "{tenant}
+export_dir = \"work/entra\""
+                )),
+                t(&format!(
+                    "{tenant}
+export_dir = \"missing\""
+                )),
+            )
+        }
         other => panic!("no conformance fixture for connector type {other:?}: add one"),
     }
 }

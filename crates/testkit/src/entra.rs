@@ -31,7 +31,10 @@ pub const GRAPH_ROLES: &[(&str, &str)] = &[
     ("df021288-bdef-4463-88db-98f22de89214", "User.Read.All"),
     ("e2a3a72e-5f79-4c64-b1b1-878b674786c9", "Mail.ReadWrite"),
     ("7ab1d382-f21e-4acd-a863-ba3e13f7da61", "Directory.Read.All"),
-    ("75359482-378d-4052-8f01-80520e7db3cd", "Files.ReadWrite.All"),
+    (
+        "75359482-378d-4052-8f01-80520e7db3cd",
+        "Files.ReadWrite.All",
+    ),
 ];
 
 /// What the server holds.
@@ -86,7 +89,13 @@ fn sp(id: &str, app_id: &str, name: &str, owner_tenant: Option<&str>, enabled: b
     })
 }
 
-fn grant(client: &str, resource: &str, consent: &str, principal: Option<&str>, scope: &str) -> Value {
+fn grant(
+    client: &str,
+    resource: &str,
+    consent: &str,
+    principal: Option<&str>,
+    scope: &str,
+) -> Value {
     json!({
         "id": format!("grant-{client}-{}", principal.unwrap_or("all")),
         "clientId": client, "consentType": consent, "principalId": principal,
@@ -126,7 +135,13 @@ impl Tenant {
             ..Tenant::default()
         };
         let graph_sp = "sp-graph";
-        let mut g = sp(graph_sp, GRAPH_APP, "Microsoft Graph", Some(MICROSOFT), true);
+        let mut g = sp(
+            graph_sp,
+            GRAPH_APP,
+            "Microsoft Graph",
+            Some(MICROSOFT),
+            true,
+        );
         g["appRoles"] = Value::Array(
             GRAPH_ROLES
                 .iter()
@@ -135,82 +150,66 @@ impl Tenant {
         );
         t.service_principals.push(g);
         // Microsoft's own tool with an admin consent: the platform, not a finding.
-        t.service_principals.push(sp("sp-mgcli", "14d82eec-204b-4c2f-b7e8-296a70dab67e", "Microsoft Graph Command Line Tools", Some(MICROSOFT), true));
-        t.grants.push(grant("sp-mgcli", graph_sp, "AllPrincipals", None, "Directory.ReadWrite.All"));
-        // Acme (active): app permissions beyond what was approved.
-        t.service_principals.push(sp("sp-acme", ACME_APP, "Acme BI", Some(ACME_TENANT), true));
-        t.assignments.insert("sp-acme".into(), vec![
-            assignment("sp-acme", graph_sp, "User.Read.All"),
-            assignment("sp-acme", graph_sp, "Mail.ReadWrite"),
-        ]);
-        // OldCo (revoked): still consented for files; its second app is disabled.
-        t.service_principals.push(sp("sp-oldco", "b2b2b2b2-0000-4000-8000-0000000001dc", "OldCo Sync", Some(OLDCO_TENANT), true));
-        t.grants.push(grant("sp-oldco", graph_sp, "AllPrincipals", None, "Files.ReadWrite.All offline_access"));
-        t.service_principals.push(sp("sp-oldco-2", "b3b3b3b3-0000-4000-8000-0000000001dc", "OldCo Archive", Some(OLDCO_TENANT), false));
-        t.assignments.insert("sp-oldco-2".into(), vec![assignment("sp-oldco-2", graph_sp, "Directory.Read.All")]);
-        // LegacyHR (expired): one user's consent to read profiles.
-        t.service_principals.push(sp("sp-legacy", "c4c4c4c4-0000-4000-8000-00000000011e", "LegacyHR Connector", Some(LEGACY_TENANT), true));
-        t.grants.push(grant("sp-legacy", graph_sp, "Principal", Some("user-alice"), "User.Read"));
-        // DataPipe, Acme's subcontractor, reaching in with its own app.
-        t.service_principals.push(sp("sp-datapipe", "d5d5d5d5-0000-4000-8000-00000000da7a", "DataPipe Loader", Some(DATAPIPE_TENANT), true));
-        t.grants.push(grant("sp-datapipe", graph_sp, "AllPrincipals", None, "User.Read"));
-        // Nobody registered these tenants: one app holds a permission, one holds none.
-        t.service_principals.push(sp("sp-shady", "e6e6e6e6-0000-4000-8000-000000005bad", "Shady Analytics", Some(SHADY_TENANT), true));
-        t.assignments.insert("sp-shady".into(), vec![assignment("sp-shady", graph_sp, "Directory.Read.All")]);
-        t.service_principals.push(sp("sp-quiet", "f7f7f7f7-0000-4000-8000-00000000a1e7", "Quiet Calendar", Some(QUIET_TENANT), true));
-        // Our own app registrations and their service principals.
-        t.applications.push(json!({
-            "id": "app-deployer", "appId": "11111111-0000-4000-8000-0000000000d1", "displayName": "corp-ci-deployer",
-            "createdDateTime": "2023-05-01T00:00:00Z", "signInAudience": "AzureADMyOrg",
-            "passwordCredentials": [secret("k-deployer-1", "ci", "2023-05-01T00:00:00Z", "2027-05-01T00:00:00Z")],
-            "keyCredentials": [], "web": {"redirectUris": []}
-        }));
-        t.service_principals.push(sp("sp-deployer", "11111111-0000-4000-8000-0000000000d1", "corp-ci-deployer", Some(TENANT), true));
-        t.assignments.insert("sp-deployer".into(), vec![assignment("sp-deployer", graph_sp, "User.Read.All")]);
-        t.owners.insert("app-deployer".into(), vec![user("platform-lead@corp.example")]);
-        t.federated.insert("app-deployer".into(), vec![
-            json!({"id": "fic-1", "name": "acme-etl", "issuer": "https://token.actions.githubusercontent.com",
-                   "subject": "repo:acme-analytics/etl:ref:refs/heads/main", "audiences": ["api://AzureADTokenExchange"], "description": null}),
-            json!({"id": "fic-2", "name": "corp-infra", "issuer": "https://token.actions.githubusercontent.com",
-                   "subject": "repo:corp/infra:environment:prod", "audiences": ["api://AzureADTokenExchange"], "description": null}),
-        ]);
-        t.applications.push(json!({
-            "id": "app-reporting", "appId": "22222222-0000-4000-8000-0000000000e2", "displayName": "orphan-reporting",
-            "createdDateTime": "2025-09-01T00:00:00Z", "signInAudience": "AzureADMultipleOrgs",
-            "passwordCredentials": [],
-            "keyCredentials": [{"keyId": "k-report-cert", "displayName": "CN=reporting", "startDateTime": "2025-09-01T00:00:00Z",
-                                "endDateTime": "2035-09-01T00:00:00Z", "type": "AsymmetricX509Cert", "usage": "Verify"}],
-            "web": {"redirectUris": []}
-        }));
-        t.service_principals.push(sp("sp-reporting", "22222222-0000-4000-8000-0000000000e2", "orphan-reporting", Some(TENANT), true));
-        t.owners.insert("app-reporting".into(), vec![]);
-        t.federated.insert("app-reporting".into(), vec![
-            json!({"id": "fic-3", "name": "any-ci", "issuer": "https://ci.example.dev/oidc",
-                   "subject": "*", "audiences": ["api://AzureADTokenExchange"], "description": null}),
-        ]);
-        let mut mi = sp("sp-mi-backup", "33333333-0000-4000-8000-0000000000f3", "mi-backup", None, true);
-        mi["servicePrincipalType"] = json!("ManagedIdentity");
-        t.service_principals.push(mi);
+        t.service_principals.push(sp(
+            "sp-mgcli",
+            "14d82eec-204b-4c2f-b7e8-296a70dab67e",
+            "Microsoft Graph Command Line Tools",
+            Some(MICROSOFT),
+            true,
+        ));
+        t.grants.push(grant(
+            "sp-mgcli",
+            graph_sp,
+            "AllPrincipals",
+            None,
+            "Directory.ReadWrite.All",
+        ));
+        partner_apps(&mut t, graph_sp);
+        own_apps(&mut t, graph_sp);
         t
     }
 
     /// A generated tenant for the benchmark: `sps` service principals (a quarter of them other
     /// tenants' apps), `apps` registrations, `grants` delegated grants and as many assignments.
     pub fn generated(sps: usize, apps: usize, grants: usize) -> Tenant {
+        // Every service principal answers its assignments call (most with an empty list).
         let mut t = Tenant {
             id: TENANT.into(),
             ..Tenant::default()
         };
-        let mut g = sp("sp-graph", GRAPH_APP, "Microsoft Graph", Some(MICROSOFT), true);
+        let mut g = sp(
+            "sp-graph",
+            GRAPH_APP,
+            "Microsoft Graph",
+            Some(MICROSOFT),
+            true,
+        );
         g["appRoles"] = Value::Array(
-            GRAPH_ROLES.iter().map(|(id, v)| json!({"id": id, "value": v})).collect(),
+            GRAPH_ROLES
+                .iter()
+                .map(|(id, v)| json!({"id": id, "value": v}))
+                .collect(),
         );
         t.service_principals.push(g);
         for i in 0..sps.saturating_sub(1) {
             let id = format!("sp-{i:06}");
-            let owner = if i % 4 == 0 { format!("{:0>8}-0000-4000-8000-{:012}", i % 97, i % 97) } else { TENANT.to_string() };
-            t.service_principals.push(sp(&id, &guid("a", i), &format!("app-{i:06}"), Some(&owner), true));
-            t.owners.insert(id, vec![user(&format!("owner{}@corp.example", i % 50))]);
+            let owner = if i % 4 == 0 {
+                format!("{:0>8}-0000-4000-8000-{:012}", i % 97, i % 97)
+            } else {
+                TENANT.to_string()
+            };
+            t.service_principals.push(sp(
+                &id,
+                &guid("a", i),
+                &format!("app-{i:06}"),
+                Some(&owner),
+                true,
+            ));
+            t.owners.insert(
+                id.clone(),
+                vec![user(&format!("owner{}@corp.example", i % 50))],
+            );
+            t.assignments.insert(id, Vec::new());
         }
         for i in 0..apps {
             let id = format!("app-{i:06}");
@@ -222,7 +221,6 @@ impl Tenant {
             }));
             t.federated.insert(id, vec![]);
         }
-        let roles = ["User.Read.All", "Directory.Read.All", "Mail.ReadWrite"];
         let n = t.service_principals.len().saturating_sub(1).max(1);
         for i in 0..grants {
             let client = format!("sp-{:06}", i % n);
@@ -232,7 +230,6 @@ impl Tenant {
                 "id": format!("ara-{i}"), "appRoleId": GRAPH_ROLES[i % 3].0, "principalId": client,
                 "resourceId": "sp-graph", "resourceDisplayName": "Microsoft Graph", "createdDateTime": "2025-01-01T00:00:00Z"
             }));
-            let _ = roles;
         }
         t
     }
@@ -245,7 +242,10 @@ struct State {
 }
 
 fn not_found() -> Response {
-    Response::json(404, &json!({"error": {"code": "Request_ResourceNotFound", "message": "Resource does not exist."}}))
+    Response::json(
+        404,
+        &json!({"error": {"code": "Request_ResourceNotFound", "message": "Resource does not exist."}}),
+    )
 }
 
 /// `$select=a,b` keeps those fields (and `@odata` annotations); `owners` when expanded.
@@ -268,12 +268,21 @@ fn project(item: &Value, select: Option<&str>, owners: Option<&Vec<Value>>) -> V
     out
 }
 
-fn page(state: &State, req: &Request, items: Vec<Value>, owners: Option<&BTreeMap<String, Vec<Value>>>) -> Response {
+fn page(
+    state: &State,
+    req: &Request,
+    items: &[Value],
+    owners: Option<&BTreeMap<String, Vec<Value>>>,
+) -> Response {
     let (path, query) = req.route();
     let q = |k: &str| query.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-    let top = q("$top").and_then(|t| t.parse::<usize>().ok()).unwrap_or(100);
+    let top = q("$top")
+        .and_then(|t| t.parse::<usize>().ok())
+        .unwrap_or(100);
     let size = top.min(state.behaviour.page_size).max(1);
-    let skip = q("$skiptoken").and_then(|t| t.parse::<usize>().ok()).unwrap_or(0);
+    let skip = q("$skiptoken")
+        .and_then(|t| t.parse::<usize>().ok())
+        .unwrap_or(0);
     let select = q("$select");
     let expand_owners = q("$expand").is_some_and(|e| e.starts_with("owners"));
     let empty = Vec::new();
@@ -289,7 +298,8 @@ fn page(state: &State, req: &Request, items: Vec<Value>, owners: Option<&BTreeMa
             project(it, select.as_deref(), o)
         })
         .collect();
-    let mut body = json!({"@odata.context": "https://graph.microsoft.com/v1.0/$metadata", "value": value});
+    let mut body =
+        json!({"@odata.context": "https://graph.microsoft.com/v1.0/$metadata", "value": value});
     if skip + size < items.len() {
         let host = req.header("host").unwrap_or("127.0.0.1");
         let kept: Vec<String> = query
@@ -313,7 +323,10 @@ fn answer(state: &State, req: &Request) -> Response {
         std::thread::sleep(state.behaviour.latency);
     }
     if req.header("authorization") != Some(&format!("Bearer {TOKEN}")) {
-        return Response::json(401, &json!({"error": {"code": "InvalidAuthenticationToken", "message": "Access token is empty."}}));
+        return Response::json(
+            401,
+            &json!({"error": {"code": "InvalidAuthenticationToken", "message": "Access token is empty."}}),
+        );
     }
     let t = &state.tenant;
     let (path, query) = req.route();
@@ -321,30 +334,51 @@ fn answer(state: &State, req: &Request) -> Response {
     match parts.as_slice() {
         ["v1.0", "servicePrincipals"] => {
             let second_page = query.iter().any(|(k, v)| k == "$skiptoken" && v != "0");
-            if second_page && state.behaviour.throttle_once && !state.throttled.swap(true, Ordering::SeqCst) {
-                return Response::json(429, &json!({"error": {"code": "TooManyRequests", "message": "Too many requests."}}))
-                    .header("retry-after", "1");
+            if second_page
+                && state.behaviour.throttle_once
+                && !state.throttled.swap(true, Ordering::SeqCst)
+            {
+                return Response::json(
+                    429,
+                    &json!({"error": {"code": "TooManyRequests", "message": "Too many requests."}}),
+                )
+                .header("retry-after", "1");
             }
-            page(state, req, t.service_principals.clone(), Some(&t.owners))
+            page(state, req, &t.service_principals, Some(&t.owners))
         }
-        ["v1.0", "applications"] => page(state, req, t.applications.clone(), Some(&t.owners)),
+        ["v1.0", "applications"] => page(state, req, &t.applications, Some(&t.owners)),
         ["v1.0", "oauth2PermissionGrants"] => {
             if state.behaviour.refuse_grants {
-                return Response::json(403, &json!({"error": {"code": "Authorization_RequestDenied", "message": "Insufficient privileges to complete the operation."}}));
+                return Response::json(
+                    403,
+                    &json!({"error": {"code": "Authorization_RequestDenied", "message": "Insufficient privileges to complete the operation."}}),
+                );
             }
-            page(state, req, t.grants.clone(), None)
+            page(state, req, &t.grants, None)
         }
         ["v1.0", "servicePrincipals", id, "appRoleAssignments"] => {
-            if !t.service_principals.iter().any(|s| s["id"] == *id) {
+            if !t.assignments.contains_key(*id)
+                && !t.service_principals.iter().any(|s| s["id"] == *id)
+            {
                 return not_found();
             }
-            page(state, req, t.assignments.get(*id).cloned().unwrap_or_default(), None)
+            page(
+                state,
+                req,
+                t.assignments.get(*id).map_or(&[][..], Vec::as_slice),
+                None,
+            )
         }
         ["v1.0", "applications", id, "federatedIdentityCredentials"] => {
-            if !t.applications.iter().any(|a| a["id"] == *id) {
+            if !t.federated.contains_key(*id) && !t.applications.iter().any(|a| a["id"] == *id) {
                 return not_found();
             }
-            page(state, req, t.federated.get(*id).cloned().unwrap_or_default(), None)
+            page(
+                state,
+                req,
+                t.federated.get(*id).map_or(&[][..], Vec::as_slice),
+                None,
+            )
         }
         _ => not_found(),
     }
@@ -358,4 +392,154 @@ pub fn start(tenant: Tenant, behaviour: Behaviour) -> Server {
         throttled: AtomicBool::new(false),
     });
     Server::start(move |req| answer(&state, req))
+}
+
+/// Other tenants' apps: partners active, revoked, expired and a subcontractor's; unknown ones.
+fn partner_apps(t: &mut Tenant, graph_sp: &str) {
+    // Acme (active): app permissions beyond what was approved.
+    t.service_principals
+        .push(sp("sp-acme", ACME_APP, "Acme BI", Some(ACME_TENANT), true));
+    t.assignments.insert(
+        "sp-acme".into(),
+        vec![
+            assignment("sp-acme", graph_sp, "User.Read.All"),
+            assignment("sp-acme", graph_sp, "Mail.ReadWrite"),
+        ],
+    );
+    // OldCo (revoked): still consented for files; its second app is disabled.
+    t.service_principals.push(sp(
+        "sp-oldco",
+        "b2b2b2b2-0000-4000-8000-0000000001dc",
+        "OldCo Sync",
+        Some(OLDCO_TENANT),
+        true,
+    ));
+    t.grants.push(grant(
+        "sp-oldco",
+        graph_sp,
+        "AllPrincipals",
+        None,
+        "Files.ReadWrite.All offline_access",
+    ));
+    t.service_principals.push(sp(
+        "sp-oldco-2",
+        "b3b3b3b3-0000-4000-8000-0000000001dc",
+        "OldCo Archive",
+        Some(OLDCO_TENANT),
+        false,
+    ));
+    t.assignments.insert(
+        "sp-oldco-2".into(),
+        vec![assignment("sp-oldco-2", graph_sp, "Directory.Read.All")],
+    );
+    // LegacyHR (expired): one user's consent to read profiles.
+    t.service_principals.push(sp(
+        "sp-legacy",
+        "c4c4c4c4-0000-4000-8000-00000000011e",
+        "LegacyHR Connector",
+        Some(LEGACY_TENANT),
+        true,
+    ));
+    t.grants.push(grant(
+        "sp-legacy",
+        graph_sp,
+        "Principal",
+        Some("user-alice"),
+        "User.Read",
+    ));
+    // DataPipe, Acme's subcontractor, reaching in with its own app.
+    t.service_principals.push(sp(
+        "sp-datapipe",
+        "d5d5d5d5-0000-4000-8000-00000000da7a",
+        "DataPipe Loader",
+        Some(DATAPIPE_TENANT),
+        true,
+    ));
+    t.grants.push(grant(
+        "sp-datapipe",
+        graph_sp,
+        "AllPrincipals",
+        None,
+        "User.Read",
+    ));
+    // Nobody registered these tenants: one app holds a permission, one holds none.
+    t.service_principals.push(sp(
+        "sp-shady",
+        "e6e6e6e6-0000-4000-8000-000000005bad",
+        "Shady Analytics",
+        Some(SHADY_TENANT),
+        true,
+    ));
+    t.assignments.insert(
+        "sp-shady".into(),
+        vec![assignment("sp-shady", graph_sp, "Directory.Read.All")],
+    );
+    t.service_principals.push(sp(
+        "sp-quiet",
+        "f7f7f7f7-0000-4000-8000-00000000a1e7",
+        "Quiet Calendar",
+        Some(QUIET_TENANT),
+        true,
+    ));
+}
+
+/// Our own app registrations, their service principals, and a managed identity.
+fn own_apps(t: &mut Tenant, graph_sp: &str) {
+    // Our own app registrations and their service principals.
+    t.applications.push(json!({
+            "id": "app-deployer", "appId": "11111111-0000-4000-8000-0000000000d1", "displayName": "corp-ci-deployer",
+            "createdDateTime": "2023-05-01T00:00:00Z", "signInAudience": "AzureADMyOrg",
+            "passwordCredentials": [secret("k-deployer-1", "ci", "2023-05-01T00:00:00Z", "2027-05-01T00:00:00Z")],
+            "keyCredentials": [], "web": {"redirectUris": []}
+        }));
+    t.service_principals.push(sp(
+        "sp-deployer",
+        "11111111-0000-4000-8000-0000000000d1",
+        "corp-ci-deployer",
+        Some(TENANT),
+        true,
+    ));
+    t.assignments.insert(
+        "sp-deployer".into(),
+        vec![assignment("sp-deployer", graph_sp, "User.Read.All")],
+    );
+    t.owners.insert(
+        "app-deployer".into(),
+        vec![user("platform-lead@corp.example")],
+    );
+    t.federated.insert("app-deployer".into(), vec![
+            json!({"id": "fic-1", "name": "acme-etl", "issuer": "https://token.actions.githubusercontent.com",
+                   "subject": "repo:acme-analytics/etl:ref:refs/heads/main", "audiences": ["api://AzureADTokenExchange"], "description": null}),
+            json!({"id": "fic-2", "name": "corp-infra", "issuer": "https://token.actions.githubusercontent.com",
+                   "subject": "repo:corp/infra:environment:prod", "audiences": ["api://AzureADTokenExchange"], "description": null}),
+        ]);
+    t.applications.push(json!({
+            "id": "app-reporting", "appId": "22222222-0000-4000-8000-0000000000e2", "displayName": "orphan-reporting",
+            "createdDateTime": "2025-09-01T00:00:00Z", "signInAudience": "AzureADMultipleOrgs",
+            "passwordCredentials": [],
+            "keyCredentials": [{"keyId": "k-report-cert", "displayName": "CN=reporting", "startDateTime": "2025-09-01T00:00:00Z",
+                                "endDateTime": "2035-09-01T00:00:00Z", "type": "AsymmetricX509Cert", "usage": "Verify"}],
+            "web": {"redirectUris": []}
+        }));
+    t.service_principals.push(sp(
+        "sp-reporting",
+        "22222222-0000-4000-8000-0000000000e2",
+        "orphan-reporting",
+        Some(TENANT),
+        true,
+    ));
+    t.owners.insert("app-reporting".into(), vec![]);
+    t.federated.insert("app-reporting".into(), vec![
+            json!({"id": "fic-3", "name": "any-ci", "issuer": "https://ci.example.dev/oidc",
+                   "subject": "*", "audiences": ["api://AzureADTokenExchange"], "description": null}),
+        ]);
+    let mut mi = sp(
+        "sp-mi-backup",
+        "33333333-0000-4000-8000-0000000000f3",
+        "mi-backup",
+        None,
+        true,
+    );
+    mi["servicePrincipalType"] = json!("ManagedIdentity");
+    t.service_principals.push(mi);
 }

@@ -10,12 +10,13 @@
 
 pub mod browser;
 pub mod corpus;
+pub mod entra;
 pub mod estate;
 pub mod git;
-pub mod entra;
 pub mod github;
 pub mod http;
 pub mod measure;
 pub mod moto;
+pub mod openapi;
 pub mod run;
 pub mod score;

@@ -19,12 +19,15 @@ impl Check for DormantAccess {
         // through Graph v1.0), so silence is not dormancy, for the identity or the credentials
         // it holds.
         let g = ctx.graph;
-        let untracked = |i: usize| g.nodes[i].tags.get("usage").map(String::as_str) == Some("untracked");
+        let untracked =
+            |i: usize| g.nodes[i].tags.get("usage").map(String::as_str) == Some("untracked");
         for (i, n) in g.nodes.iter().enumerate().filter(|&(i, n)| {
             is_access(n)
                 && n.active
                 && !untracked(i)
-                && !g.incoming(i).any(|e| e.kind == trustmap_model::EdgeKind::Holds && untracked(e.from))
+                && !g
+                    .incoming(i)
+                    .any(|e| e.kind == trustmap_model::EdgeKind::Holds && untracked(e.from))
         }) {
             let _ = i;
             let (idle_since, never) = match (

@@ -51,7 +51,11 @@ impl Check for LingeringAccess {
             if !sensitive.is_empty() {
                 evidence.insert(
                     "sensitive_scopes".into(),
-                    sensitive.iter().map(|s| s.to_string()).collect::<Vec<_>>().into(),
+                    sensitive
+                        .iter()
+                        .map(|s| s.to_string())
+                        .collect::<Vec<_>>()
+                        .into(),
                 );
             }
             if let Some(u) = &n.last_used {
