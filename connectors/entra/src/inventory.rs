@@ -70,7 +70,9 @@ pub struct Owner {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ServicePrincipal {
-    /// The object id (what grants and assignments refer to).
+    /// The object id (what grants and assignments refer to). Inherited from directoryObject,
+    /// which Graph's documented examples leave out: read as empty when absent.
+    #[serde(default)]
     pub id: String,
     pub app_id: String,
     #[serde(default)]
@@ -84,8 +86,9 @@ pub struct ServicePrincipal {
     pub account_enabled: bool,
     #[serde(default)]
     pub service_principal_type: Option<String>,
+    /// The publisher Microsoft verified (v1.0 has no plain `publisherName`).
     #[serde(default)]
-    pub publisher_name: Option<String>,
+    pub verified_publisher: Option<VerifiedPublisher>,
     #[serde(default)]
     pub app_roles: Vec<AppRole>,
     #[serde(default)]
@@ -119,10 +122,19 @@ fn enabled_flag<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error
     }
 }
 
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VerifiedPublisher {
+    #[serde(default)]
+    pub display_name: Option<String>,
+}
+
 /// An application registration of the tenant.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Application {
+    /// The object id (federated credentials are listed under it); see ServicePrincipal's.
+    #[serde(default)]
     pub id: String,
     pub app_id: String,
     #[serde(default)]

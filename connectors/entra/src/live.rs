@@ -16,7 +16,7 @@ use crate::inventory::{
     ServicePrincipal,
 };
 
-const SP_SELECT: &str = "id,appId,displayName,appOwnerOrganizationId,accountEnabled,servicePrincipalType,publisherName,appRoles,passwordCredentials,keyCredentials";
+const SP_SELECT: &str = "id,appId,displayName,appOwnerOrganizationId,accountEnabled,servicePrincipalType,verifiedPublisher,appRoles,passwordCredentials,keyCredentials";
 const APP_SELECT: &str =
     "id,appId,displayName,createdDateTime,signInAudience,passwordCredentials,keyCredentials";
 /// Plain `owners`: Graph's description lists the navigation properties `$expand` may name and

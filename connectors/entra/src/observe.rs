@@ -244,7 +244,11 @@ impl<'a> Observer<'a> {
             .push(Identifier::EntraTenant(owner_tenant.to_string()));
         i.tags
             .insert("app_owner_tenant".into(), owner_tenant.into());
-        if let Some(p) = &sp.publisher_name {
+        if let Some(p) = sp
+            .verified_publisher
+            .as_ref()
+            .and_then(|p| p.display_name.as_ref())
+        {
             i.tags.insert("publisher".into(), p.clone());
         }
         Self::apply_held(&mut i, held);
@@ -261,8 +265,9 @@ impl<'a> Observer<'a> {
         if has_access {
             let tenant = format!("entra_tenant:{owner_tenant}");
             let label = sp
-                .publisher_name
-                .clone()
+                .verified_publisher
+                .as_ref()
+                .and_then(|p| p.display_name.clone())
                 .unwrap_or_else(|| owner_tenant.to_string());
             self.external(
                 tenant.clone(),

@@ -83,7 +83,7 @@ fn sp(id: &str, app_id: &str, name: &str, owner_tenant: Option<&str>, enabled: b
     json!({
         "id": id, "appId": app_id, "displayName": name,
         "appOwnerOrganizationId": owner_tenant, "accountEnabled": enabled,
-        "servicePrincipalType": "Application", "publisherName": name,
+        "servicePrincipalType": "Application", "verifiedPublisher": {"displayName": name, "verifiedPublisherId": null, "addedDateTime": null},
         "appRoles": [], "passwordCredentials": [], "keyCredentials": [],
         "tags": ["WindowsAzureActiveDirectoryIntegratedApp"], "homepage": null
     })
