@@ -2,9 +2,12 @@
 //! 20 ms): a tenant of 20,000 service principals (a quarter of them other tenants' apps), 5,000
 //! applications, 25,000 delegated grants and 25,000 app role assignments. For each concurrency,
 //! prints requests made, wall time, requests/s, the ideal wall time (requests × latency ÷
-//! concurrency), observations and peak memory (client and server share the process).
+//! concurrency), observations and the connector's peak memory. The server runs in a child
+//! process (this binary with `serve`), so its copy of the tenant is not counted.
 //!
 //! Usage: cargo bench -p trustmap-connector-entra --bench tenant_scale -- [SPS] [APPS] [GRANTS] [LATENCY_MS] [CONCURRENCY...]
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -23,6 +26,58 @@ fn args() -> Vec<u64> {
         .collect()
 }
 
+/// The child: serve the tenant, print the base URL, then answer `count` and `clear` on stdin
+/// until it closes.
+fn serve(sps: u64, apps: u64, grants: u64, latency_ms: u64) {
+    let server = entra::start(
+        Tenant::generated(sps as usize, apps as usize, grants as usize),
+        Behaviour {
+            page_size: 100,
+            latency: Duration::from_millis(latency_ms),
+            throttle_once: false,
+            refuse_grants: false,
+        },
+    );
+    println!("{} {:.0}", server.base, peak_mb());
+    for line in std::io::stdin().lines().map_while(Result::ok) {
+        match line.trim() {
+            "count" => println!("{}", server.requests().len()),
+            "clear" => {
+                server.clear();
+                println!("ok");
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The parent's end of the child server.
+struct Child {
+    process: std::process::Child,
+    out: BufReader<std::process::ChildStdout>,
+}
+
+impl Child {
+    fn ask(&mut self, what: &str) -> anyhow::Result<String> {
+        let stdin = self
+            .process
+            .stdin
+            .as_mut()
+            .ok_or_else(|| anyhow::anyhow!("no stdin"))?;
+        writeln!(stdin, "{what}")?;
+        let mut line = String::new();
+        self.out.read_line(&mut line)?;
+        Ok(line.trim().to_string())
+    }
+}
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        drop(self.process.stdin.take());
+        let _ = self.process.wait();
+    }
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let a = args();
@@ -34,26 +89,46 @@ async fn main() -> anyhow::Result<()> {
     } else {
         vec![1, 8, 32]
     };
+    if std::env::args().any(|a| a == "serve") {
+        serve(sps, apps, grants, latency_ms);
+        return Ok(());
+    }
     std::env::set_var("TRUSTMAP_BENCH_GRAPH_TOKEN", TOKEN);
-    let server = entra::start(
-        Tenant::generated(sps as usize, apps as usize, grants as usize),
-        Behaviour {
-            page_size: 100,
-            latency: Duration::from_millis(latency_ms),
-            throttle_once: false,
-            refuse_grants: false,
-        },
-    );
+    let mut process = Command::new(std::env::current_exe()?)
+        .args([
+            "serve",
+            &sps.to_string(),
+            &apps.to_string(),
+            &grants.to_string(),
+            &latency_ms.to_string(),
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()?;
+    let stdout = process
+        .stdout
+        .take()
+        .ok_or_else(|| anyhow::anyhow!("no stdout"))?;
+    let mut server = Child {
+        process,
+        out: BufReader::new(stdout),
+    };
+    let mut first = String::new();
+    server.out.read_line(&mut first)?;
+    let (base, server_mb) = first
+        .trim()
+        .split_once(' ')
+        .ok_or_else(|| anyhow::anyhow!("server said {first:?}"))?;
+    let base = base.to_string();
     println!(
-        "tenant: {sps} service principals, {apps} applications, {grants} grants + {grants} assignments, {latency_ms} ms per request; server up, peak {:.0} MB",
-        peak_mb()
+        "tenant: {sps} service principals, {apps} applications, {grants} grants + {grants} assignments, {latency_ms} ms per request (server process: {server_mb} MB)"
     );
     for concurrency in levels {
-        server.clear();
+        server.ask("clear")?;
         let cfg: EntraConfig = toml::from_str(&format!(
             "tenant_id = \"{}\"\napi_url = \"{}\"\ntoken_env = \"TRUSTMAP_BENCH_GRAPH_TOKEN\"\nconcurrency = {concurrency}\n",
             entra::TENANT,
-            server.base
+            base
         ))?;
         let c = EntraConnector::new("bench".into(), cfg).map_err(anyhow::Error::msg)?;
         let ctx = trustmap_testkit::run::context(&std::env::temp_dir());
@@ -72,10 +147,10 @@ async fn main() -> anyhow::Result<()> {
         let gaps = emitter.gaps().len();
         drop(emitter);
         gather.await?;
-        let requests = server.requests().len();
+        let requests: usize = server.ask("count")?.parse()?;
         let ideal = requests as f64 * latency_ms as f64 / 1000.0 / concurrency as f64;
         println!(
-            "concurrency {concurrency:>2}: {requests} requests in {wall:>7.2}s = {:>5.0} req/s; ideal {ideal:>7.2}s ({:.2}x of it); {} observations, {gaps} gaps; peak {:.0} MB",
+            "concurrency {concurrency:>2}: {requests} requests in {wall:>7.2}s = {:>5.0} req/s; ideal {ideal:>7.2}s ({:.2}x of it); {} observations, {gaps} gaps; connector peak {:.0} MB",
             requests as f64 / wall,
             wall / ideal,
             count.load(Ordering::Relaxed),

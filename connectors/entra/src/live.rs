@@ -27,6 +27,17 @@ const OWNER_EXPAND: &str = "owners";
 const SP_PERMISSION: &str = "Application.Read.All";
 const GRANT_PERMISSION: &str = "DelegatedPermissionGrant.Read.All (or Directory.Read.All)";
 
+/// A per-object call, by the object's id.
+enum Call {
+    Assignments(String),
+    Federated(String),
+}
+
+enum Answer {
+    Assignments(String, Result<Vec<AppRoleAssignment>, ConnectorError>),
+    Federated(String, Result<Vec<FederatedCredential>, ConnectorError>),
+}
+
 pub struct Graph {
     http: reqwest::Client,
     /// `{api_url}/v1.0`.
@@ -255,46 +266,23 @@ impl Graph {
         }
     }
 
-    /// Read the tenant: service principals and applications (owners expanded), delegated
-    /// grants, then each service principal's app role assignments and each application's
-    /// federated credentials, `concurrency` at a time.
+    /// Read the tenant: service principals, applications (owners expanded) and delegated
+    /// grants side by side, then each service principal's app role assignments and each
+    /// application's federated credentials, `concurrency` calls at a time.
     pub async fn inventory(&self, tenant_id: &str) -> Result<Inventory, ConnectorError> {
-        // The first collection decides whether Graph is there at all: only a refusal of it is a
-        // gap; a Graph that cannot be reached or read fails the connector.
-        let sps: Vec<ServicePrincipal> = match self
-            .list(&format!(
-                "/servicePrincipals?$select={SP_SELECT}&$expand={OWNER_EXPAND}&$top=100"
-            ))
-            .await
-        {
-            Ok(v) => v,
-            Err(e) if e.kind == ErrorKind::PermissionDenied => {
-                self.gap(format!(
-                    "service principals: {} (needs the Graph permission {SP_PERMISSION})",
-                    e.message
-                ));
-                Vec::new()
-            }
-            Err(e) => return Err(e),
-        };
-        let apps: Vec<Application> = self
-            .soft(
-                &format!("/applications?$select={APP_SELECT}&$expand={OWNER_EXPAND}&$top=100"),
-                "applications",
-                SP_PERMISSION,
-            )
-            .await?
-            .unwrap_or_default();
-        let grants: Vec<PermissionGrant> = self
-            .soft(
+        let apps_path =
+            format!("/applications?$select={APP_SELECT}&$expand={OWNER_EXPAND}&$top=100");
+        let (sps, apps, grants) = tokio::join!(
+            self.service_principals(),
+            self.soft::<Application>(&apps_path, "applications", SP_PERMISSION),
+            self.soft::<PermissionGrant>(
                 "/oauth2PermissionGrants?$top=999",
                 "delegated permission grants",
                 GRANT_PERMISSION,
-            )
-            .await?
-            .unwrap_or_default();
-        let assignments = self.assignments(&sps).await?;
-        let federated = self.federated(&apps).await?;
+            ),
+        );
+        let (sps, apps, grants) = (sps?, apps?.unwrap_or_default(), grants?.unwrap_or_default());
+        let (assignments, federated) = self.per_object(&sps, &apps).await?;
         let gaps = self.gaps.lock().map(|g| g.clone()).unwrap_or_default();
         Ok(Inventory {
             tenant_id: tenant_id.to_string(),
@@ -307,99 +295,105 @@ impl Graph {
         })
     }
 
-    /// Each service principal's app role assignments, `concurrency` at a time, in the order
-    /// the service principals were listed (as the export concatenates them).
-    async fn assignments(
+    /// The first collection decides whether Graph is there at all: only a refusal of it is a
+    /// gap; a Graph that cannot be reached or read fails the connector.
+    async fn service_principals(&self) -> Result<Vec<ServicePrincipal>, ConnectorError> {
+        match self
+            .list(&format!(
+                "/servicePrincipals?$select={SP_SELECT}&$expand={OWNER_EXPAND}&$top=100"
+            ))
+            .await
+        {
+            Ok(v) => Ok(v),
+            Err(e) if e.kind == ErrorKind::PermissionDenied => {
+                self.gap(format!(
+                    "service principals: {} (needs the Graph permission {SP_PERMISSION})",
+                    e.message
+                ));
+                Ok(Vec::new())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Both kinds of per-object call in one stream, so neither waits for the other's tail.
+    /// Microsoft's own applications hold nothing of ours worth a call each. Assignments come
+    /// back in the order the service principals were listed (as the export concatenates them).
+    async fn per_object(
         &self,
         sps: &[ServicePrincipal],
-    ) -> Result<Vec<AppRoleAssignment>, ConnectorError> {
-        // Microsoft's own applications hold nothing of ours worth a call each.
-        // (Owned ids: a stream of futures borrowing the list trips the Send check of the
+        apps: &[Application],
+    ) -> Result<
+        (
+            Vec<AppRoleAssignment>,
+            BTreeMap<String, Vec<FederatedCredential>>,
+        ),
+        ConnectorError,
+    > {
+        // (Owned ids: a stream of futures borrowing the lists trips the Send check of the
         // connector's future.)
-        let clients: Vec<String> = sps
+        let calls: Vec<Call> = sps
             .iter()
             .filter(|sp| {
                 !sp.app_owner_organization_id
                     .as_deref()
                     .is_some_and(crate::observe::is_microsoft)
             })
-            .map(|sp| sp.id.clone())
+            .map(|sp| Call::Assignments(sp.id.clone()))
+            .chain(apps.iter().map(|a| Call::Federated(a.id.clone())))
             .collect();
-        let per_sp = stream::iter(clients)
-            .map(|id| self.assignments_of(id))
+        let answers = stream::iter(calls)
+            .map(|c| self.call(c))
             .buffer_unordered(self.concurrency.max(1))
             .collect::<Vec<_>>()
             .await;
-        let mut assignments = Vec::new();
         let mut by_sp: BTreeMap<String, Vec<AppRoleAssignment>> = BTreeMap::new();
-        for (id, r) in per_sp {
-            match r {
-                Ok(v) => {
+        let mut federated = BTreeMap::new();
+        for answer in answers {
+            match answer {
+                Answer::Assignments(id, Ok(v)) => {
                     by_sp.insert(id, v);
                 }
-                Err(e) => self.per_object_error(
+                Answer::Federated(id, Ok(v)) => {
+                    federated.insert(id, v);
+                }
+                Answer::Assignments(id, Err(e)) => self.per_object_error(
                     e,
                     &format!("service principal {id}: app role assignments"),
                     SP_PERMISSION,
                 )?,
-            }
-        }
-        // In the order the service principals were listed, as the export concatenates them.
-        for sp in sps {
-            if let Some(v) = by_sp.remove(&sp.id) {
-                assignments.extend(v);
-            }
-        }
-        Ok(assignments)
-    }
-
-    /// Each application's federated identity credentials, `concurrency` at a time.
-    async fn federated(
-        &self,
-        apps: &[Application],
-    ) -> Result<BTreeMap<String, Vec<FederatedCredential>>, ConnectorError> {
-        let app_ids: Vec<String> = apps.iter().map(|a| a.id.clone()).collect();
-        let per_app = stream::iter(app_ids)
-            .map(|id| self.federated_of(id))
-            .buffer_unordered(self.concurrency.max(1))
-            .collect::<Vec<_>>()
-            .await;
-        let mut federated = BTreeMap::new();
-        for (id, r) in per_app {
-            match r {
-                Ok(v) => {
-                    federated.insert(id, v);
-                }
-                Err(e) => self.per_object_error(
+                Answer::Federated(id, Err(e)) => self.per_object_error(
                     e,
                     &format!("application {id}: federated credentials"),
                     SP_PERMISSION,
                 )?,
             }
         }
-        Ok(federated)
+        let assignments = sps
+            .iter()
+            .filter_map(|sp| by_sp.remove(&sp.id))
+            .flatten()
+            .collect();
+        Ok((assignments, federated))
     }
 
-    async fn assignments_of(
-        &self,
-        sp: String,
-    ) -> (String, Result<Vec<AppRoleAssignment>, ConnectorError>) {
-        let path = format!(
-            "/servicePrincipals/{sp}/appRoleAssignments?$select=id,appRoleId,principalId,principalType,resourceId,resourceDisplayName,createdDateTime"
-        );
-        let r = self.list(&path).await;
-        (sp, r)
-    }
-
-    async fn federated_of(
-        &self,
-        app: String,
-    ) -> (String, Result<Vec<FederatedCredential>, ConnectorError>) {
-        let path = format!(
-            "/applications/{app}/federatedIdentityCredentials?$select=id,name,issuer,subject,audiences"
-        );
-        let r = self.list(&path).await;
-        (app, r)
+    async fn call(&self, c: Call) -> Answer {
+        match c {
+            Call::Assignments(sp) => {
+                let path = format!(
+                    "/servicePrincipals/{sp}/appRoleAssignments?$select=id,appRoleId,principalId,principalType,resourceId,resourceDisplayName,createdDateTime"
+                );
+                let r = self.list(&path).await;
+                Answer::Assignments(sp, r)
+            }
+            Call::Federated(app) => {
+                let path = format!(
+                    "/applications/{app}/federatedIdentityCredentials?$select=id,name,issuer,subject,audiences"
+                );
+                let r = self.list(&path).await;
+                Answer::Federated(app, r)
+            }
+        }
     }
 
     fn per_object_error(

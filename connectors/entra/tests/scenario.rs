@@ -330,7 +330,9 @@ async fn a_rejected_token_stops_the_connector() {
         !e.message.contains("not-the-token"),
         "the token never appears in errors"
     );
-    assert_eq!(server.requests().len(), 1, "no call after a 401");
+    // The three collections start together; nothing follows their 401s.
+    let reqs = server.requests();
+    assert!(reqs.len() <= 3 && reqs.iter().all(|r| r.answered == 401), "{} calls", reqs.len());
 }
 
 #[tokio::test]

@@ -28,6 +28,14 @@ fn action(n: &Node) -> &'static str {
             "Revoke the fine-grained token's access to the organisation"
         }
         (_, "github_machine_user" | "github_user") => "Remove the account from the organisation",
+        (_, "entra_service_principal") => {
+            "Revoke its admin and user consents and app role assignments, then delete the service principal (Enterprise applications)"
+        }
+        (_, "entra_application") => {
+            "Remove the partner's federated credentials and secrets from the app registration, or delete it"
+        }
+        (_, "entra_client_secret") => "Delete the client secret from the app registration",
+        (_, "entra_certificate") => "Delete the certificate from the app registration",
         (NodeKind::Credential, _) => "Revoke the credential",
         _ => "Disable or delete it",
     }
@@ -54,6 +62,7 @@ fn system(n: &Node) -> String {
             "GitHub organisation {}",
             n.account.clone().unwrap_or_default()
         ),
+        (_, "entra") => format!("Entra ID tenant {}", n.account.clone().unwrap_or_default()),
         (_, p) => format!("{p} {}", n.account.clone().unwrap_or_default()),
     }
 }
