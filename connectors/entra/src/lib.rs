@@ -37,7 +37,8 @@ pub struct EntraConfig {
     #[serde(default)]
     pub token_env: Option<String>,
     /// How to get a token without `token_env`: `client_secret` (the default with
-    /// `client_id`), `workload_identity`, `managed_identity` or `azure_cli` (the default).
+    /// `client_id`), `client_certificate` (the default with `certificate_file`),
+    /// `workload_identity`, `managed_identity` or `azure_cli` (the default).
     #[serde(default)]
     pub credential: Option<Credential>,
     #[serde(default)]
@@ -45,6 +46,13 @@ pub struct EntraConfig {
     /// Environment variable holding the client secret (`credential = "client_secret"`).
     #[serde(default)]
     pub client_secret_env: Option<String>,
+    /// A PKCS#12 file with the certificate and its private key (`credential =
+    /// "client_certificate"`, a build with the `client-certificate` feature).
+    #[serde(default)]
+    pub certificate_file: Option<PathBuf>,
+    /// Environment variable holding the PKCS#12 file's password, if it has one.
+    #[serde(default)]
+    pub certificate_password_env: Option<String>,
     /// The sign-in authority (default `https://login.microsoftonline.com`).
     #[serde(default)]
     pub authority_url: Option<String>,
@@ -103,9 +111,10 @@ impl EntraConnector {
         Ok(EntraConnector { name, cfg })
     }
 
-    /// A live Graph client for this configuration (a token acquired).
-    pub async fn graph(&self) -> Result<live::Graph, ConnectorError> {
-        let token = token::acquire(&self.cfg).await?;
+    /// A live Graph client for this configuration (a token acquired); relative paths
+    /// (`certificate_file`) resolve against `base_dir`.
+    pub async fn graph(&self, base_dir: &std::path::Path) -> Result<live::Graph, ConnectorError> {
+        let token = token::acquire(&self.cfg, base_dir).await?;
         let mut g = live::Graph::new(&self.cfg.api_url, token)?;
         g.concurrency = self.cfg.concurrency;
         g.policy = RetryPolicy {
@@ -133,7 +142,7 @@ impl EntraConnector {
                 })?
             }
             None => {
-                let g = self.graph().await?;
+                let g = self.graph(&ctx.base_dir).await?;
                 g.inventory(&self.cfg.tenant_id).await
             }
         }
@@ -155,7 +164,8 @@ pub async fn export_tenant(
     }
     let c = EntraConnector::new("export".into(), cfg)
         .map_err(|e| ConnectorError::new(ErrorKind::Config, e.to_string()))?;
-    let inv = c.graph().await?.inventory(&c.cfg.tenant_id).await?;
+    let base = std::env::current_dir().unwrap_or_default();
+    let inv = c.graph(&base).await?.inventory(&c.cfg.tenant_id).await?;
     export::write(out_dir, &inv).map_err(|e| {
         ConnectorError::new(
             ErrorKind::Config,

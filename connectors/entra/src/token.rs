@@ -9,6 +9,7 @@ use crate::EntraConfig;
 #[serde(rename_all = "snake_case")]
 pub enum Credential {
     ClientSecret,
+    ClientCertificate,
     WorkloadIdentity,
     ManagedIdentity,
     AzureCli,
@@ -16,7 +17,9 @@ pub enum Credential {
 
 impl Credential {
     fn of(cfg: &EntraConfig) -> Credential {
-        cfg.credential.unwrap_or(if cfg.client_id.is_some() {
+        cfg.credential.unwrap_or(if cfg.certificate_file.is_some() {
+            Credential::ClientCertificate
+        } else if cfg.client_id.is_some() {
             Credential::ClientSecret
         } else {
             Credential::AzureCli
@@ -33,6 +36,16 @@ pub(crate) fn check(cfg: &EntraConfig) -> Result<(), String> {
         && (cfg.client_id.is_none() || cfg.client_secret_env.is_none())
     {
         return Err("credential = \"client_secret\" needs client_id and client_secret_env".into());
+    }
+    if Credential::of(cfg) == Credential::ClientCertificate {
+        if cfg.client_id.is_none() || cfg.certificate_file.is_none() {
+            return Err(
+                "credential = \"client_certificate\" needs client_id and certificate_file".into(),
+            );
+        }
+        if !cfg!(feature = "client-certificate") {
+            return Err("this build has no client certificate support (cargo feature `entra-client-certificate` of trustmap-cli; it needs libssl-dev)".into());
+        }
     }
     if let Some(a) = &cfg.authority_url {
         if !a.starts_with("https://") {
@@ -53,7 +66,10 @@ fn scope(cfg: &EntraConfig) -> String {
     format!("{}/.default", crate::live::origin_of(&cfg.api_url))
 }
 
-pub(crate) async fn acquire(cfg: &EntraConfig) -> Result<String, ConnectorError> {
+pub(crate) async fn acquire(
+    cfg: &EntraConfig,
+    base_dir: &std::path::Path,
+) -> Result<String, ConnectorError> {
     if let Some(var) = &cfg.token_env {
         return trustmap_model::env::named(var).ok_or_else(|| {
             ConnectorError::new(
@@ -62,11 +78,14 @@ pub(crate) async fn acquire(cfg: &EntraConfig) -> Result<String, ConnectorError>
             )
         });
     }
-    from_azure_identity(cfg).await
+    from_azure_identity(cfg, base_dir).await
 }
 
 #[cfg(feature = "azure-identity")]
-async fn from_azure_identity(cfg: &EntraConfig) -> Result<String, ConnectorError> {
+async fn from_azure_identity(
+    cfg: &EntraConfig,
+    base_dir: &std::path::Path,
+) -> Result<String, ConnectorError> {
     use azure_core::credentials::TokenCredential;
     use std::sync::Arc;
     let which = Credential::of(cfg);
@@ -101,6 +120,7 @@ async fn from_azure_identity(cfg: &EntraConfig) -> Result<String, ConnectorError
             )
             .map_err(|e| auth(format!("client secret credential: {e}")))?
         }
+        Credential::ClientCertificate => certificate(cfg, base_dir, client_options)?,
         Credential::WorkloadIdentity => azure_identity::WorkloadIdentityCredential::new(Some(
             azure_identity::WorkloadIdentityCredentialOptions {
                 tenant_id: Some(cfg.tenant_id.clone()),
@@ -122,8 +142,72 @@ async fn from_azure_identity(cfg: &EntraConfig) -> Result<String, ConnectorError
     Ok(token.token.secret().to_string())
 }
 
+/// A certificate credential from the PKCS#12 file (relative to `base_dir`).
+#[cfg(feature = "client-certificate")]
+fn certificate(
+    cfg: &EntraConfig,
+    base_dir: &std::path::Path,
+    client_options: azure_core::http::ClientOptions,
+) -> Result<std::sync::Arc<dyn azure_core::credentials::TokenCredential>, ConnectorError> {
+    let file = cfg.certificate_file.clone().unwrap_or_default();
+    let path = if file.is_absolute() {
+        file
+    } else {
+        base_dir.join(file)
+    };
+    let bytes = std::fs::read(&path).map_err(|e| {
+        ConnectorError::new(
+            ErrorKind::Config,
+            format!("certificate_file {}: {e}", path.display()),
+        )
+    })?;
+    let password = match &cfg.certificate_password_env {
+        Some(var) => Some(trustmap_model::env::named(var).ok_or_else(|| {
+            ConnectorError::new(
+                ErrorKind::Auth,
+                format!("environment variable {var} (certificate_password_env) is not set"),
+            )
+        })?),
+        None => None,
+    };
+    let credential = azure_identity::ClientCertificateCredential::new(
+        cfg.tenant_id.clone(),
+        cfg.client_id.clone().unwrap_or_default(),
+        azure_core::credentials::SecretBytes::new(bytes),
+        Some(azure_identity::ClientCertificateCredentialOptions {
+            client_options,
+            password: password.map(Into::into),
+        }),
+    )
+    .map_err(|e| {
+        ConnectorError::new(
+            ErrorKind::Config,
+            format!(
+                "certificate_file {}: not a PKCS#12 certificate with its private key: {e}",
+                path.display()
+            ),
+        )
+    })?;
+    Ok(credential)
+}
+
+#[cfg(all(feature = "azure-identity", not(feature = "client-certificate")))]
+fn certificate(
+    _cfg: &EntraConfig,
+    _base_dir: &std::path::Path,
+    _client_options: azure_core::http::ClientOptions,
+) -> Result<std::sync::Arc<dyn azure_core::credentials::TokenCredential>, ConnectorError> {
+    Err(ConnectorError::new(
+        ErrorKind::Config,
+        "this build has no client certificate support (cargo feature `client-certificate`)",
+    ))
+}
+
 #[cfg(not(feature = "azure-identity"))]
-async fn from_azure_identity(_cfg: &EntraConfig) -> Result<String, ConnectorError> {
+async fn from_azure_identity(
+    _cfg: &EntraConfig,
+    _base_dir: &std::path::Path,
+) -> Result<String, ConnectorError> {
     Err(ConnectorError::new(
         ErrorKind::Config,
         format!(

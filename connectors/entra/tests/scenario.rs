@@ -332,7 +332,11 @@ async fn a_rejected_token_stops_the_connector() {
     );
     // The three collections start together; nothing follows their 401s.
     let reqs = server.requests();
-    assert!(reqs.len() <= 3 && reqs.iter().all(|r| r.answered == 401), "{} calls", reqs.len());
+    assert!(
+        reqs.len() <= 3 && reqs.iter().all(|r| r.answered == 401),
+        "{} calls",
+        reqs.len()
+    );
 }
 
 #[tokio::test]

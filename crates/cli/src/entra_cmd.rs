@@ -20,7 +20,8 @@ pub enum EntraCommand {
         /// Environment variable holding a Graph bearer token (else `--credential`).
         #[arg(long)]
         token_env: Option<String>,
-        /// client_secret, workload_identity, managed_identity or azure_cli (the default).
+        /// client_secret, client_certificate, workload_identity, managed_identity or azure_cli
+        /// (the default).
         #[arg(long, value_parser = parse_credential)]
         credential: Option<Credential>,
         #[arg(long)]
@@ -29,12 +30,17 @@ pub enum EntraCommand {
         client_secret_env: Option<String>,
         #[arg(long)]
         authority_url: Option<String>,
+        /// PKCS#12 certificate (`--credential client_certificate`).
+        #[arg(long)]
+        certificate_file: Option<std::path::PathBuf>,
+        #[arg(long)]
+        certificate_password_env: Option<String>,
     },
 }
 
 fn parse_credential(s: &str) -> Result<Credential, String> {
     serde_json::from_value(serde_json::Value::String(s.to_string())).map_err(|_| {
-        format!("{s:?}: expected client_secret, workload_identity, managed_identity or azure_cli")
+        format!("{s:?}: expected client_secret, client_certificate, workload_identity, managed_identity or azure_cli")
     })
 }
 
@@ -48,6 +54,8 @@ pub fn run(cmd: EntraCommand) -> Result<u8> {
         client_id,
         client_secret_env,
         authority_url,
+        certificate_file,
+        certificate_password_env,
     } = cmd;
     let cfg = EntraConfig {
         tenant_id,
@@ -57,6 +65,8 @@ pub fn run(cmd: EntraCommand) -> Result<u8> {
         client_id,
         client_secret_env,
         authority_url,
+        certificate_file,
+        certificate_password_env,
         export_dir: None,
         concurrency: 8,
         max_wait_seconds: 900,
