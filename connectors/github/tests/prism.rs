@@ -3,73 +3,15 @@
 //! deserialise the documented example bodies. Prism validates each request against the
 //! description; a request it rejects, or a body we cannot read, is a gap and fails the test.
 #![allow(clippy::unwrap_used)] // test set-up: a panic is the clearest report
-use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 use trustmap_connector_github::GithubConfig;
-
-/// `prism mock` on a free port, stopped on drop.
-struct Prism {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Prism {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use trustmap_testkit::prism::start;
 
 fn description(name: &str) -> PathBuf {
-    let root = Command::new("npm")
-        .args(["root", "-g"])
-        .output()
-        .expect("npm (Node.js) is needed for the Prism contract test");
-    let root = String::from_utf8(root.stdout).unwrap();
-    let path = PathBuf::from(root.trim())
-        .join("@octokit/openapi/generated")
-        .join(name);
-    assert!(
-        path.exists(),
-        "{} missing: npm install -g @octokit/openapi @stoplight/prism-cli (.ci/run installs them)",
-        path.display()
-    );
-    path
-}
-
-fn start(spec: &PathBuf) -> Prism {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new("prism")
-        .args(["mock", "-h", "127.0.0.1", "-p", &port.to_string()])
-        .arg(spec)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("prism: npm install -g @stoplight/prism-cli (.ci/run installs it)");
-    let mut prism = Prism {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-    };
-    let started = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            prism.child.try_wait().unwrap().is_none(),
-            "prism exited at start"
-        );
-        assert!(
-            started.elapsed() < Duration::from_secs(180),
-            "prism did not start in 180 s"
-        );
-        std::thread::sleep(Duration::from_millis(250));
-    }
-    prism
+    trustmap_testkit::prism::npm_description(
+        &format!("@octokit/openapi/generated/{name}"),
+        "@octokit/openapi",
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

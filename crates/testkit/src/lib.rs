@@ -18,5 +18,6 @@ pub mod http;
 pub mod measure;
 pub mod moto;
 pub mod openapi;
+pub mod prism;
 pub mod run;
 pub mod score;
