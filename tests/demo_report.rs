@@ -66,6 +66,13 @@ fn demo_runs_in_a_clean_directory_and_every_format_carries_the_same_findings() {
     assert!(has("leaked_secret", "oldco", "legacy-migration.ini"));
     assert!(has("unknown_external_access", "-", "probably Datadog"));
     assert!(has("unowned_identity", "-", "Shady Sync"));
+    // Entra ID: OldCo's app still consented to everyone's files, a deployer trusting OldCo's
+    // repository, an app of a tenant nobody registered reading mail, OldCo's leaked secret.
+    assert!(has("lingering_access", "oldco", "OldCo Migration Tool"));
+    assert!(has("lingering_access", "oldco", "migration-deployer"));
+    assert!(has("unknown_external_access", "-", "Contoso Mail Tools"));
+    assert!(has("leaked_secret", "oldco", "entra-sync.env"));
+    assert!(has("stale_credential", "-", "500 days old"));
     assert!(
         !fs.iter()
             .any(|f| f["kind"] == "dormant_access"
@@ -78,7 +85,12 @@ fn demo_runs_in_a_clean_directory_and_every_format_carries_the_same_findings() {
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
         let text = std::fs::read_to_string(&path).unwrap();
-        for secret in [&s.acme_secret_key, &s.acme_bot_token, &s.stripe_key] {
+        for secret in [
+            &s.acme_secret_key,
+            &s.acme_bot_token,
+            &s.stripe_key,
+            &s.oldco_entra_secret,
+        ] {
             assert!(
                 !text.contains(secret.as_str()),
                 "{} leaks a secret",

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::Command;
 use trustmap_testkit::entra::{self, Behaviour, Tenant};
 
-const LEAKED: &str = "Xy78Q~kT3vN.q9Lr_2YcKe0uHs7bMdZf4Ag~j1RkN";
+const LEAKED: &str = "Xy78Q~kT3vN.q9Lr_2YcKe0uHs7bMdZf4Ag~j1Rk";
 
 fn partners() -> String {
     format!(

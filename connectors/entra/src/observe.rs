@@ -9,6 +9,9 @@
 //!   secrets, certificates, owners and federated credentials, and its service principal's
 //!   permissions and `accountEnabled`).
 //! - Managed identities and other service principals without an owning tenant are ours.
+//! - Our own apps carry no `entra_tenant:` of our tenant: like an IAM role, what they are is
+//!   decided by who they trust (a federated credential to a partner's repository makes the
+//!   app the partner's) or by the registry's owners, not by where they live.
 //! - Microsoft's first-party applications are the platform: never a partner, never unknown,
 //!   not emitted (their app roles still name the permissions others hold).
 //!
@@ -39,6 +42,13 @@ pub fn is_microsoft(tenant: &str) -> bool {
     MICROSOFT_TENANTS
         .iter()
         .any(|t| t.eq_ignore_ascii_case(tenant))
+}
+
+/// Who holds a secret or certificate: its node id, display name and appId.
+struct Holder<'a> {
+    id: &'a str,
+    name: &'a str,
+    app_id: &'a str,
 }
 
 /// A secret's or certificate's id, name and validity, whichever kind it is.
@@ -264,8 +274,11 @@ impl<'a> Observer<'a> {
         let has_access = !i.scopes.is_empty();
         self.out.push(Observation::Identity(i));
         self.credentials(
-            &id,
-            &sp.app_id,
+            &Holder {
+                id: &id,
+                name: &name,
+                app_id: &sp.app_id,
+            },
             &sp.password_credentials,
             &sp.key_credentials,
             "servicePrincipals",
@@ -305,14 +318,15 @@ impl<'a> Observer<'a> {
         let mut i = self.identity(id.clone(), kind, &name, "servicePrincipals");
         i.active = sp.account_enabled;
         i.identifiers.push(Identifier::EntraApp(sp.app_id.clone()));
-        i.identifiers
-            .push(Identifier::EntraTenant(self.inv.tenant_id.clone()));
         Self::apply_held(&mut i, held);
         Self::owners(&mut i, sp.owners.as_ref());
         self.out.push(Observation::Identity(i));
         self.credentials(
-            &id,
-            &sp.app_id,
+            &Holder {
+                id: &id,
+                name: &name,
+                app_id: &sp.app_id,
+            },
             &sp.password_credentials,
             &sp.key_credentials,
             "servicePrincipals",
@@ -335,8 +349,6 @@ impl<'a> Observer<'a> {
         i.created.clone_from(&app.created_date_time);
         i.active = sp.is_none_or(|sp| sp.account_enabled);
         i.identifiers.push(Identifier::EntraApp(app.app_id.clone()));
-        i.identifiers
-            .push(Identifier::EntraTenant(self.inv.tenant_id.clone()));
         if let Some(a) = &app.sign_in_audience {
             i.tags.insert("sign_in_audience".into(), a.clone());
         }
@@ -344,16 +356,22 @@ impl<'a> Observer<'a> {
         Self::owners(&mut i, app.owners.as_ref());
         self.out.push(Observation::Identity(i));
         self.credentials(
-            &id,
-            &app.app_id,
+            &Holder {
+                id: &id,
+                name: &name,
+                app_id: &app.app_id,
+            },
             &app.password_credentials,
             &app.key_credentials,
             "applications",
         );
         if let Some(sp) = sp {
             self.credentials(
-                &id,
-                &app.app_id,
+                &Holder {
+                    id: &id,
+                    name: &name,
+                    app_id: &app.app_id,
+                },
                 &sp.password_credentials,
                 &sp.key_credentials,
                 "servicePrincipals",
@@ -366,8 +384,7 @@ impl<'a> Observer<'a> {
 
     fn credentials(
         &mut self,
-        holder: &str,
-        app_id: &str,
+        holder: &Holder<'_>,
         secrets: &[PasswordCredential],
         certificates: &[KeyCredential],
         source: &str,
@@ -393,21 +410,23 @@ impl<'a> Observer<'a> {
         for (n, (kind, segment, label, v)) in secrets.chain(certificates).enumerate() {
             let key = v.key.map_or_else(|| format!("#{n}"), str::to_string);
             self.out.push(Observation::Credential(CredentialObs {
-                id: format!("{holder}/{segment}/{key}"),
+                id: format!("{}/{segment}/{key}", holder.id),
                 kind: kind.into(),
-                holder: holder.to_string(),
-                name: Some(
-                    v.name
-                        .filter(|n| !n.is_empty())
-                        .map_or_else(|| format!("{label} {key}"), str::to_string),
-                ),
+                holder: holder.id.to_string(),
+                // `gha-deploy: client secret ci`: the app first, since secrets' own names are
+                // rarely more than a word.
+                name: Some(format!(
+                    "{}: {label} {}",
+                    holder.name,
+                    v.name.filter(|n| !n.is_empty()).unwrap_or(&key)
+                )),
                 created: v.start.map(str::to_string),
                 last_used: None,
                 last_rotated: None,
                 expires: v.end.map(str::to_string),
                 active: true,
                 // What a leaked client secret found beside this client id links to.
-                identifiers: vec![Identifier::EntraApp(app_id.to_string())],
+                identifiers: vec![Identifier::EntraApp(holder.app_id.to_string())],
                 scopes: Vec::new(),
                 provenance: provenance(source),
             }));

@@ -1,8 +1,9 @@
 //! The bundled demo estate of `trustmap demo`: a partner registry (active, revoked, expired
 //! and subcontractor partners), an offline AWS export (authorization details JSON and
 //! credential report CSV), an offline GitHub inventory (as `trustmap github export` writes
-//! it), a known-vendor list, and git repositories with secrets in their history, created on
-//! the fly with the machine's git. Dates are relative to `today`, so the demo tells the same
+//! it), an Entra ID tenant export (as `trustmap entra export` writes it), a known-vendor list,
+//! and git repositories with secrets in their history, created on the fly with the machine's
+//! git. Dates are relative to `today`, so the demo tells the same
 //! story whenever it runs.
 //!
 //! It only writes files; the sweep itself is the normal `sweep` path.
@@ -21,6 +22,8 @@ pub struct Secrets {
     pub acme_bot_token: String,
     pub oldco_key_id: String,
     pub stripe_key: String,
+    /// A client secret of OldCo's Entra app, pasted beside its client id.
+    pub oldco_entra_secret: String,
 }
 
 pub fn secrets() -> Secrets {
@@ -34,6 +37,7 @@ pub fn secrets() -> Secrets {
         ),
         oldco_key_id: trustmap_rules::aws_key_id_for_account(777_788_889_999, 0x0bad_cafe),
         stripe_key: "sk_live_51Nd3mQx8VtKp2LwR7yHc4ZbFgJ".into(),
+        oldco_entra_secret: "Hv38Q~pT4.wZq7Kd_2NrXe9LbYc0Mf5Js~Ga1UhR".into(),
     }
 }
 
@@ -65,10 +69,11 @@ status = "active"
 expires = "{acme_expires}"
 review_every_days = 90
 last_reviewed = "{acme_reviewed}"
-allowed_scopes = ["aws:s3:GetObject", "github:contents:read", "github:metadata:read"]
+allowed_scopes = ["aws:s3:GetObject", "github:contents:read", "github:metadata:read", "entra:Microsoft Graph:User.Read.All"]
 allow_subcontractors = false
 [partners.match]
 aws_accounts = ["111122223333"]
+entra_tenants = ["{acme_tenant}"]
 github_orgs = ["acme-analytics"]
 github_users = ["acme-bot"]
 email_domains = ["acme.example"]
@@ -95,6 +100,7 @@ status = "revoked"
 expires = "{oldco_expires}"
 [partners.match]
 aws_accounts = ["777788889999"]
+entra_tenants = ["{oldco_tenant}"]
 github_orgs = ["oldco"]
 github_users = ["oldco-dev"]
 name_patterns = ["oldco-*"]
@@ -137,7 +143,146 @@ name_patterns = ["ci-*", "deploy-bot", "lambda-*", "gha-*"]
         oldco_expires = d.ago(140),
         bluebird_expires = d.ago(20),
         bluebird_reviewed = d.ago(400),
+        acme_tenant = ACME_TENANT,
+        oldco_tenant = OLDCO_TENANT,
     )
+}
+
+pub const TENANT: &str = "0b1c2d3e-0000-4000-8000-00000000c0de";
+const ACME_TENANT: &str = "9f8e7d6c-5b4a-4c3d-8e2f-1a0b9c8d7e6f";
+const OLDCO_TENANT: &str = "7e6d5c4b-3a29-4181-9f0e-0d1c2b3a4958";
+const UNKNOWN_TENANT: &str = "c0ffee00-1234-4abc-8def-00000000beef";
+const MICROSOFT_TENANT: &str = "f8cdef31-a31e-4b4a-93e4-5f571e91255a";
+/// OldCo's multi-tenant app (what the leaked secret's `AZURE_CLIENT_ID` names).
+pub const OLDCO_APP: &str = "5a0c0de0-7e6d-4c4b-9a29-01d0c0a11a55";
+
+/// Microsoft Graph's app roles the demo uses: (id, value).
+const GRAPH_ROLES: &[(&str, &str)] = &[
+    ("df021288-bdef-4463-88db-98f22de89214", "User.Read.All"),
+    ("810c84a8-4a9e-49e6-bf7d-12d183f40d01", "Mail.Read"),
+];
+
+fn service_principal(id: &str, app_id: &str, name: &str, owner_tenant: &str) -> Value {
+    json!({
+        "id": id, "appId": app_id, "displayName": name, "appOwnerOrganizationId": owner_tenant,
+        "accountEnabled": true, "servicePrincipalType": "Application", "appRoles": [],
+        "passwordCredentials": [], "keyCredentials": [], "owners": [],
+        "verifiedPublisher": {"displayName": null}
+    })
+}
+
+fn app_permission(principal: &str, role: &str, d: &Days) -> Value {
+    let role_id = GRAPH_ROLES
+        .iter()
+        .find(|(_, v)| *v == role)
+        .map_or(role, |(id, _)| id);
+    json!({"id": format!("ara-{principal}"), "appRoleId": role_id, "principalId": principal,
+           "principalType": "ServicePrincipal", "resourceId": "sp-msgraph",
+           "resourceDisplayName": "Microsoft Graph", "createdDateTime": d.ts(300)})
+}
+
+/// The Entra ID tenant, as `trustmap entra export` writes it: Acme's BI app (approved),
+/// OldCo's migration tool still consented to everyone's files after OldCo was revoked, an app
+/// of a tenant nobody registered reading mail, a deployer that trusts OldCo's repository
+/// through a federated credential, and a CI app with a secret never rotated.
+fn entra_export(root: &Path, d: &Days) -> Result<()> {
+    let dir = root.join("entra");
+    std::fs::create_dir_all(dir.join("federatedIdentityCredentials"))?;
+    let mut graph = service_principal(
+        "sp-msgraph",
+        "00000003-0000-0000-c000-000000000000",
+        "Microsoft Graph",
+        MICROSOFT_TENANT,
+    );
+    graph["appRoles"] = GRAPH_ROLES
+        .iter()
+        .map(|(id, v)| json!({"id": id, "value": v, "displayName": v, "allowedMemberTypes": ["Application"]}))
+        .collect();
+    let sps = json!([
+        graph,
+        service_principal(
+            "sp-acme",
+            "acbe0000-9f8e-4d7c-8b5a-00000000acbe",
+            "Acme BI Connector",
+            ACME_TENANT
+        ),
+        service_principal("sp-oldco", OLDCO_APP, "OldCo Migration Tool", OLDCO_TENANT),
+        service_principal(
+            "sp-contoso",
+            "c0c0c0c0-1111-4222-8333-c0ffee00c0c0",
+            "Contoso Mail Tools",
+            UNKNOWN_TENANT
+        ),
+        service_principal(
+            "sp-gha",
+            "9a9a9a9a-0000-4000-8000-00000000d3b1",
+            "gha-deploy",
+            TENANT
+        ),
+        service_principal(
+            "sp-migration",
+            "8b8b8b8b-0000-4000-8000-00000000d3b2",
+            "migration-deployer",
+            TENANT
+        ),
+    ]);
+    let secret = |key: &str, created: i64, expires: i64| {
+        json!({"keyId": key, "displayName": "ci", "startDateTime": d.ts(created),
+               "endDateTime": format!("{}T09:30:00Z", d.ahead(expires)), "hint": "Qx2"})
+    };
+    let apps = json!([
+        {"id": "app-gha", "appId": "9a9a9a9a-0000-4000-8000-00000000d3b1", "displayName": "gha-deploy",
+         "createdDateTime": d.ts(520), "signInAudience": "AzureADMyOrg",
+         "passwordCredentials": [secret("k-gha-1", 500, 230)], "keyCredentials": [],
+         "owners": [{"id": "u-1", "displayName": "Platform Team", "userPrincipalName": "platform@corp.example", "mail": "platform@corp.example"}]},
+        {"id": "app-migration", "appId": "8b8b8b8b-0000-4000-8000-00000000d3b2", "displayName": "migration-deployer",
+         "createdDateTime": d.ts(420), "signInAudience": "AzureADMyOrg",
+         "passwordCredentials": [], "keyCredentials": [], "owners": []}
+    ]);
+    let grants = json!({"value": [
+        {"id": "g-oldco", "clientId": "sp-oldco", "consentType": "AllPrincipals", "principalId": null,
+         "resourceId": "sp-msgraph", "scope": "Files.ReadWrite.All offline_access"}
+    ]});
+    let assignments = json!([
+        app_permission("sp-acme", "User.Read.All", d),
+        app_permission("sp-contoso", "Mail.Read", d),
+        app_permission("sp-migration", "User.Read.All", d),
+    ]);
+    let fic = |name: &str, subject: &str| {
+        json!([{"id": format!("fic-{name}"), "name": name, "issuer": "https://token.actions.githubusercontent.com",
+                "subject": subject, "audiences": ["api://AzureADTokenExchange"]}])
+    };
+    std::fs::write(
+        dir.join("servicePrincipals.json"),
+        serde_json::to_string_pretty(&sps)?,
+    )?;
+    std::fs::write(
+        dir.join("applications.json"),
+        serde_json::to_string_pretty(&apps)?,
+    )?;
+    std::fs::write(
+        dir.join("oauth2PermissionGrants.json"),
+        serde_json::to_string_pretty(&grants)?,
+    )?;
+    std::fs::write(
+        dir.join("appRoleAssignments.json"),
+        serde_json::to_string_pretty(&assignments)?,
+    )?;
+    std::fs::write(
+        dir.join("federatedIdentityCredentials/app-gha.json"),
+        serde_json::to_string_pretty(&fic(
+            "payments-main",
+            "repo:corp/payments:ref:refs/heads/main",
+        ))?,
+    )?;
+    std::fs::write(
+        dir.join("federatedIdentityCredentials/app-migration.json"),
+        serde_json::to_string_pretty(&fic(
+            "oldco-migration",
+            "repo:oldco/migration:environment:prod",
+        ))?,
+    )?;
+    Ok(())
 }
 
 fn trust(principal: Value, condition: Option<Value>) -> Value {
@@ -322,7 +467,7 @@ fn github_inventory(d: &Days, token_last8: &str) -> Value {
     })
 }
 
-const SWEEP: &str = r#"# The demo sweep: offline AWS and GitHub exports, and git history.
+const SWEEP: &str = r#"# The demo sweep: offline AWS, GitHub and Entra ID exports, and git history.
 [sweep]
 partners = "partners.toml"
 dormant_after_days = 90
@@ -339,6 +484,12 @@ known_accounts_file = "aws/known-accounts.yaml"
 type = "github"
 name = "github-corp"
 snapshot_file = "github/inventory.json"
+
+[[connectors]]
+type = "entra"
+name = "entra-corp"
+tenant_id = "0b1c2d3e-0000-4000-8000-00000000c0de"
+export_dir = "entra"
 
 [[connectors]]
 type = "git"
@@ -490,6 +641,11 @@ pub fn build(root: &Path, today: NaiveDate) -> Result<PathBuf> {
         root.join("shared-config/legacy-migration.ini"),
         format!("[oldco]\n; left over from the 2025 migration\naws_access_key_id = {}\nregion = eu-west-1\n", s.oldco_key_id),
     )?;
+    std::fs::write(
+        root.join("shared-config/entra-sync.env"),
+        format!("# OldCo migration tool, Graph access\nAZURE_TENANT_ID={OLDCO_TENANT}\nAZURE_CLIENT_ID={OLDCO_APP}\nAZURE_CLIENT_SECRET={}\n", s.oldco_entra_secret),
+    )?;
+    entra_export(root, &d)?;
     payments_repo(root, &d, &s)?;
     Ok(root.join("sweep.toml"))
 }
