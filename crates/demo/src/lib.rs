@@ -57,6 +57,7 @@ impl Days {
     }
 }
 
+#[allow(clippy::too_many_lines)] // one partners.toml, read as the file it writes
 fn partners(d: &Days) -> String {
     format!(
         r#"# The demo's partner registry (partners.toml).
@@ -188,6 +189,55 @@ fn app_permission(principal: &str, role: &str, d: &Days) -> Value {
 fn entra_export(root: &Path, d: &Days) -> Result<()> {
     let dir = root.join("entra");
     std::fs::create_dir_all(dir.join("federatedIdentityCredentials"))?;
+    let (sps, apps) = entra_principals(d);
+    let grants = json!({"value": [
+        {"id": "g-oldco", "clientId": "sp-oldco", "consentType": "AllPrincipals", "principalId": null,
+         "resourceId": "sp-msgraph", "scope": "Files.ReadWrite.All offline_access"}
+    ]});
+    let assignments = json!([
+        app_permission("sp-acme", "User.Read.All", d),
+        app_permission("sp-contoso", "Mail.Read", d),
+        app_permission("sp-migration", "User.Read.All", d),
+    ]);
+    let fic = |name: &str, subject: &str| {
+        json!([{"id": format!("fic-{name}"), "name": name, "issuer": "https://token.actions.githubusercontent.com",
+                "subject": subject, "audiences": ["api://AzureADTokenExchange"]}])
+    };
+    std::fs::write(
+        dir.join("servicePrincipals.json"),
+        serde_json::to_string_pretty(&sps)?,
+    )?;
+    std::fs::write(
+        dir.join("applications.json"),
+        serde_json::to_string_pretty(&apps)?,
+    )?;
+    std::fs::write(
+        dir.join("oauth2PermissionGrants.json"),
+        serde_json::to_string_pretty(&grants)?,
+    )?;
+    std::fs::write(
+        dir.join("appRoleAssignments.json"),
+        serde_json::to_string_pretty(&assignments)?,
+    )?;
+    std::fs::write(
+        dir.join("federatedIdentityCredentials/app-gha.json"),
+        serde_json::to_string_pretty(&fic(
+            "payments-main",
+            "repo:corp/payments:ref:refs/heads/main",
+        ))?,
+    )?;
+    std::fs::write(
+        dir.join("federatedIdentityCredentials/app-migration.json"),
+        serde_json::to_string_pretty(&fic(
+            "oldco-migration",
+            "repo:oldco/migration:environment:prod",
+        ))?,
+    )?;
+    Ok(())
+}
+
+/// The tenant's service principals and app registrations.
+fn entra_principals(d: &Days) -> (Value, Value) {
     let mut graph = service_principal(
         "sp-msgraph",
         "00000003-0000-0000-c000-000000000000",
@@ -239,50 +289,7 @@ fn entra_export(root: &Path, d: &Days) -> Result<()> {
          "createdDateTime": d.ts(420), "signInAudience": "AzureADMyOrg",
          "passwordCredentials": [], "keyCredentials": [], "owners": []}
     ]);
-    let grants = json!({"value": [
-        {"id": "g-oldco", "clientId": "sp-oldco", "consentType": "AllPrincipals", "principalId": null,
-         "resourceId": "sp-msgraph", "scope": "Files.ReadWrite.All offline_access"}
-    ]});
-    let assignments = json!([
-        app_permission("sp-acme", "User.Read.All", d),
-        app_permission("sp-contoso", "Mail.Read", d),
-        app_permission("sp-migration", "User.Read.All", d),
-    ]);
-    let fic = |name: &str, subject: &str| {
-        json!([{"id": format!("fic-{name}"), "name": name, "issuer": "https://token.actions.githubusercontent.com",
-                "subject": subject, "audiences": ["api://AzureADTokenExchange"]}])
-    };
-    std::fs::write(
-        dir.join("servicePrincipals.json"),
-        serde_json::to_string_pretty(&sps)?,
-    )?;
-    std::fs::write(
-        dir.join("applications.json"),
-        serde_json::to_string_pretty(&apps)?,
-    )?;
-    std::fs::write(
-        dir.join("oauth2PermissionGrants.json"),
-        serde_json::to_string_pretty(&grants)?,
-    )?;
-    std::fs::write(
-        dir.join("appRoleAssignments.json"),
-        serde_json::to_string_pretty(&assignments)?,
-    )?;
-    std::fs::write(
-        dir.join("federatedIdentityCredentials/app-gha.json"),
-        serde_json::to_string_pretty(&fic(
-            "payments-main",
-            "repo:corp/payments:ref:refs/heads/main",
-        ))?,
-    )?;
-    std::fs::write(
-        dir.join("federatedIdentityCredentials/app-migration.json"),
-        serde_json::to_string_pretty(&fic(
-            "oldco-migration",
-            "repo:oldco/migration:environment:prod",
-        ))?,
-    )?;
-    Ok(())
+    (sps, apps)
 }
 
 fn trust(principal: Value, condition: Option<Value>) -> Value {

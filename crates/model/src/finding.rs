@@ -73,6 +73,9 @@ pub enum FindingKind {
     SharedCredential,
     MissingExternalId,
     MissingGovernance,
+    /// A partner's renewal checkpoint (expiry within `renew_before_days`) or review cadence
+    /// run out, while it holds access.
+    ReviewDue,
 }
 
 impl FindingKind {
@@ -89,6 +92,7 @@ impl FindingKind {
             FindingKind::SharedCredential => "shared_credential",
             FindingKind::MissingExternalId => "missing_external_id",
             FindingKind::MissingGovernance => "missing_governance",
+            FindingKind::ReviewDue => "review_due",
         }
     }
 }
@@ -102,7 +106,7 @@ pub struct UnknownName {
 }
 
 impl FindingKind {
-    pub const ALL: [FindingKind; 11] = [
+    pub const ALL: [FindingKind; 12] = [
         FindingKind::LeakedSecret,
         FindingKind::UnownedIdentity,
         FindingKind::UnknownExternalAccess,
@@ -114,6 +118,7 @@ impl FindingKind {
         FindingKind::SharedCredential,
         FindingKind::MissingExternalId,
         FindingKind::MissingGovernance,
+        FindingKind::ReviewDue,
     ];
 }
 

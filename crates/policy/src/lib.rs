@@ -26,6 +26,8 @@ pub struct Settings {
     pub today: NaiveDate,
     pub dormant_after_days: i64,
     pub max_credential_age_days: i64,
+    /// A partner expiring within this many days gets a `review_due` checkpoint.
+    pub renew_before_days: i64,
     /// RFC 3339 time stamped on findings.
     pub now: String,
 }
@@ -58,6 +60,7 @@ pub fn all_checks() -> Vec<Box<dyn Check>> {
         Box::new(checks::stale_credential::StaleCredential),
         Box::new(checks::unowned_identity::UnownedIdentity),
         Box::new(checks::missing_governance::MissingGovernance),
+        Box::new(checks::review_due::ReviewDue),
     ]
 }
 

@@ -59,7 +59,11 @@ name_patterns = ["late-*"]
 "#;
 
 fn run(lines: &[&str], check: &str) -> (Graph, Vec<Finding>) {
-    let registry = parse_registry(Path::new("partners.toml"), PARTNERS).unwrap();
+    run_with(PARTNERS, lines, check)
+}
+
+fn run_with(partners: &str, lines: &[&str], check: &str) -> (Graph, Vec<Finding>) {
+    let registry = parse_registry(Path::new("partners.toml"), partners).unwrap();
     let obs: Vec<Observation> = lines
         .iter()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -70,6 +74,7 @@ fn run(lines: &[&str], check: &str) -> (Graph, Vec<Finding>) {
         today: chrono::NaiveDate::from_ymd_opt(2026, 11, 22).unwrap(),
         dormant_after_days: 90,
         max_credential_age_days: 365,
+        renew_before_days: 30,
         now: "2026-11-22T00:00:00Z".into(),
     };
     let ctx = CheckContext {
@@ -309,4 +314,81 @@ fn a_deploy_key_modelled_as_an_identity_is_checked_like_a_credential() {
     // An ordinary identity of the same age is no credential.
     let role = r#"{"type":"identity","id":"aws:1:role/old","kind":"aws_iam_role","name":"old","created":"2024-10-01","last_used":"2026-11-20"}"#;
     assert!(run(&[role], "stale_credential").1.is_empty());
+}
+
+#[test]
+fn review_due_marks_renewals_and_overdue_reviews_while_access_remains() {
+    let partner = |id: &str, status: &str, expires: &str, review: &str| {
+        format!(
+            "[[partners]]\nid = \"{id}\"\nname = \"{id}\"\nsponsor = \"s@corp.example\"\npurpose = \"p\"\nstatus = \"{status}\"\nexpires = \"{expires}\"\n{review}\n[partners.match]\nname_patterns = [\"{id}-*\"]\n\n"
+        )
+    };
+    let current = "review_every_days = 365\nlast_reviewed = \"2026-10-01\"";
+    let partners = [
+        partner("soon", "active", "2026-11-27", current),
+        partner("month", "active", "2026-12-12", current),
+        partner("later", "active", "2027-03-01", current),
+        // No access left: nothing to renew, yet its review is overdue.
+        partner(
+            "idle",
+            "active",
+            "2026-11-30",
+            "review_every_days = 90\nlast_reviewed = \"2026-06-01\"",
+        ),
+        partner(
+            "held",
+            "approved",
+            "2027-06-01",
+            "review_every_days = 90\nlast_reviewed = \"2026-06-01\"",
+        ),
+        // Revoked: what remains is lingering access, not a renewal.
+        partner("cut", "revoked", "2026-11-30", current),
+    ]
+    .concat();
+    let lines = [
+        role("soon-etl"),
+        role("soon-sync"),
+        role("month-etl"),
+        role("later-etl"),
+        role("held-etl"),
+        role("cut-etl"),
+    ];
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let (_, findings) = run_with(&partners, &refs, "review_due");
+    let mut got: Vec<String> = findings
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {} {}",
+                f.partner.as_deref().unwrap(),
+                f.severity,
+                f.title
+            )
+        })
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            "held medium held's review is overdue since 2026-08-30 (last reviewed 2026-06-01, every 90 days)",
+            "idle low idle's review is overdue since 2026-08-30 (last reviewed 2026-06-01, every 90 days)",
+            "month medium month expires in 20 days (2026-12-12): renew or revoke the 1 identities and credentials it holds",
+            "soon high soon expires in 5 days (2026-11-27): renew or revoke the 2 identities and credentials it holds",
+        ]
+    );
+    let soon = findings
+        .iter()
+        .find(|f| f.partner.as_deref() == Some("soon"))
+        .unwrap();
+    assert_eq!(
+        soon.evidence["covers"],
+        serde_json::json!(["aws:1:role/soon-etl", "aws:1:role/soon-sync"])
+    );
+    assert_eq!(soon.subject.id, "partner:soon");
+    // The next cycle is a new finding: the fingerprint names the date.
+    let month = findings
+        .iter()
+        .find(|f| f.partner.as_deref() == Some("month"))
+        .unwrap();
+    assert_ne!(soon.id, month.id);
 }

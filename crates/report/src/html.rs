@@ -407,6 +407,17 @@ fn partner_card(h: &mut String, p: &PartnerCard, mine: &[&ViewNode], fs: &[&Find
         esc(p.sponsor.as_deref().unwrap_or("— none recorded")),
         esc(p.purpose.as_deref().unwrap_or("— none recorded"))
     );
+    // Renewal checkpoints (`review_due`) stand on the card, not only in the list.
+    for f in fs
+        .iter()
+        .filter(|f| f.kind == trustmap_model::FindingKind::ReviewDue)
+    {
+        let _ = write!(
+            h,
+            "<div class=\"meta warn review-due\">Review due: {}</div>",
+            esc(&f.title)
+        );
+    }
     if let Some(v) = &p.via {
         let _ = write!(
             h,

@@ -28,6 +28,9 @@ struct SweepDef {
     dormant_after_days: i64,
     #[serde(default = "default_age")]
     max_credential_age_days: i64,
+    /// A partner expiring within this many days gets a `review_due` checkpoint.
+    #[serde(default = "default_renew_before")]
+    renew_before_days: i64,
     /// The state file that remembers findings across runs (`--state` overrides it).
     #[serde(default)]
     state: Option<String>,
@@ -49,6 +52,9 @@ fn default_age() -> i64 {
 fn default_concurrency() -> usize {
     4
 }
+fn default_renew_before() -> i64 {
+    30
+}
 
 /// A `[[sinks]]` table, kept unbuilt until something is to be delivered: building reads the
 /// sink's credentials, which `trustmap graph` and `exit-plan` must not need.
@@ -65,6 +71,7 @@ pub struct SweepConfig {
     pub state_file: Option<PathBuf>,
     pub dormant_after_days: i64,
     pub max_credential_age_days: i64,
+    pub renew_before_days: i64,
     pub concurrency: usize,
     pub connectors: Vec<Box<dyn Connector>>,
     /// `[[sinks]]`: where finding events (opened, reopened, resolved) go.
@@ -108,6 +115,12 @@ pub fn parse_config(file: &Path, text: &str) -> Result<SweepConfig, ConfigError>
             e.message().to_string(),
         )
     })?;
+    if def.sweep.renew_before_days < 0 {
+        return Err(invalid(
+            1,
+            "[sweep]: renew_before_days must not be negative".into(),
+        ));
+    }
     if def.sweep.dormant_after_days < 1 || def.sweep.max_credential_age_days < 1 {
         return Err(invalid(
             1,
@@ -162,6 +175,7 @@ pub fn parse_config(file: &Path, text: &str) -> Result<SweepConfig, ConfigError>
         base_dir,
         dormant_after_days: def.sweep.dormant_after_days,
         max_credential_age_days: def.sweep.max_credential_age_days,
+        renew_before_days: def.sweep.renew_before_days,
         concurrency: def.sweep.concurrency.max(1),
         sinks,
         internal,

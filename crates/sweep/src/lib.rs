@@ -86,6 +86,7 @@ impl Plan {
             today,
             dormant_after_days: config.dormant_after_days,
             max_credential_age_days: config.max_credential_age_days,
+            renew_before_days: config.renew_before_days,
             now: stamp,
         };
         Ok(Plan {

@@ -38,6 +38,18 @@ impl SweepRun {
         for (k, n) in &summary.by_kind {
             let _ = writeln!(out, "  {k}: {n}");
         }
+        let due: Vec<&str> = self
+            .findings
+            .iter()
+            .filter(|f| f.kind == trustmap_model::FindingKind::ReviewDue)
+            .map(|f| f.title.as_str())
+            .collect();
+        if !due.is_empty() {
+            let _ = writeln!(out, "review due:");
+            for t in due {
+                let _ = writeln!(out, "  {t}");
+            }
+        }
         if !summary.partners.is_empty() {
             let _ = writeln!(out, "top partners by risk:");
             for (p, n, score) in summary.partners.iter().take(5) {

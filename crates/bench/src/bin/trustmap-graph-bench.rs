@@ -152,6 +152,7 @@ fn main() -> Result<()> {
         today: chrono::NaiveDate::from_ymd_opt(2026, 11, 22).unwrap_or_default(),
         dormant_after_days: 90,
         max_credential_age_days: 365,
+        renew_before_days: 30,
         now: "2026-11-22T00:00:00Z".into(),
     };
     let total = Instant::now();
