@@ -107,6 +107,14 @@ fn demo_runs_in_a_clean_directory_and_every_format_carries_the_same_findings() {
             "no card for {p}"
         );
     }
+    // Bluebird's review ran out while it still holds access: a checkpoint on its card.
+    assert!(has("review_due", "bluebird", "review is overdue"));
+    assert!(
+        html.contains(
+            "class=\"meta warn review-due\">Review due: Bluebird Payments&#39;s review is overdue"
+        ),
+        "no review checkpoint on Bluebird's card"
+    );
     for id in ids(&fs) {
         assert!(
             html.contains(&format!("data-id=\"{id}\"")),
