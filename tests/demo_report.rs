@@ -204,6 +204,60 @@ fn exit_plan_of_the_revoked_partner_covers_it_and_its_subcontractor_only() {
         md.trim()
     );
 
+    // The revocation commands, as a script to review: nothing in it runs as written.
+    let out = trustmap(
+        &[
+            "exit-plan",
+            "oldco",
+            "--config",
+            "estate/sweep.toml",
+            "--out",
+            "plans",
+            "--format",
+            "sh",
+        ],
+        tmp.path(),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let sh = std::fs::read_to_string(tmp.path().join("plans/exit-plan-oldco.sh")).unwrap();
+    assert!(sh.starts_with("#!/bin/sh\n"));
+    for line in sh.lines().skip(1) {
+        assert!(
+            line.is_empty() || line.starts_with('#'),
+            "a live line: {line}"
+        );
+    }
+    for command in [
+        "# aws iam delete-user --user-name oldco-sync".to_string(),
+        "# gh api -X DELETE /orgs/corp/outside_collaborators/oldco-dev".to_string(),
+        format!("# az ad sp delete --id {}", trustmap_demo::OLDCO_APP),
+        "# az ad app federated-credential delete --id 8b8b8b8b-0000-4000-8000-00000000d3b2 --federated-credential-id oldco-migration".to_string(),
+        "# aws iam update-assume-role-policy --role-name".to_string(),
+    ] {
+        assert!(sh.contains(&command), "{command} missing:\n{sh}");
+    }
+    let bad = trustmap(
+        &[
+            "exit-plan",
+            "oldco",
+            "--config",
+            "estate/sweep.toml",
+            "--format",
+            "pdf",
+        ],
+        tmp.path(),
+    );
+    assert_eq!(
+        bad.status.code(),
+        Some(2),
+        "an unknown format is a usage error"
+    );
+
     let unknown = trustmap(
         &["exit-plan", "nobody", "--config", "estate/sweep.toml"],
         tmp.path(),

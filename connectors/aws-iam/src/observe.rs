@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use trustmap_model::{
     CredentialObs, EdgeKind, EdgeObs, ExternalPrincipalObs, Identifier, IdentityObs, Observation,
-    Provenance,
+    Provenance, Revocation,
 };
 
 use crate::details::{report_date, AccountInventory, AttachedPolicy, InlinePolicy, Tag};
@@ -321,6 +321,7 @@ impl<'a> Builder<'a> {
                     active: k.active,
                     identifiers: vec![Identifier::AwsAccessKeyId(k.access_key_id.clone())],
                     scopes: vec![],
+                    revoke: Some(Self::key_revocation(&u.user_name, &k.access_key_id)),
                     provenance: self.provenance(),
                 });
             }
@@ -356,6 +357,14 @@ impl<'a> Builder<'a> {
                     active: active == "true",
                     identifiers: vec![],
                     scopes: vec![],
+                    // An export names no key id: list the user's keys to find it.
+                    revoke: Some(Revocation::commands(&[&[
+                        "aws",
+                        "iam",
+                        "list-access-keys",
+                        "--user-name",
+                        &u.user_name,
+                    ]])),
                     provenance: self.provenance(),
                 });
             }
@@ -407,10 +416,48 @@ impl<'a> Builder<'a> {
             scopes: perms.scopes.into_iter().collect(),
             tags,
             identifiers,
+            // After its keys (their own steps): the console password, then the user. IAM refuses
+            // while policies or groups remain, and says which.
+            revoke: Some(Revocation::commands(&[
+                &[
+                    "aws",
+                    "iam",
+                    "delete-login-profile",
+                    "--user-name",
+                    &u.user_name,
+                ],
+                &["aws", "iam", "delete-user", "--user-name", &u.user_name],
+            ])),
             provenance: self.provenance(),
         }));
         self.out
             .extend(creds.into_iter().map(Observation::Credential));
+    }
+
+    /// Deactivated first, so a consumer that breaks can be found before the key is gone for good.
+    fn key_revocation(user: &str, key: &str) -> Revocation {
+        Revocation::commands(&[
+            &[
+                "aws",
+                "iam",
+                "update-access-key",
+                "--user-name",
+                user,
+                "--access-key-id",
+                key,
+                "--status",
+                "Inactive",
+            ],
+            &[
+                "aws",
+                "iam",
+                "delete-access-key",
+                "--user-name",
+                user,
+                "--access-key-id",
+                key,
+            ],
+        ])
     }
 
     /// A role (service-linked roles skipped), its permissions and its trust edges.
@@ -447,6 +494,28 @@ impl<'a> Builder<'a> {
             scopes: perms.scopes.into_iter().collect(),
             tags,
             identifiers,
+            // The trust policy is edited, not the role deleted: read it, drop the partner's
+            // principal, write it back.
+            revoke: Some(Revocation::commands(&[
+                &[
+                    "aws",
+                    "iam",
+                    "get-role",
+                    "--role-name",
+                    &r.role_name,
+                    "--query",
+                    "Role.AssumeRolePolicyDocument",
+                ],
+                &[
+                    "aws",
+                    "iam",
+                    "update-assume-role-policy",
+                    "--role-name",
+                    &r.role_name,
+                    "--policy-document",
+                    &format!("file://{}-trust.json", r.role_name),
+                ],
+            ])),
             provenance: self.provenance(),
         }));
     }

@@ -283,6 +283,12 @@ async fn live_and_offline_sweeps_of_a_moto_estate_agree() {
             k.identifiers
         );
         assert!(k.created.is_some());
+        // Deactivated, then deleted, by the key id IAM returned.
+        let key = k.identifiers[0].value();
+        let commands = &k.revoke.as_ref().unwrap().commands;
+        assert_eq!(commands[0][2], "update-access-key");
+        assert!(commands[0].iter().any(|a| a == key), "{commands:?}");
+        assert_eq!(commands[1][2], "delete-access-key");
     }
     let ci = ids[&format!("aws:{ACCOUNT}:user/ci-deployer")];
     assert!(ci.scopes.iter().any(|i| i == "aws:*"), "{:?}", ci.scopes);

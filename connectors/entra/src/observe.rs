@@ -21,7 +21,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use trustmap_model::{
     CredentialObs, EdgeKind, EdgeObs, ExternalPrincipalObs, Identifier, IdentityObs, Observation,
-    Provenance,
+    Provenance, Revocation,
 };
 
 use crate::inventory::{
@@ -190,6 +190,7 @@ impl<'a> Observer<'a> {
             scopes: Vec::new(),
             tags: BTreeMap::from([("usage".to_string(), "untracked".to_string())]),
             identifiers: Vec::new(),
+            revoke: None,
             provenance: provenance(source),
         }
     }
@@ -262,6 +263,10 @@ impl<'a> Observer<'a> {
             .push(Identifier::EntraTenant(owner_tenant.to_string()));
         i.tags
             .insert("app_owner_tenant".into(), owner_tenant.into());
+        // Deleting the service principal removes its consents and app role assignments too.
+        i.revoke = Some(Revocation::commands(&[&[
+            "az", "ad", "sp", "delete", "--id", &sp.app_id,
+        ]]));
         if let Some(p) = sp
             .verified_publisher
             .as_ref()
@@ -318,6 +323,11 @@ impl<'a> Observer<'a> {
         let mut i = self.identity(id.clone(), kind, &name, "servicePrincipals");
         i.active = sp.account_enabled;
         i.identifiers.push(Identifier::EntraApp(sp.app_id.clone()));
+        if kind == "entra_service_principal" {
+            i.revoke = Some(Revocation::commands(&[&[
+                "az", "ad", "sp", "delete", "--id", &sp.app_id,
+            ]]));
+        }
         Self::apply_held(&mut i, held);
         Self::owners(&mut i, sp.owners.as_ref());
         self.out.push(Observation::Identity(i));
@@ -354,6 +364,7 @@ impl<'a> Observer<'a> {
         }
         Self::apply_held(&mut i, held);
         Self::owners(&mut i, app.owners.as_ref());
+        i.revoke = Some(Self::app_revocation(app, self.inv.federated.get(&app.id)));
         self.out.push(Observation::Identity(i));
         self.credentials(
             &Holder {
@@ -382,6 +393,37 @@ impl<'a> Observer<'a> {
         }
     }
 
+    /// An app trusted through federated credentials loses them one by one (the trust is what
+    /// outsiders use); otherwise the registration goes.
+    fn app_revocation(app: &Application, fics: Option<&Vec<FederatedCredential>>) -> Revocation {
+        let named: Vec<&str> = fics
+            .into_iter()
+            .flatten()
+            .filter_map(|f| f.name.as_deref().or(f.id.as_deref()))
+            .collect();
+        if named.is_empty() {
+            return Revocation::commands(&[&["az", "ad", "app", "delete", "--id", &app.app_id]]);
+        }
+        let commands: Vec<Vec<&str>> = named
+            .iter()
+            .map(|f| {
+                vec![
+                    "az",
+                    "ad",
+                    "app",
+                    "federated-credential",
+                    "delete",
+                    "--id",
+                    &app.app_id,
+                    "--federated-credential-id",
+                    f,
+                ]
+            })
+            .collect();
+        let refs: Vec<&[&str]> = commands.iter().map(Vec::as_slice).collect();
+        Revocation::commands(&refs)
+    }
+
     fn credentials(
         &mut self,
         holder: &Holder<'_>,
@@ -407,8 +449,31 @@ impl<'a> Observer<'a> {
             };
             ("entra_certificate", "certificate", "certificate", v)
         });
+        // Secrets of the registration or of the service principal: `az ad app` or `az ad sp`.
+        let on = if source == "applications" {
+            "app"
+        } else {
+            "sp"
+        };
         for (n, (kind, segment, label, v)) in secrets.chain(certificates).enumerate() {
             let key = v.key.map_or_else(|| format!("#{n}"), str::to_string);
+            let revoke = v.key.map(|k| {
+                let mut argv = vec![
+                    "az",
+                    "ad",
+                    on,
+                    "credential",
+                    "delete",
+                    "--id",
+                    holder.app_id,
+                    "--key-id",
+                    k,
+                ];
+                if kind == "entra_certificate" {
+                    argv.push("--cert");
+                }
+                Revocation::commands(&[&argv])
+            });
             self.out.push(Observation::Credential(CredentialObs {
                 id: format!("{}/{segment}/{key}", holder.id),
                 kind: kind.into(),
@@ -428,6 +493,7 @@ impl<'a> Observer<'a> {
                 // What a leaked client secret found beside this client id links to.
                 identifiers: vec![Identifier::EntraApp(holder.app_id.to_string())],
                 scopes: Vec::new(),
+                revoke,
                 provenance: provenance(source),
             }));
         }

@@ -4,7 +4,7 @@
 //! (`github:contents:read`); app owners, users, webhook hosts and email domains are the
 //! identifiers that attribute them to partners.
 use std::collections::BTreeMap;
-use trustmap_model::{CredentialObs, Identifier, IdentityObs, Observation, Provenance};
+use trustmap_model::{CredentialObs, Identifier, IdentityObs, Observation, Provenance, Revocation};
 
 use crate::inventory::{Collaborator, Hook, Inventory, RepoPermissions, Repository};
 
@@ -37,8 +37,16 @@ fn identity(id: String, kind: &str, name: String, org: &str, source: &str) -> Id
         scopes: Vec::new(),
         tags: BTreeMap::new(),
         identifiers: Vec::new(),
+        revoke: None,
         provenance: provenance(source),
     }
+}
+
+/// `gh api -X METHOD PATH [ARGS...]`.
+fn gh(method: &str, path: &str, args: &[&str]) -> Revocation {
+    let mut argv = vec!["gh", "api", "-X", method, path];
+    argv.extend_from_slice(args);
+    Revocation::commands(&[&argv])
 }
 
 /// Levels as GitHub names them (`read`, `write`, `admin`) under the permission's name.
@@ -67,6 +75,20 @@ fn user_id(login: &str) -> String {
     format!("github:user/{login}")
 }
 
+/// How a user's door closes: a machine user leaves the organisation, an outside collaborator
+/// every repository; a member's credentials are revoked one by one (their own steps).
+fn user_revocation(org: &str, login: &str, kind: &str) -> Option<Revocation> {
+    match kind {
+        "github_machine_user" => Some(gh("DELETE", &format!("/orgs/{org}/members/{login}"), &[])),
+        "github_outside_collaborator" => Some(gh(
+            "DELETE",
+            &format!("/orgs/{org}/outside_collaborators/{login}"),
+            &[],
+        )),
+        _ => None,
+    }
+}
+
 /// People and machine users seen under several roles become one identity.
 #[derive(Default)]
 struct Users(BTreeMap<String, IdentityObs>);
@@ -82,6 +104,9 @@ impl Users {
         // The most specific kind wins: an outside collaborator or machine user over a plain user.
         if u.kind == "github_user" {
             u.kind = kind.to_string();
+        }
+        if u.revoke.is_none() {
+            u.revoke = user_revocation(org, login, &u.kind);
         }
         u
     }
@@ -101,6 +126,12 @@ fn hook_identity(org: &str, scope: &str, h: &Hook, source: &str) -> IdentityObs 
     i.active = h.active;
     i.identifiers.push(Identifier::Domain(host.to_string()));
     i.tags.insert("url_host".into(), host);
+    let path = if scope == org {
+        format!("/orgs/{org}/hooks/{}", h.id)
+    } else {
+        format!("/repos/{scope}/hooks/{}", h.id)
+    };
+    i.revoke = Some(gh("DELETE", &path, &[]));
     i.tags.insert("usage".into(), "untracked".into());
     i.tags.insert("events".into(), h.events.join(","));
     i
@@ -124,6 +155,11 @@ fn installation(org: &str, inst: &crate::inventory::Installation, source: &str) 
     );
     i.created = inst.created_at.clone();
     i.active = inst.suspended_at.is_none();
+    // Only the app itself may delete an installation through the API: the owner uses the page.
+    i.revoke = Some(Revocation::page(format!(
+        "https://github.com/organizations/{org}/settings/installations/{}",
+        inst.id
+    )));
     i.scopes = scopes_of(&inst.permissions);
     i.identifiers
         .push(Identifier::GithubApp(inst.app_slug.clone()));
@@ -149,6 +185,48 @@ fn installation(org: &str, inst: &crate::inventory::Installation, source: &str) 
     i
 }
 
+/// A credential a member authorised for SAML SSO; revoking the authorization closes it.
+fn credential_authorization(
+    org: &str,
+    c: &crate::inventory::CredentialAuthorization,
+    holder: String,
+    source: &str,
+) -> CredentialObs {
+    let kind = match c.credential_type.to_ascii_lowercase().as_str() {
+        "personal access token" => "github_pat_classic",
+        "ssh key" => "github_ssh_key",
+        "oauth app token" => "github_oauth_token",
+        "github app token" => "github_app_user_token",
+        _ => "github_credential",
+    };
+    CredentialObs {
+        id: format!("github:{org}:credential-authorization/{}", c.credential_id),
+        kind: kind.into(),
+        holder,
+        name: c
+            .authorized_credential_title
+            .clone()
+            .or_else(|| c.authorized_credential_note.clone()),
+        created: c.credential_authorized_at.clone(),
+        last_used: c.credential_accessed_at.clone(),
+        last_rotated: None,
+        expires: c.authorized_credential_expires_at.clone(),
+        active: true,
+        identifiers: c
+            .token_last_eight
+            .iter()
+            .map(|l| Identifier::Last8(l.clone()))
+            .collect(),
+        scopes: c.scopes.iter().map(|s| format!("github:{s}")).collect(),
+        revoke: Some(gh(
+            "DELETE",
+            &format!("/orgs/{org}/credential-authorizations/{}", c.credential_id),
+            &[],
+        )),
+        provenance: provenance(source),
+    }
+}
+
 /// Observations of the organisation-level parts (everything but repositories).
 pub fn org_observations(inv: &Inventory, source: &str) -> Vec<Observation> {
     let org = inv.org.as_str();
@@ -165,34 +243,9 @@ pub fn org_observations(inv: &Inventory, source: &str) -> Vec<Observation> {
     }
     for c in &inv.credential_authorizations {
         let holder = users.get(&c.login, "github_user", org, source).id.clone();
-        let kind = match c.credential_type.to_ascii_lowercase().as_str() {
-            "personal access token" => "github_pat_classic",
-            "ssh key" => "github_ssh_key",
-            "oauth app token" => "github_oauth_token",
-            "github app token" => "github_app_user_token",
-            _ => "github_credential",
-        };
-        out.push(Observation::Credential(CredentialObs {
-            id: format!("github:{org}:credential-authorization/{}", c.credential_id),
-            kind: kind.into(),
-            holder,
-            name: c
-                .authorized_credential_title
-                .clone()
-                .or_else(|| c.authorized_credential_note.clone()),
-            created: c.credential_authorized_at.clone(),
-            last_used: c.credential_accessed_at.clone(),
-            last_rotated: None,
-            expires: c.authorized_credential_expires_at.clone(),
-            active: true,
-            identifiers: c
-                .token_last_eight
-                .iter()
-                .map(|l| Identifier::Last8(l.clone()))
-                .collect(),
-            scopes: c.scopes.iter().map(|s| format!("github:{s}")).collect(),
-            provenance: provenance(source),
-        }));
+        out.push(Observation::Credential(credential_authorization(
+            org, c, holder, source,
+        )));
     }
     for t in &inv.personal_access_tokens {
         let holder = users
@@ -214,6 +267,11 @@ pub fn org_observations(inv: &Inventory, source: &str) -> Vec<Observation> {
             active: !t.token_expired,
             identifiers: vec![],
             scopes,
+            revoke: Some(gh(
+                "POST",
+                &format!("/orgs/{org}/personal-access-tokens/{}", t.id),
+                &["-f", "action=revoke"],
+            )),
             provenance: provenance(source),
         }));
     }
@@ -250,6 +308,7 @@ pub fn repo_observations(org: &str, repo: &Repository, source: &str) -> Vec<Obse
         }
         .into()];
         i.tags.insert("repository".into(), full.clone());
+        i.revoke = Some(gh("DELETE", &format!("/repos/{full}/keys/{}", k.id), &[]));
         if let Some(by) = &k.added_by {
             i.tags.insert("added_by".into(), by.clone());
         }
@@ -281,6 +340,7 @@ fn collaborator(org: &str, full: &str, c: &Collaborator, source: &str) -> Identi
         .unwrap_or_default();
     i.tags.insert("repository".into(), full.to_string());
     i.tags.insert("usage".into(), "untracked".into());
+    i.revoke = user_revocation(org, &c.login, "github_outside_collaborator");
     if c.kind == "Bot" {
         i.tags.insert("machine_user".into(), "true".into());
     }

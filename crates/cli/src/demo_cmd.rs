@@ -2,6 +2,7 @@
 use anyhow::{Context, Result};
 use clap::Args;
 use std::path::{Path, PathBuf};
+use trustmap_report::exit_plan::PlanFormat;
 use trustmap_report::Format;
 use trustmap_sweep::{Plan, SweepRun};
 
@@ -32,7 +33,14 @@ pub fn run_demo(args: DemoArgs) -> Result<u8> {
         eprint!("{}", run.summary_text(&written));
     }
     let code = exit::of(run.verdict(None, false));
-    let plan_code = write_exit_plan(&plan, &run, "oldco", &out, false)?;
+    let plan_code = write_exit_plan(
+        &plan,
+        &run,
+        "oldco",
+        &out,
+        &[PlanFormat::Md, PlanFormat::Html, PlanFormat::Sh],
+        false,
+    )?;
     eprintln!();
     eprintln!("HTML report:  {}", out.join("findings.html").display());
     eprintln!(
@@ -59,27 +67,37 @@ pub struct ExitPlanArgs {
     /// Evaluate dates as of this day (YYYY-MM-DD).
     #[arg(long, value_name = "YYYY-MM-DD")]
     pub now: Option<String>,
+    /// Files to write: md, html, sh (the revocation commands as a script, every line
+    /// commented out).
+    #[arg(long, default_value = "md,html", value_delimiter = ',', value_parser = parse_plan_format)]
+    pub format: Vec<PlanFormat>,
+}
+
+fn parse_plan_format(name: &str) -> Result<PlanFormat, String> {
+    let mut one = PlanFormat::parse_list(name)?;
+    one.pop().ok_or_else(|| "an empty format".to_string())
 }
 
 /// `trustmap exit-plan`: sweep, then write the partner's plan and print its Markdown.
 pub fn run_exit_plan(args: ExitPlanArgs) -> Result<u8> {
     let plan = Plan::load(&args.config, parse_now(args.now.as_deref())?)?;
     let run = sweep_with_bars(&plan, true)?;
-    write_exit_plan(&plan, &run, &args.partner, &args.out, true)
+    write_exit_plan(&plan, &run, &args.partner, &args.out, &args.format, true)
 }
 
-/// Write a partner's exit plan (Markdown and HTML) from a run; print the Markdown when `print`.
+/// Write a partner's exit plan in `formats` from a run; print the Markdown when `print`.
 pub fn write_exit_plan(
     plan: &Plan,
     run: &SweepRun,
     partner: &str,
     out: &Path,
+    formats: &[PlanFormat],
     print: bool,
 ) -> Result<u8> {
     let exit_plan = run.exit_plan(plan, partner)?;
-    let (md, html) = trustmap_report::exit_plan::write_files(out, &exit_plan)?;
+    let written = trustmap_report::exit_plan::write_files(out, &exit_plan, formats)?;
     if print {
-        out!("{md}");
+        out!("{}", trustmap_report::exit_plan::to_markdown(&exit_plan));
     }
     let failed: Vec<_> = run.failures().map(|c| c.name.clone()).collect();
     if !failed.is_empty() {
@@ -94,7 +112,11 @@ pub fn write_exit_plan(
         exit_plan.partner_id,
         exit_plan.steps().count(),
         exit_plan.systems.len(),
-        html.display()
+        written
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     Ok(exit::OK)
 }

@@ -80,6 +80,9 @@ pub struct Node {
     /// Set on secret locations only.
     #[serde(rename = "details", skip_serializing_if = "Option::is_none")]
     pub secret: Option<SecretLocation>,
+    /// How to remove it at its source, when its connector says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revoke: Option<trustmap_model::Revocation>,
     pub sources: Vec<String>,
     pub attribution: Option<Attribution>,
 }
@@ -108,6 +111,7 @@ impl Node {
             identifiers: Vec::new(),
             tags: BTreeMap::new(),
             secret: None,
+            revoke: None,
             sources: Vec::new(),
             attribution: None,
         }
@@ -152,6 +156,7 @@ fn identity_node(o: trustmap_model::IdentityObs) -> Node {
     n.scopes = o.scopes;
     n.tags = o.tags;
     n.identifiers = o.identifiers;
+    n.revoke = o.revoke;
     n.add_source(o.provenance.connector);
     n
 }
@@ -170,6 +175,7 @@ fn credential_node(o: trustmap_model::CredentialObs) -> Node {
     n.expires = o.expires;
     n.scopes = o.scopes;
     n.identifiers = o.identifiers;
+    n.revoke = o.revoke;
     n.add_source(o.provenance.connector);
     n
 }
@@ -245,6 +251,9 @@ impl Graph {
             existing.tags.extend(node.tags);
             if existing.subtype == "external" {
                 existing.subtype = node.subtype;
+            }
+            if existing.revoke.is_none() {
+                existing.revoke = node.revoke;
             }
             for (slot, new) in [
                 (&mut existing.created, node.created),

@@ -14,6 +14,38 @@ pub struct Provenance {
     pub source: String,
 }
 
+/// How to remove an identity or credential at its source, as its connector knows it:
+/// commands as argument vectors (quoted only when rendered, never run by trustmap) and, where
+/// no API exists, the settings page to use.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Revocation {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub commands: Vec<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<String>,
+}
+
+impl Revocation {
+    /// Commands given as argument vectors of `&str`.
+    pub fn commands(commands: &[&[&str]]) -> Self {
+        Revocation {
+            commands: commands
+                .iter()
+                .map(|c| c.iter().map(|a| (*a).to_string()).collect())
+                .collect(),
+            page: None,
+        }
+    }
+
+    pub fn page(url: impl Into<String>) -> Self {
+        Revocation {
+            commands: Vec::new(),
+            page: Some(url.into()),
+        }
+    }
+}
+
 /// A non-human identity: an IAM user or role, a service account, a GitHub App installation,
 /// a machine user, an OAuth app, a deploy key's holder.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -43,6 +75,9 @@ pub struct IdentityObs {
     /// Identifiers that may attribute it: emails, logins, org names, app slugs, account ids.
     #[serde(default)]
     pub identifiers: Vec<Identifier>,
+    /// How to remove it (exit plans print this).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoke: Option<Revocation>,
     #[serde(default)]
     pub provenance: Provenance,
 }
@@ -73,6 +108,9 @@ pub struct CredentialObs {
     pub identifiers: Vec<Identifier>,
     #[serde(default)]
     pub scopes: Vec<String>,
+    /// How to remove it (exit plans print this).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoke: Option<Revocation>,
     #[serde(default)]
     pub provenance: Provenance,
 }

@@ -96,6 +96,34 @@ pub fn markdown_code(s: &str) -> String {
     }
 }
 
+/// One argument for a POSIX shell: as is when it holds only safe characters, else in single
+/// quotes (a `'` inside as `'\''`).
+pub fn shell_word(arg: &str) -> String {
+    let safe = !arg.is_empty()
+        && arg
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_./:=@%+,-".contains(&b));
+    if safe {
+        arg.to_string()
+    } else {
+        format!("'{}'", arg.replace('\'', "'\\''"))
+    }
+}
+
+/// A command line for a POSIX shell, or `None` when an argument holds a control character
+/// (a line break would end a commented-out line and make the rest live).
+pub fn shell_command(argv: &[String]) -> Option<String> {
+    if argv.iter().any(|a| a.chars().any(char::is_control)) {
+        return None;
+    }
+    Some(
+        argv.iter()
+            .map(|a| shell_word(a))
+            .collect::<Vec<_>>()
+            .join(" "),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,5 +164,31 @@ mod tests {
         assert_eq!(markdown_code("id"), "`id`");
         assert_eq!(markdown_code("a`b"), "`` a`b ``");
         assert_eq!(markdown_code("x``y|z"), "``` x``y\\|z ```");
+    }
+
+    #[test]
+    fn shell_commands_quote_what_a_shell_would_read() {
+        let argv = |v: &[&str]| v.iter().map(|a| a.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            shell_command(&argv(&[
+                "aws",
+                "iam",
+                "delete-user",
+                "--user-name",
+                "acme-sync"
+            ]))
+            .unwrap(),
+            "aws iam delete-user --user-name acme-sync"
+        );
+        assert_eq!(
+            shell_command(&argv(&["gh", "api", "x$(rm -rf ~)", "it's"])).unwrap(),
+            "gh api 'x$(rm -rf ~)' 'it'\\''s'"
+        );
+        assert_eq!(shell_command(&argv(&["az", ""])).unwrap(), "az ''");
+        assert_eq!(
+            shell_command(&argv(&["az", "a\nrm -rf /"])),
+            None,
+            "a line break is withheld"
+        );
     }
 }

@@ -153,6 +153,7 @@ pub fn exit_plan(
                 .get(n.id.as_str())
                 .map(|v| v.iter().map(|s| s.to_string()).collect())
                 .unwrap_or_default(),
+            revoke: n.revoke.clone(),
         };
         systems.entry(system(n)).or_default().push((rank, step));
     }

@@ -23,6 +23,8 @@ pub struct Step {
     pub action: String,
     /// Finding ids about it.
     pub findings: Vec<String>,
+    /// The commands (or the page) that remove it, as its connector knows them.
+    pub revoke: Option<trustmap_model::Revocation>,
 }
 
 /// Steps of one system (an AWS account, a GitHub organisation, a repository).
@@ -51,27 +53,126 @@ impl ExitPlan {
     }
 }
 
-/// Write `exit-plan-<partner>.md` and `.html` into `dir` (each through a temporary name and a
-/// rename); returns the Markdown and the HTML file's path.
+/// The files an exit plan is written as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlanFormat {
+    Md,
+    Html,
+    /// A reviewable shell script, every command commented out.
+    Sh,
+}
+
+impl PlanFormat {
+    pub fn extension(self) -> &'static str {
+        match self {
+            PlanFormat::Md => "md",
+            PlanFormat::Html => "html",
+            PlanFormat::Sh => "sh",
+        }
+    }
+
+    /// `md,html,sh` → the formats, or the unknown name.
+    pub fn parse_list(list: &str) -> Result<Vec<PlanFormat>, String> {
+        list.split(',')
+            .map(str::trim)
+            .filter(|f| !f.is_empty())
+            .map(|f| match f {
+                "md" => Ok(PlanFormat::Md),
+                "html" => Ok(PlanFormat::Html),
+                "sh" => Ok(PlanFormat::Sh),
+                other => Err(format!(
+                    "unknown exit-plan format {other:?} (expected md, html, sh)"
+                )),
+            })
+            .collect()
+    }
+
+    fn render(self, plan: &ExitPlan) -> String {
+        match self {
+            PlanFormat::Md => to_markdown(plan),
+            PlanFormat::Html => to_html(plan),
+            PlanFormat::Sh => to_shell(plan),
+        }
+    }
+}
+
+/// Write `exit-plan-<partner>.<ext>` into `dir` for each format (each through a temporary name
+/// and a rename); returns the paths written.
 pub fn write_files(
     dir: &std::path::Path,
     plan: &ExitPlan,
-) -> Result<(String, std::path::PathBuf), crate::ReportError> {
+    formats: &[PlanFormat],
+) -> Result<Vec<std::path::PathBuf>, crate::ReportError> {
     let at = |path: &std::path::Path| {
         let path = path.to_path_buf();
         move |source| crate::ReportError::File { path, source }
     };
     std::fs::create_dir_all(dir).map_err(at(dir))?;
-    let md = to_markdown(plan);
-    let mut html_path = dir.to_path_buf();
-    for (ext, text) in [("md", md.clone()), ("html", to_html(plan))] {
+    let mut written = Vec::new();
+    for f in formats {
+        let ext = f.extension();
         let path = dir.join(format!("exit-plan-{}.{ext}", plan.partner_id));
         let tmp = path.with_extension(format!("{ext}.tmp"));
-        std::fs::write(&tmp, text).map_err(at(&tmp))?;
+        std::fs::write(&tmp, f.render(plan)).map_err(at(&tmp))?;
         std::fs::rename(&tmp, &path).map_err(at(&path))?;
-        html_path = path;
+        written.push(path);
     }
-    Ok((md, html_path))
+    Ok(written)
+}
+
+/// A step's commands as shell lines (a command whose arguments hold control characters is
+/// withheld, with a note).
+fn command_lines(r: &trustmap_model::Revocation) -> Vec<String> {
+    r.commands
+        .iter()
+        .map(|argv| {
+            trustmap_model::text::shell_command(argv).unwrap_or_else(|| {
+                "(command withheld: an argument holds control characters; see the id)".to_string()
+            })
+        })
+        .collect()
+}
+
+/// The plan as a shell script to review: every line a comment, commands ready to be
+/// uncommented one by one. trustmap never runs them.
+pub fn to_shell(plan: &ExitPlan) -> String {
+    let one_line = |s: &str| trustmap_model::text::for_terminal(s).replace(['\n', '\r'], " ");
+    let mut out = String::from("#!/bin/sh\n");
+    let _ = writeln!(
+        out,
+        "# Exit plan: {} ({}), generated {}.",
+        one_line(&plan.partner_name),
+        one_line(&plan.partner_id),
+        one_line(&plan.generated)
+    );
+    out.push_str("# Every line is commented out: read each step, tell the sponsor, then uncomment and\n# run what you mean to. trustmap itself never revokes anything.\n");
+    for sys in &plan.systems {
+        let _ = writeln!(out, "\n# == {} ==", one_line(&sys.name));
+        for s in &sys.steps {
+            let _ = writeln!(
+                out,
+                "\n# {}: {} {} ({}; {})",
+                one_line(&s.action),
+                one_line(&s.kind.replace('_', " ")),
+                one_line(&s.name),
+                one_line(&s.partner),
+                one_line(&s.usage)
+            );
+            let _ = writeln!(out, "#   id: {}", one_line(&s.id));
+            match &s.revoke {
+                Some(r) => {
+                    for line in command_lines(r) {
+                        let _ = writeln!(out, "# {line}");
+                    }
+                    if let Some(p) = &r.page {
+                        let _ = writeln!(out, "#   by hand: {}", one_line(p));
+                    }
+                }
+                None => out.push_str("#   (no command known: do it by hand as the action says)\n"),
+            }
+        }
+    }
+    out
 }
 
 pub fn to_markdown(plan: &ExitPlan) -> String {
@@ -119,6 +220,14 @@ pub fn to_markdown(plan: &ExitPlan) -> String {
             );
             let _ = writeln!(m, "  - id: `{}`", s.id);
             let _ = writeln!(m, "  - evidence: {}", s.evidence);
+            if let Some(r) = &s.revoke {
+                for line in command_lines(r) {
+                    let _ = writeln!(m, "  - run: {}", trustmap_model::text::markdown_code(&line));
+                }
+                if let Some(p) = &r.page {
+                    let _ = writeln!(m, "  - by hand: {}", trustmap_model::text::markdown_code(p));
+                }
+            }
             if !s.findings.is_empty() {
                 let _ = writeln!(m, "  - findings: {}", s.findings.join(", "));
             }
@@ -129,6 +238,28 @@ pub fn to_markdown(plan: &ExitPlan) -> String {
         m.push_str("Nothing attributed to this partner can still reach in.\n");
     }
     m
+}
+
+/// The action, then its commands (as text: the reader copies them; nothing here runs).
+fn action_cell(s: &Step) -> String {
+    let mut cell = esc(&s.action);
+    if let Some(r) = &s.revoke {
+        for line in command_lines(r) {
+            let _ = write!(
+                cell,
+                "<div class=\"muted cmd\"><code>{}</code></div>",
+                esc(&line)
+            );
+        }
+        if let Some(p) = &r.page {
+            let _ = write!(
+                cell,
+                "<div class=\"muted cmd\">by hand: <code>{}</code></div>",
+                esc(p)
+            );
+        }
+    }
+    cell
 }
 
 pub fn to_html(plan: &ExitPlan) -> String {
@@ -161,7 +292,7 @@ pub fn to_html(plan: &ExitPlan) -> String {
                 h,
                 "<tr data-id=\"{}\"><td><input type=\"checkbox\"></td><td>{}</td><td>{} <b>{}</b><div class=\"muted\"><code>{}</code></div></td><td>{}</td><td class=\"{}\">{}{}</td><td>{}{}</td></tr>",
                 esc(&s.id),
-                esc(&s.action),
+                action_cell(s),
                 esc(&s.kind.replace('_', " ")),
                 esc(&s.name),
                 esc(&s.id),

@@ -210,6 +210,11 @@ fn plan() -> ExitPlan {
                 usage: "used recently".into(),
                 action: "Delete the user's access keys, then the user".into(),
                 findings: vec!["tm-0123456789abcdef".into()],
+                // A hostile name stays one quoted word.
+                revoke: Some(trustmap_model::Revocation::commands(&[
+                    &["aws", "iam", "delete-login-profile", "--user-name", "oldco-sync"],
+                    &["aws", "iam", "delete-user", "--user-name", "oldco-sync$(id)'x"],
+                ])),
             }],
         }],
         generated: DAY.into(),
@@ -219,6 +224,18 @@ fn plan() -> ExitPlan {
 #[test]
 fn exit_plan_markdown() {
     insta::assert_snapshot!(to_markdown(&plan()));
+}
+
+#[test]
+fn exit_plan_shell_script() {
+    let sh = trustmap_report::exit_plan::to_shell(&plan());
+    for line in sh.lines().skip(1) {
+        assert!(
+            line.is_empty() || line.starts_with('#'),
+            "a live line: {line}"
+        );
+    }
+    insta::assert_snapshot!(sh);
 }
 
 #[test]

@@ -105,6 +105,7 @@ fn main() -> Result<()> {
             },
             tags: BTreeMap::new(),
             identifiers: Vec::new(),
+            revoke: None,
             provenance: prov.clone(),
         }));
         if i % 2 == 0 {
@@ -127,6 +128,7 @@ fn main() -> Result<()> {
                 active: true,
                 identifiers: vec![Identifier::AwsAccessKeyId(format!("AKIA{i:016}"))],
                 scopes: Vec::new(),
+                revoke: None,
                 provenance: prov.clone(),
             }));
         }
