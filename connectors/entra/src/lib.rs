@@ -142,7 +142,11 @@ impl EntraConnector {
                 })?
             }
             None => {
-                let g = self.graph(&ctx.base_dir).await?;
+                let mut g = self.graph(&ctx.base_dir).await?;
+                g.cancelled = ctx.cancelled.clone();
+                g.progress = ctx.progress.clone();
+                ctx.progress
+                    .message("entra: listing service principals, applications and grants");
                 g.inventory(&self.cfg.tenant_id).await
             }
         }

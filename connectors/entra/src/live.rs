@@ -6,10 +6,11 @@
 use futures::{stream, StreamExt};
 use serde::de::DeserializeOwned;
 use std::collections::{BTreeMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use trustmap_connector::{ConnectorError, Decision, ErrorKind, RetryPolicy};
+use trustmap_model::{NoProgress, Progress};
 
 use crate::inventory::{
     AppRoleAssignment, Application, FederatedCredential, Inventory, Page, PermissionGrant,
@@ -47,7 +48,10 @@ pub struct Graph {
     token: String,
     pub policy: RetryPolicy,
     pub concurrency: usize,
-    pub requests: AtomicU64,
+    /// Set when the sweep is asked to stop: no further request is made.
+    pub cancelled: Arc<AtomicBool>,
+    /// Where the per-object calls report progress (one unit per call).
+    pub progress: Arc<dyn Progress>,
     gaps: Mutex<Vec<String>>,
 }
 
@@ -142,7 +146,8 @@ impl Graph {
             token,
             policy: RetryPolicy::default(),
             concurrency: 8,
-            requests: AtomicU64::new(0),
+            cancelled: Arc::default(),
+            progress: Arc::new(NoProgress),
             gaps: Mutex::new(Vec::new()),
         })
     }
@@ -155,7 +160,9 @@ impl Graph {
 
     /// One GET of a page, classified.
     async fn get_once<T: DeserializeOwned>(&self, url: &str) -> Result<Page<T>, ConnectorError> {
-        self.requests.fetch_add(1, Ordering::Relaxed);
+        if self.cancelled.load(Ordering::Relaxed) {
+            return Err(ConnectorError::cancelled());
+        }
         let resp = self
             .http
             .get(url)
@@ -331,6 +338,12 @@ impl Graph {
             .map(|sp| Call::Assignments(sp.id.clone()))
             .chain(apps.iter().map(|a| Call::Federated(a.id.clone())))
             .collect();
+        self.progress.message(&format!(
+            "entra: {} service principals, {} applications; reading their permissions and federated credentials",
+            sps.len(),
+            apps.len()
+        ));
+        self.progress.add_total(calls.len() as u64);
         let answers = stream::iter(calls)
             .map(|c| self.call(c))
             .buffer_unordered(self.concurrency.max(1))
@@ -367,6 +380,12 @@ impl Graph {
     }
 
     async fn call(&self, c: Call) -> Answer {
+        let answer = self.call_once(c).await;
+        self.progress.advance(1);
+        answer
+    }
+
+    async fn call_once(&self, c: Call) -> Answer {
         match c {
             Call::Assignments(sp) => {
                 let path = format!(

@@ -486,3 +486,47 @@ fn configuration_mistakes_are_named() {
             .is_err()
     );
 }
+
+#[tokio::test]
+async fn ctrl_c_stops_a_long_read_at_the_next_request() {
+    // A collection that never ends; Ctrl-C arrives while it is being read.
+    let ctx = trustmap_testkit::run::context(std::path::Path::new("."));
+    let cancelled = ctx.cancelled.clone();
+    let server = Server::start(move |req| {
+        let (path, query) = req.route();
+        if path != "/v1.0/servicePrincipals" {
+            return Response::json(200, &json!({"value": []}));
+        }
+        let page: u64 = query
+            .iter()
+            .find(|(k, _)| k == "$skiptoken")
+            .and_then(|(_, v)| v.parse().ok())
+            .unwrap_or(0);
+        if page == 3 {
+            cancelled.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        let next = format!(
+            "http://{}/v1.0/servicePrincipals?$skiptoken={}",
+            req.header("host").unwrap_or(""),
+            page + 1
+        );
+        Response::json(200, &json!({"value": [], "@odata.nextLink": next}))
+    });
+    std::env::set_var("TRUSTMAP_TEST_GRAPH_TOKEN", entra::TOKEN);
+    let c = connector(&live_config(&server.base));
+    let (tx, mut rx) = tokio::sync::mpsc::channel(16);
+    let out = trustmap_connector::Emitter::new(tx, "entra").cancellable(ctx.cancelled.clone());
+    let drain = tokio::spawn(async move { while rx.recv().await.is_some() {} });
+    let e = trustmap_connector::Connector::run(&c, &ctx, &out)
+        .await
+        .unwrap_err();
+    drop(out);
+    drain.await.unwrap();
+    assert_eq!(e.kind, ErrorKind::Cancelled, "{}", e.message);
+    let sp_pages = server
+        .requests()
+        .iter()
+        .filter(|r| r.route().0 == "/v1.0/servicePrincipals")
+        .count();
+    assert!(sp_pages <= 5, "{sp_pages} pages read after the stop");
+}
