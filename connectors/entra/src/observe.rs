@@ -247,54 +247,64 @@ impl<'a> Observer<'a> {
         );
     }
 
-    /// Another organisation's multi-tenant app, consented into ours.
-    fn third_party(&mut self, sp: &ServicePrincipal, owner_tenant: &str, held: Option<&Held>) {
+    /// A service principal's identity: id, name, state, appId, permissions and owners.
+    fn principal_identity(
+        &self,
+        sp: &ServicePrincipal,
+        kind: &str,
+        held: Option<&Held>,
+    ) -> IdentityObs {
         let id = format!("entra:{}:sp/{}", self.tenant, sp.app_id);
         let name = sp.display_name.clone().unwrap_or_else(|| sp.app_id.clone());
-        let mut i = self.identity(
-            id.clone(),
-            "entra_service_principal",
-            &name,
-            "servicePrincipals",
-        );
+        let mut i = self.identity(id, kind, &name, "servicePrincipals");
         i.active = sp.account_enabled;
         i.identifiers.push(Identifier::EntraApp(sp.app_id.clone()));
-        i.identifiers
-            .push(Identifier::EntraTenant(owner_tenant.to_string()));
-        i.tags
-            .insert("app_owner_tenant".into(), owner_tenant.into());
-        // Deleting the service principal removes its consents and app role assignments too.
-        i.revoke = Some(Revocation::commands(&[&[
-            "az", "ad", "sp", "delete", "--id", &sp.app_id,
-        ]]));
-        if let Some(p) = sp
-            .verified_publisher
-            .as_ref()
-            .and_then(|p| p.display_name.as_ref())
-        {
-            i.tags.insert("publisher".into(), p.clone());
-        }
         Self::apply_held(&mut i, held);
         Self::owners(&mut i, sp.owners.as_ref());
-        let has_access = !i.scopes.is_empty();
+        i
+    }
+
+    /// Emit a service principal's identity and the secrets and certificates it holds.
+    fn push_principal(&mut self, i: IdentityObs, sp: &ServicePrincipal) {
+        let (id, name) = (i.id.clone(), i.name.clone());
         self.out.push(Observation::Identity(i));
+        let holder = Holder {
+            id: &id,
+            name: &name,
+            app_id: &sp.app_id,
+        };
         self.credentials(
-            &Holder {
-                id: &id,
-                name: &name,
-                app_id: &sp.app_id,
-            },
+            &holder,
             &sp.password_credentials,
             &sp.key_credentials,
             "servicePrincipals",
         );
+    }
+
+    /// Another organisation's multi-tenant app, consented into ours.
+    fn third_party(&mut self, sp: &ServicePrincipal, owner_tenant: &str, held: Option<&Held>) {
+        let mut i = self.principal_identity(sp, "entra_service_principal", held);
+        let id = i.id.clone();
+        i.identifiers
+            .push(Identifier::EntraTenant(owner_tenant.to_string()));
+        i.tags
+            .insert("app_owner_tenant".into(), owner_tenant.into());
+        let publisher = sp
+            .verified_publisher
+            .as_ref()
+            .and_then(|p| p.display_name.clone());
+        if let Some(p) = &publisher {
+            i.tags.insert("publisher".into(), p.clone());
+        }
+        // Deleting the service principal removes its consents and app role assignments too.
+        i.revoke = Some(Revocation::commands(&[&[
+            "az", "ad", "sp", "delete", "--id", &sp.app_id,
+        ]]));
+        let has_access = !i.scopes.is_empty();
+        self.push_principal(i, sp);
         if has_access {
             let tenant = format!("entra_tenant:{owner_tenant}");
-            let label = sp
-                .verified_publisher
-                .as_ref()
-                .and_then(|p| p.display_name.clone())
-                .unwrap_or_else(|| owner_tenant.to_string());
+            let label = publisher.unwrap_or_else(|| owner_tenant.to_string());
             self.external(
                 tenant.clone(),
                 "entra_tenant",
@@ -314,33 +324,22 @@ impl<'a> Observer<'a> {
 
     /// A managed identity or another principal of our own without an app registration.
     fn own_principal(&mut self, sp: &ServicePrincipal, held: Option<&Held>) {
-        let id = format!("entra:{}:sp/{}", self.tenant, sp.app_id);
-        let name = sp.display_name.clone().unwrap_or_else(|| sp.app_id.clone());
-        let kind = match sp.service_principal_type.as_deref() {
-            Some(t) if t.eq_ignore_ascii_case("ManagedIdentity") => "entra_managed_identity",
-            _ => "entra_service_principal",
+        let managed = sp
+            .service_principal_type
+            .as_deref()
+            .is_some_and(|t| t.eq_ignore_ascii_case("ManagedIdentity"));
+        let kind = if managed {
+            "entra_managed_identity"
+        } else {
+            "entra_service_principal"
         };
-        let mut i = self.identity(id.clone(), kind, &name, "servicePrincipals");
-        i.active = sp.account_enabled;
-        i.identifiers.push(Identifier::EntraApp(sp.app_id.clone()));
-        if kind == "entra_service_principal" {
+        let mut i = self.principal_identity(sp, kind, held);
+        if !managed {
             i.revoke = Some(Revocation::commands(&[&[
                 "az", "ad", "sp", "delete", "--id", &sp.app_id,
             ]]));
         }
-        Self::apply_held(&mut i, held);
-        Self::owners(&mut i, sp.owners.as_ref());
-        self.out.push(Observation::Identity(i));
-        self.credentials(
-            &Holder {
-                id: &id,
-                name: &name,
-                app_id: &sp.app_id,
-            },
-            &sp.password_credentials,
-            &sp.key_credentials,
-            "servicePrincipals",
-        );
+        self.push_principal(i, sp);
     }
 
     /// One of our app registrations, with its service principal's permissions.
