@@ -81,6 +81,13 @@ pub struct Partner {
     pub line: usize,
 }
 
+impl Partner {
+    /// When the next review falls due: `last_reviewed` plus `review_every_days`.
+    pub fn review_due(&self) -> Option<NaiveDate> {
+        Some(self.last_reviewed? + chrono::Days::new(u64::from(self.review_every_days?)))
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Owner {
     pub id: String,
@@ -105,11 +112,25 @@ pub enum Attribution {
     Nobody,
 }
 
+/// What kind of governance gap: checks weigh them differently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GapKind {
+    /// Sponsor, purpose, expiry or a review cadence not recorded; never reviewed.
+    Missing,
+    /// Past its expiry yet still active or approved.
+    Expired,
+    /// The review cadence ran out since the last review.
+    ReviewOverdue,
+    /// Brought in through a partner that does not allow subcontractors.
+    Subcontractor,
+}
+
 /// A governance gap in the registry itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Gap {
     pub partner: String,
     pub line: usize,
+    pub kind: GapKind,
     pub problem: String,
 }
 
@@ -357,45 +378,64 @@ impl Registry {
     pub fn gaps(&self, today: NaiveDate) -> Vec<Gap> {
         let mut gaps = Vec::new();
         for p in &self.partners {
-            let mut gap = |problem: String| {
+            let mut gap = |kind: GapKind, problem: String| {
                 gaps.push(Gap {
                     partner: p.id.clone(),
                     line: p.line,
+                    kind,
                     problem,
                 })
             };
             if p.sponsor.as_deref().is_none_or(str::is_empty) {
-                gap("no sponsor: nobody inside is accountable".into());
+                gap(
+                    GapKind::Missing,
+                    "no sponsor: nobody inside is accountable".into(),
+                );
             }
             if p.purpose.as_deref().is_none_or(str::is_empty) {
-                gap("no purpose: why the access exists is not documented".into());
+                gap(
+                    GapKind::Missing,
+                    "no purpose: why the access exists is not documented".into(),
+                );
             }
             match p.expires {
-                None => gap("no expiry: the access has no end date".into()),
+                None => gap(
+                    GapKind::Missing,
+                    "no expiry: the access has no end date".into(),
+                ),
                 Some(e) if e < today && matches!(p.status, Status::Active | Status::Approved) => {
-                    gap(format!("expired on {e} but still {}", p.status.as_str()))
+                    gap(
+                        GapKind::Expired,
+                        format!("expired on {e} but still {}", p.status.as_str()),
+                    )
                 }
                 _ => {}
             }
-            if let Some(every) = p.review_every_days {
-                match p.last_reviewed {
-                    None => gap("never reviewed".into()),
-                    Some(last) => {
-                        let due = last + chrono::Days::new(u64::from(every));
-                        if due < today {
-                            gap(format!("review overdue since {due} (last reviewed {last}, every {every} days)"));
-                        }
-                    }
+            match (p.review_every_days, p.last_reviewed, p.review_due()) {
+                (Some(_), None, _) => gap(GapKind::Missing, "never reviewed".into()),
+                (Some(every), Some(last), Some(due)) if due < today => gap(
+                    GapKind::ReviewOverdue,
+                    format!(
+                        "review overdue since {due} (last reviewed {last}, every {every} days)"
+                    ),
+                ),
+                (None, _, _) if p.status == Status::Active => {
+                    gap(
+                        GapKind::Missing,
+                        "no review cadence (review_every_days)".into(),
+                    );
                 }
-            } else if p.status == Status::Active {
-                gap("no review cadence (review_every_days)".into());
+                _ => {}
             }
             if let Some(parent) = p.via.as_deref().and_then(|v| self.partner(v)) {
                 if !parent.allow_subcontractors {
-                    gap(format!(
-                        "subcontractor of {} which does not allow subcontractors",
-                        parent.id
-                    ));
+                    gap(
+                        GapKind::Subcontractor,
+                        format!(
+                            "subcontractor of {} which does not allow subcontractors",
+                            parent.id
+                        ),
+                    );
                 }
             }
         }

@@ -21,15 +21,15 @@ impl Check for DormantAccess {
         let g = ctx.graph;
         let untracked =
             |i: usize| g.nodes[i].tags.get("usage").map(String::as_str) == Some("untracked");
-        for (i, n) in g.nodes.iter().enumerate().filter(|&(i, n)| {
+        let watched = g.nodes.iter().enumerate().filter(|&(i, n)| {
             is_access(n)
                 && n.active
                 && !untracked(i)
                 && !g
                     .incoming(i)
                     .any(|e| e.kind == trustmap_model::EdgeKind::Holds && untracked(e.from))
-        }) {
-            let _ = i;
+        });
+        for (_, n) in watched {
             let (idle_since, never) = match (
                 n.last_used.as_deref().and_then(parse_day),
                 n.created.as_deref().and_then(parse_day),

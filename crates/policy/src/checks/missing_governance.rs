@@ -2,6 +2,8 @@
 use serde_json::Map;
 use trustmap_model::{Finding, FindingKind, Severity};
 
+use trustmap_partners::GapKind;
+
 use crate::util::{finding, Draft};
 use crate::{Check, CheckContext};
 
@@ -18,14 +20,14 @@ impl Check for MissingGovernance {
             .registry
             .gaps(ctx.settings.today)
             .into_iter()
-            .filter(|g| !g.problem.starts_with("review overdue"))
+            .filter(|g| g.kind != GapKind::ReviewOverdue)
         {
             let Some(node) = ctx.graph.node(&format!("partner:{}", gap.partner)) else {
                 continue;
             };
             let mut evidence = Map::new();
             evidence.insert("registry_line".into(), gap.line.into());
-            let severity = if gap.problem.starts_with("expired") {
+            let severity = if gap.kind == GapKind::Expired {
                 Severity::High
             } else {
                 Severity::Low

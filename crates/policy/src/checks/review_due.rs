@@ -3,8 +3,8 @@
 //! (`review_every_days` since `last_reviewed`) ran out (medium with access, low without). One
 //! finding per partner and checkpoint, listing what the renewal covers; the fingerprint names
 //! the date, so the next cycle is a new finding.
-use chrono::Duration;
 use serde_json::{Map, Value};
+use std::collections::HashMap;
 use trustmap_graph::Node;
 use trustmap_model::{Finding, FindingKind, Severity};
 use trustmap_partners::Partner;
@@ -17,19 +17,16 @@ pub struct ReviewDue;
 /// Within a week, a renewal is urgent.
 const URGENT_DAYS: i64 = 7;
 
-/// The partner's active identities and credentials: what a renewal decides on.
-fn covered<'a>(ctx: &'a CheckContext<'_>, p: &Partner) -> Vec<&'a Node> {
-    ctx.graph
-        .nodes
-        .iter()
-        .filter(|n| is_access(n) && n.active)
-        .filter(|n| {
-            n.attribution
-                .as_ref()
-                .and_then(|a| a.partner())
-                .is_some_and(|id| id == p.id)
-        })
-        .collect()
+/// Each partner's active identities and credentials (what a renewal decides on), in one pass
+/// over the graph.
+fn covered<'a>(ctx: &'a CheckContext<'_>) -> HashMap<&'a str, Vec<&'a Node>> {
+    let mut by_partner: HashMap<&str, Vec<&Node>> = HashMap::new();
+    for n in ctx.graph.nodes.iter().filter(|n| is_access(n) && n.active) {
+        if let Some(id) = n.attribution.as_ref().and_then(|a| a.partner()) {
+            by_partner.entry(id).or_default().push(n);
+        }
+    }
+    by_partner
 }
 
 fn checkpoint(
@@ -74,6 +71,7 @@ impl Check for ReviewDue {
     fn run(&self, ctx: &CheckContext<'_>) -> Vec<Finding> {
         let today = ctx.settings.today;
         let mut out = Vec::new();
+        let by_partner = covered(ctx);
         // Revoked, suspended or only requested: what remains is lingering access, not a renewal.
         for p in ctx
             .registry
@@ -84,7 +82,7 @@ impl Check for ReviewDue {
             let Some(node) = ctx.graph.node(&format!("partner:{}", p.id)) else {
                 continue;
             };
-            let covers = covered(ctx, p);
+            let covers = by_partner.get(p.id.as_str()).cloned().unwrap_or_default();
             if let Some(e) = p.expires {
                 let left = (e - today).num_days();
                 if !covers.is_empty() && (0..=ctx.settings.renew_before_days).contains(&left) {
@@ -111,8 +109,9 @@ impl Check for ReviewDue {
                     ));
                 }
             }
-            if let (Some(every), Some(last)) = (p.review_every_days, p.last_reviewed) {
-                let due = last + Duration::days(i64::from(every));
+            if let (Some(every), Some(last), Some(due)) =
+                (p.review_every_days, p.last_reviewed, p.review_due())
+            {
                 if due < today {
                     let mut evidence = Map::new();
                     evidence.insert("last_reviewed".into(), last.to_string().into());
