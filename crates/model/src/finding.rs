@@ -76,6 +76,8 @@ pub enum FindingKind {
     /// A partner's renewal checkpoint (expiry within `renew_before_days`) or review cadence
     /// run out, while it holds access.
     ReviewDue,
+    /// An identity holds permissions it did not have when the state store first saw it.
+    ScopeDrift,
 }
 
 impl FindingKind {
@@ -93,6 +95,7 @@ impl FindingKind {
             FindingKind::MissingExternalId => "missing_external_id",
             FindingKind::MissingGovernance => "missing_governance",
             FindingKind::ReviewDue => "review_due",
+            FindingKind::ScopeDrift => "scope_drift",
         }
     }
 }
@@ -106,7 +109,7 @@ pub struct UnknownName {
 }
 
 impl FindingKind {
-    pub const ALL: [FindingKind; 12] = [
+    pub const ALL: [FindingKind; 13] = [
         FindingKind::LeakedSecret,
         FindingKind::UnownedIdentity,
         FindingKind::UnknownExternalAccess,
@@ -119,6 +122,7 @@ impl FindingKind {
         FindingKind::MissingExternalId,
         FindingKind::MissingGovernance,
         FindingKind::ReviewDue,
+        FindingKind::ScopeDrift,
     ];
 }
 

@@ -17,6 +17,7 @@ pub mod env;
 mod finding;
 mod identifier;
 mod leak;
+mod memory;
 mod observation;
 mod progress;
 mod secret;
@@ -30,6 +31,7 @@ pub use finding::{
     Subject, UnknownName,
 };
 pub use identifier::{Identifier, IdentifierParseError};
+pub use memory::{Memory, PartnerChange, PartnerState, RememberedNode};
 pub use leak::{leak_id, leaked_secret_finding, Leak, DEFAULT_LEAK_REMEDIATION};
 pub use observation::{
     is_key_like_kind, CredentialObs, EdgeKind, EdgeObs, ExternalPrincipalObs, IdentityObs,

@@ -8,12 +8,19 @@
 //! second sweep on the same file waits for the first's write, then refuses with a clear
 //! message if it cannot get in.
 //!
+//! Each run also records what it saw ([`SeenNode`]: identities, credentials, secret locations
+//! and the day each scope first appeared) and the partners' lifecycle fields ([`SeenPartner`]:
+//! a change between runs is kept with its date); [`StateStore::memory`] hands that back to the
+//! next run's checks (scope drift, time since revocation), to `exit-plan --verify` and to
+//! `trustmap evidence`. Schema versions are migrated on open.
+//!
 //! The trait is the seam for a shared (PostgreSQL) store; it knows nothing about connectors,
 //! the graph or output formats.
 
+mod memory;
 mod sqlite;
 
-use trustmap_model::{Finding, FindingKind, FindingStatus, Severity};
+use trustmap_model::{Finding, FindingKind, FindingStatus, Memory, Revocation, Severity};
 
 pub use sqlite::SqliteStore;
 
@@ -25,6 +32,28 @@ pub enum StoreError {
     Busy { path: String },
     #[error("{path}: no finding with id {id:?}")]
     UnknownFinding { path: String, id: String },
+    #[error("{path}: state schema version {found} is newer than this trustmap understands ({known}); use a newer trustmap")]
+    NewerSchema { path: String, found: i64, known: i64 },
+}
+
+/// An identity, credential or secret location as this run saw it.
+pub struct SeenNode<'a> {
+    pub id: &'a str,
+    /// `identity`, `credential`, `secret_location`.
+    pub kind: &'a str,
+    pub subtype: &'a str,
+    pub name: &'a str,
+    pub partner: Option<&'a str>,
+    pub sources: &'a [String],
+    pub scopes: &'a [String],
+    pub revoke: Option<&'a Revocation>,
+}
+
+/// A partner's registry entry as this run read it.
+pub struct SeenPartner<'a> {
+    pub id: &'a str,
+    pub status: &'a str,
+    pub expires: Option<String>,
 }
 
 /// One run as the store sees it.
@@ -34,6 +63,10 @@ pub struct RunInput<'a> {
     /// Each connector and whether it ran fine.
     pub connectors: &'a [(String, bool)],
     pub gaps: &'a [String],
+    /// What the graph held, for scope drift, exit-plan verification and evidence.
+    pub nodes: &'a [SeenNode<'a>],
+    /// The registry's lifecycle fields, so that changes between runs are recorded with a date.
+    pub partners: &'a [SeenPartner<'a>],
 }
 
 /// How this run's findings compare with the previous state.
@@ -59,6 +92,10 @@ pub struct StoredFinding {
     pub last_seen: String,
     pub ticket: Option<String>,
     pub reason: Option<String>,
+    /// The partner the finding was about, and its subject's id.
+    pub partner: Option<String>,
+    pub subject: Option<String>,
+    pub resolved_at: Option<String>,
 }
 
 /// A recorded run.
@@ -72,6 +109,8 @@ pub struct RunRecord {
     pub open: i64,
     pub reopened: i64,
     pub resolved: i64,
+    /// Coverage gaps and connector failures of the run.
+    pub gaps: Vec<String>,
 }
 
 /// One line per finding, as `trustmap state show` prints it.
@@ -127,6 +166,9 @@ pub trait StateStore {
     fn unsuppress(&mut self, id: &str) -> Result<(), StoreError>;
     /// Remember the ticket a finding was sent as (for sinks).
     fn set_ticket(&mut self, id: &str, ticket: &str) -> Result<(), StoreError>;
+    /// What earlier runs saw: nodes with their scopes' first sightings, partner lifecycle
+    /// changes, the latest run.
+    fn memory(&self) -> Result<Memory, StoreError>;
 }
 
 #[cfg(test)]
@@ -168,6 +210,8 @@ mod tests {
             ended: day,
             connectors,
             gaps: &[],
+            nodes: &[],
+            partners: &[],
         }
     }
 
@@ -246,5 +290,104 @@ mod tests {
         assert!(err.to_string().contains("another sweep"));
         drop(tx);
         assert!(second.apply_run(&run("d", &[]), &mut []).is_ok());
+    }
+
+    #[test]
+    fn memory_keeps_scope_sightings_and_partner_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store =
+            SqliteStore::open(&dir.path().join("m.db"), Duration::from_secs(1)).unwrap();
+        let ok = [("aws".to_string(), true)];
+        let sources = ["aws".to_string()];
+        let runs: [(&str, Vec<String>, &str); 3] = [
+            ("2026-11-01T00:00:00Z", vec!["aws:s3:GetObject".into()], "active"),
+            (
+                "2026-11-02T00:00:00Z",
+                vec!["aws:s3:GetObject".into(), "aws:s3:PutObject".into()],
+                "active",
+            ),
+            ("2026-11-03T00:00:00Z", vec!["aws:s3:PutObject".into()], "revoked"),
+        ];
+        for (started, scopes, status) in &runs {
+            let nodes = [SeenNode {
+                id: "aws:1:user/acme",
+                kind: "identity",
+                subtype: "aws_iam_user",
+                name: "acme",
+                partner: Some("acme"),
+                sources: &sources,
+                scopes,
+                revoke: None,
+            }];
+            let partners = [SeenPartner {
+                id: "acme",
+                status,
+                expires: Some("2027-01-01".into()),
+            }];
+            let input = RunInput {
+                nodes: &nodes,
+                partners: &partners,
+                ..run(started, &ok)
+            };
+            store.apply_run(&input, &mut []).unwrap();
+        }
+        let memory = store.memory().unwrap();
+        let node = &memory.nodes["aws:1:user/acme"];
+        assert_eq!(
+            (node.first_seen.as_str(), node.last_seen.as_str()),
+            ("2026-11-01T00:00:00Z", "2026-11-03T00:00:00Z")
+        );
+        let gained: Vec<_> = node.gained_scopes().collect();
+        assert_eq!(gained, vec![("aws:s3:PutObject", "2026-11-02T00:00:00Z")]);
+        assert_eq!(memory.partners["acme"].status, "revoked");
+        assert_eq!(memory.changes.len(), 1, "{:?}", memory.changes);
+        assert_eq!(
+            (memory.changes[0].from.as_deref(), memory.changes[0].to.as_deref()),
+            (Some("active"), Some("revoked"))
+        );
+        assert_eq!(
+            memory.status_since("acme", "revoked", "2026-12-01").as_deref(),
+            Some("2026-11-03T00:00:00Z")
+        );
+        assert_eq!(
+            memory.latest_run.as_ref().map(|r| r.0.as_str()),
+            Some("2026-11-03T00:00:00Z")
+        );
+    }
+
+    #[test]
+    fn a_version_one_file_is_migrated_and_keeps_its_findings() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            let conn = rusqlite::Connection::open(&path).unwrap();
+            conn.execute_batch(sqlite::SCHEMA_V1).unwrap();
+            let mut f = finding("tm-old", "aws");
+            f.partner = Some("oldco".into());
+            conn.execute(
+                "INSERT INTO findings (id, kind, severity, title, status, first_seen, last_seen, sources, body_hash) VALUES ('tm-old', 'dormant_access', 'medium', 't', 'open', 'd1', 'd1', '[\"aws\"]', 'h')",
+                [],
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO bodies (id, body) VALUES ('tm-old', ?1)",
+                [serde_json::to_string(&f).unwrap()],
+            )
+            .unwrap();
+        }
+        let store = SqliteStore::open(&path, Duration::from_secs(1)).unwrap();
+        let all = store.findings(None).unwrap();
+        assert_eq!(all.len(), 1);
+        assert_eq!(all[0].partner.as_deref(), Some("oldco"));
+        assert_eq!(all[0].subject.as_deref(), Some("tm-old"));
+        drop(store);
+        // Opening again is a no-op, and a newer file is refused, not damaged.
+        SqliteStore::open(&path, Duration::from_secs(1)).unwrap();
+        rusqlite::Connection::open(&path)
+            .unwrap()
+            .pragma_update(None, "user_version", 99)
+            .unwrap();
+        let err = SqliteStore::open(&path, Duration::from_secs(1)).err().unwrap();
+        assert!(err.to_string().contains("newer"), "{err}");
     }
 }

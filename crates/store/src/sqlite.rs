@@ -4,11 +4,12 @@ use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::time::Duration;
-use trustmap_model::{Finding, FindingStatus};
+use trustmap_model::{Finding, FindingStatus, Memory};
 
 use crate::{Diff, RunInput, RunRecord, StateStore, StoreError, StoredFinding};
 
-const SCHEMA: &str = "
+/// The first schema (state files written before versioning have it, at `user_version` 0).
+pub(crate) const SCHEMA_V1: &str = "
 CREATE TABLE IF NOT EXISTS findings (
     id TEXT PRIMARY KEY,
     kind TEXT NOT NULL,
@@ -40,6 +41,52 @@ CREATE TABLE IF NOT EXISTS runs (
 );
 ";
 
+/// Version 2: the lifecycle. What each run saw (nodes and the day each scope first
+/// appeared), the partners' registry entries and their changes, and each finding's partner
+/// and subject (filled in from the stored bodies for findings recorded before).
+const SCHEMA_V2: &str = "
+ALTER TABLE findings ADD COLUMN partner TEXT;
+ALTER TABLE findings ADD COLUMN subject TEXT;
+UPDATE findings SET
+    partner = (SELECT json_extract(body, '$.partner') FROM bodies WHERE bodies.id = findings.id),
+    subject = (SELECT json_extract(body, '$.subject.id') FROM bodies WHERE bodies.id = findings.id);
+CREATE INDEX findings_partner ON findings (partner);
+CREATE TABLE nodes (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    subtype TEXT NOT NULL,
+    name TEXT NOT NULL,
+    partner TEXT,
+    sources TEXT NOT NULL,
+    first_seen TEXT NOT NULL,
+    last_seen TEXT NOT NULL,
+    revoke TEXT
+);
+CREATE TABLE node_scopes (
+    node TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    first_seen TEXT NOT NULL,
+    PRIMARY KEY (node, scope)
+) WITHOUT ROWID;
+CREATE TABLE partners (
+    id TEXT PRIMARY KEY,
+    status TEXT NOT NULL,
+    expires TEXT,
+    recorded TEXT NOT NULL
+);
+CREATE TABLE partner_changes (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    partner TEXT NOT NULL,
+    field TEXT NOT NULL,
+    old TEXT,
+    new TEXT,
+    at TEXT NOT NULL
+);
+";
+
+/// Migrations in order: entry `i` takes `user_version` `i` to `i + 1`.
+const MIGRATIONS: [&str; 2] = [SCHEMA_V1, SCHEMA_V2];
+
 pub struct SqliteStore {
     pub(crate) conn: Connection,
     path: String,
@@ -59,9 +106,39 @@ impl SqliteStore {
             .map_err(err)?;
         conn.pragma_update(None, "synchronous", "FULL")
             .map_err(err)?;
-        conn.execute_batch(SCHEMA)
-            .map_err(|e| classify(&shown, e))?;
-        Ok(SqliteStore { conn, path: shown })
+        let mut store = SqliteStore { conn, path: shown };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// Bring the file to the current schema, each step in the same transaction as the
+    /// version it sets (two sweeps opening an old file at once migrate it once). A file
+    /// already current takes no write lock, so `state show` never waits for a sweep.
+    fn migrate(&mut self) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        let e = |err: rusqlite::Error| classify(&path, err);
+        let known = MIGRATIONS.len() as i64;
+        let version = |c: &Connection| c.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0));
+        let found = version(&self.conn).map_err(e)?;
+        if found > known {
+            return Err(StoreError::NewerSchema { path, found, known });
+        }
+        if found == known {
+            return Ok(());
+        }
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(e)?;
+        let found = version(&tx).map_err(e)?;
+        if found >= known {
+            return Ok(()); // another process migrated it while this one waited
+        }
+        for step in MIGRATIONS.iter().skip(usize::try_from(found).unwrap_or(0)) {
+            tx.execute_batch(step).map_err(e)?;
+        }
+        tx.pragma_update(None, "user_version", known).map_err(e)?;
+        tx.commit().map_err(e)
     }
 }
 
@@ -132,6 +209,8 @@ impl StateStore for SqliteStore {
         let seen = stamp_findings(&tx, &path, run, findings, &known, &mut diff)?;
         resolve_unseen(&tx, &path, run, &seen, &failed, &mut diff)?;
         record_run(&tx, &path, run, &diff)?;
+        record_nodes(&tx, &path, run)?;
+        record_partners(&tx, &path, run)?;
         tx.commit().map_err(e)?;
         Ok(diff)
     }
@@ -141,7 +220,7 @@ impl StateStore for SqliteStore {
         let e = |err: rusqlite::Error| classify(&self.path, err);
         let mut stmt = self
             .conn
-            .prepare("SELECT id, kind, severity, title, status, first_seen, last_seen, ticket, reason FROM findings WHERE ?1 IS NULL OR status = ?1 ORDER BY last_seen DESC, id")
+            .prepare("SELECT id, kind, severity, title, status, first_seen, last_seen, ticket, reason, partner, subject, resolved_at FROM findings WHERE ?1 IS NULL OR status = ?1 ORDER BY last_seen DESC, id")
             .map_err(e)?;
         let rows = stmt
             .query_map(params![status], |r| {
@@ -155,6 +234,9 @@ impl StateStore for SqliteStore {
                     last_seen: r.get(6)?,
                     ticket: r.get(7)?,
                     reason: r.get(8)?,
+                    partner: r.get(9)?,
+                    subject: r.get(10)?,
+                    resolved_at: r.get(11)?,
                 })
             })
             .map_err(e)?;
@@ -165,7 +247,7 @@ impl StateStore for SqliteStore {
         let e = |err: rusqlite::Error| classify(&self.path, err);
         let mut stmt = self
             .conn
-            .prepare("SELECT id, started, ended, connectors, new, open, reopened, resolved FROM runs ORDER BY id DESC LIMIT ?1")
+            .prepare("SELECT id, started, ended, connectors, new, open, reopened, resolved, gaps FROM runs ORDER BY id DESC LIMIT ?1")
             .map_err(e)?;
         let rows = stmt
             .query_map(params![limit as i64], |r| {
@@ -178,6 +260,7 @@ impl StateStore for SqliteStore {
                     open: r.get(5)?,
                     reopened: r.get(6)?,
                     resolved: r.get(7)?,
+                    gaps: serde_json::from_str(&r.get::<_, String>(8)?).unwrap_or_default(),
                 })
             })
             .map_err(e)?;
@@ -202,6 +285,10 @@ impl StateStore for SqliteStore {
             "UPDATE findings SET ticket = ?2 WHERE id = ?1",
             Some(ticket),
         )
+    }
+
+    fn memory(&self) -> Result<Memory, StoreError> {
+        crate::memory::read(&self.conn).map_err(|err| classify(&self.path, err))
     }
 }
 
@@ -306,13 +393,14 @@ fn stamp_findings(
             .collect();
         let sources = serde_json::to_string(&sources_of(f)).unwrap_or_default();
         tx.prepare_cached(
-            "INSERT INTO findings (id, kind, severity, title, status, first_seen, last_seen, resolved_at, sources, body_hash)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, ?8, ?9)
+            "INSERT INTO findings (id, kind, severity, title, status, first_seen, last_seen, resolved_at, sources, body_hash, partner, subject)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, ?8, ?9, ?10, ?11)
              ON CONFLICT(id) DO UPDATE SET kind = ?2, severity = ?3, title = ?4, status = ?5,
-               last_seen = ?7, resolved_at = NULL, sources = ?8, body_hash = ?9",
+               last_seen = ?7, resolved_at = NULL, sources = ?8, body_hash = ?9, partner = ?10,
+               subject = ?11",
         )
         .and_then(|mut st| {
-            st.execute(params![f.id, f.kind.as_str(), f.severity.as_str(), f.title, stored_status, f.first_seen, f.last_seen, sources, hash])
+            st.execute(params![f.id, f.kind.as_str(), f.severity.as_str(), f.title, stored_status, f.first_seen, f.last_seen, sources, hash, f.partner, f.subject.id])
         })
         .map_err(e)?;
         if known.get(&f.id).is_none_or(|(_, _, h)| *h != hash) {
@@ -401,5 +489,78 @@ fn record_run(
         ],
     )
     .map_err(e)?;
+    Ok(())
+}
+
+/// Every node this run saw: first and latest sighting, and each scope's first appearance
+/// (a scope already known is left as it was, so an unchanged run writes no scope rows).
+fn record_nodes(
+    tx: &rusqlite::Transaction<'_>,
+    path: &str,
+    run: &RunInput<'_>,
+) -> Result<(), StoreError> {
+    let e = |err: rusqlite::Error| classify(path, err);
+    let mut node = tx
+        .prepare_cached(
+            "INSERT INTO nodes (id, kind, subtype, name, partner, sources, first_seen, last_seen, revoke)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8)
+             ON CONFLICT(id) DO UPDATE SET kind = ?2, subtype = ?3, name = ?4, partner = ?5,
+               sources = ?6, last_seen = ?7, revoke = ?8",
+        )
+        .map_err(e)?;
+    let mut scope = tx
+        .prepare_cached("INSERT OR IGNORE INTO node_scopes (node, scope, first_seen) VALUES (?1, ?2, ?3)")
+        .map_err(e)?;
+    for n in run.nodes {
+        let sources = serde_json::to_string(n.sources).unwrap_or_default();
+        let revoke = n.revoke.and_then(|r| serde_json::to_string(r).ok());
+        node.execute(params![n.id, n.kind, n.subtype, n.name, n.partner, sources, run.started, revoke])
+            .map_err(e)?;
+        for s in n.scopes {
+            scope.execute(params![n.id, s, run.started]).map_err(e)?;
+        }
+    }
+    Ok(())
+}
+
+/// The registry's lifecycle fields; a value that differs from the last recorded one is a
+/// change dated by this run.
+fn record_partners(
+    tx: &rusqlite::Transaction<'_>,
+    path: &str,
+    run: &RunInput<'_>,
+) -> Result<(), StoreError> {
+    let e = |err: rusqlite::Error| classify(path, err);
+    for p in run.partners {
+        let before: Option<(String, Option<String>)> = tx
+            .query_row(
+                "SELECT status, expires FROM partners WHERE id = ?1",
+                params![p.id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(e)?;
+        if let Some((status, expires)) = &before {
+            let change = |field: &str, old: Option<&str>, new: Option<&str>| {
+                tx.execute(
+                    "INSERT INTO partner_changes (partner, field, old, new, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![p.id, field, old, new, run.started],
+                )
+                .map(|_| ())
+            };
+            if status != p.status {
+                change("status", Some(status), Some(p.status)).map_err(e)?;
+            }
+            if *expires != p.expires {
+                change("expires", expires.as_deref(), p.expires.as_deref()).map_err(e)?;
+            }
+        }
+        tx.execute(
+            "INSERT INTO partners (id, status, expires, recorded) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT(id) DO UPDATE SET status = ?2, expires = ?3, recorded = ?4",
+            params![p.id, p.status, p.expires, run.started],
+        )
+        .map_err(e)?;
+    }
     Ok(())
 }
