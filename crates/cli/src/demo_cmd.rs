@@ -27,7 +27,7 @@ pub fn run_demo(args: DemoArgs) -> Result<u8> {
     eprintln!("demo estate written to {}", args.dir.display());
     let out = args.dir.join("out");
     let plan = Plan::load(&config, None)?;
-    let run = sweep_with_bars(&plan, args.quiet)?;
+    let run = sweep_with_bars(&plan, args.quiet, None)?;
     let written = write_sweep_files(&plan, &run, &out, &Format::ALL, &config)?;
     if !args.quiet {
         eprint!("{}", run.summary_text(&written));
@@ -81,7 +81,7 @@ fn parse_plan_format(name: &str) -> Result<PlanFormat, String> {
 /// `trustmap exit-plan`: sweep, then write the partner's plan and print its Markdown.
 pub fn run_exit_plan(args: ExitPlanArgs) -> Result<u8> {
     let plan = Plan::load(&args.config, parse_now(args.now.as_deref())?)?;
-    let run = sweep_with_bars(&plan, true)?;
+    let run = sweep_with_bars(&plan, true, None)?;
     write_exit_plan(&plan, &run, &args.partner, &args.out, &args.format, true)
 }
 

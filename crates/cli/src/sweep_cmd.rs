@@ -61,14 +61,16 @@ pub fn parse_now(now: Option<&str>) -> Result<Option<chrono::NaiveDate>> {
     .transpose()
 }
 
-/// Run the plan's connectors with one progress bar each (none when `quiet` or not a terminal).
-pub fn sweep_with_bars(plan: &Plan, quiet: bool) -> Result<SweepRun> {
+/// Run the plan's connectors with one progress bar each (none when `quiet` or not a terminal);
+/// the checks compare with `state`'s memory when given.
+pub fn sweep_with_bars(plan: &Plan, quiet: bool, state: Option<&Path>) -> Result<SweepRun> {
     let multi = MultiProgress::new();
     let progress_for =
         |name: &str| -> Arc<dyn Progress> { Arc::new(BarProgress::connector(&multi, name, quiet)) };
     let run = plan.run_blocking(&RunContext {
         cancelled: Arc::default(),
         progress_for: &progress_for,
+        state,
     });
     let _ = multi.clear();
     Ok(run?)
@@ -92,9 +94,9 @@ pub fn run_sweep(args: SweepArgs) -> Result<u8> {
     if !sinks.is_empty() && state.is_none() {
         bail!("[[sinks]] need a state file (--state FILE or [sweep] state) so that only changes are sent");
     }
-    let mut run = sweep_with_bars(&plan, args.quiet)?;
+    let mut run = sweep_with_bars(&plan, args.quiet, state.as_deref())?;
     if let Some(path) = &state {
-        run.record(path, as_of)?;
+        run.record(&plan, path, as_of)?;
         if !sinks.is_empty() {
             run.deliver_blocking(path, &sinks)?;
         }
@@ -127,7 +129,7 @@ pub fn write_sweep_files(
 pub fn run_graph(args: GraphArgs) -> Result<u8> {
     let format: ExportFormat = args.format.parse().map_err(anyhow::Error::msg)?;
     let plan = Plan::load(&args.config, parse_now(args.now.as_deref())?)?;
-    let run = sweep_with_bars(&plan, true)?;
+    let run = sweep_with_bars(&plan, true, None)?;
     out!("{}", export(&run.graph, format));
     for c in run.failures() {
         if let Some((k, m)) = &c.error {

@@ -31,8 +31,8 @@ pub use finding::{
     Subject, UnknownName,
 };
 pub use identifier::{Identifier, IdentifierParseError};
-pub use memory::{Memory, PartnerChange, PartnerState, RememberedNode};
 pub use leak::{leak_id, leaked_secret_finding, Leak, DEFAULT_LEAK_REMEDIATION};
+pub use memory::{Memory, PartnerChange, PartnerState, RememberedNode};
 pub use observation::{
     is_key_like_kind, CredentialObs, EdgeKind, EdgeObs, ExternalPrincipalObs, IdentityObs,
     Observation, Provenance, Revocation, SecretObs, KEY_LIKE_KINDS,

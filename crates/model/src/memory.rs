@@ -84,7 +84,9 @@ impl Memory {
         self.changes
             .iter()
             .rev()
-            .find(|c| c.partner == partner && c.field == "status" && c.to.as_deref() == Some(current))
+            .find(|c| {
+                c.partner == partner && c.field == "status" && c.to.as_deref() == Some(current)
+            })
             .map(|c| c.at.clone())
     }
 

@@ -13,7 +13,7 @@ mod util;
 
 use chrono::NaiveDate;
 use trustmap_graph::Graph;
-use trustmap_model::Finding;
+use trustmap_model::{Finding, Memory};
 use trustmap_partners::Registry;
 
 pub use exit_plan::{exit_plan, UnknownPartner};
@@ -37,6 +37,9 @@ pub struct CheckContext<'a> {
     pub graph: &'a Graph,
     pub registry: &'a Registry,
     pub settings: &'a Settings,
+    /// What the state store remembers of earlier runs (empty without one): scope drift and
+    /// the time since a partner's revocation read it.
+    pub memory: &'a Memory,
 }
 
 /// One policy check.
@@ -61,6 +64,7 @@ pub fn all_checks() -> Vec<Box<dyn Check>> {
         Box::new(checks::unowned_identity::UnownedIdentity),
         Box::new(checks::missing_governance::MissingGovernance),
         Box::new(checks::review_due::ReviewDue),
+        Box::new(checks::scope_drift::ScopeDrift),
     ]
 }
 

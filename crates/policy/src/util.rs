@@ -19,6 +19,15 @@ pub fn partner_of<'a>(ctx: &'a CheckContext<'_>, n: &Node) -> Option<&'a Partner
     ctx.registry.partner(n.attribution.as_ref()?.partner()?)
 }
 
+/// `aws:s3:*` allows `aws:s3:GetObject`; an exact scope allows itself.
+pub fn allowed_by(scope: &str, allowed: &[String]) -> bool {
+    allowed.iter().any(|a| {
+        a == scope
+            || a.strip_suffix('*')
+                .is_some_and(|prefix| scope.starts_with(prefix))
+    })
+}
+
 /// Nodes that carry access: identities and credentials.
 pub fn is_access(n: &Node) -> bool {
     matches!(n.kind, NodeKind::Identity | NodeKind::Credential)

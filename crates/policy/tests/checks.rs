@@ -63,6 +63,15 @@ fn run(lines: &[&str], check: &str) -> (Graph, Vec<Finding>) {
 }
 
 fn run_with(partners: &str, lines: &[&str], check: &str) -> (Graph, Vec<Finding>) {
+    run_remembering(partners, lines, check, &trustmap_model::Memory::default())
+}
+
+fn run_remembering(
+    partners: &str,
+    lines: &[&str],
+    check: &str,
+    memory: &trustmap_model::Memory,
+) -> (Graph, Vec<Finding>) {
     let registry = parse_registry(Path::new("partners.toml"), partners).unwrap();
     let obs: Vec<Observation> = lines
         .iter()
@@ -81,6 +90,7 @@ fn run_with(partners: &str, lines: &[&str], check: &str) -> (Graph, Vec<Finding>
         graph: &graph,
         registry: &registry,
         settings: &settings,
+        memory,
     };
     let c = all_checks().into_iter().find(|c| c.id() == check).unwrap();
     let findings = c.run(&ctx);
@@ -391,4 +401,135 @@ fn review_due_marks_renewals_and_overdue_reviews_while_access_remains() {
         .find(|f| f.partner.as_deref() == Some("month"))
         .unwrap();
     assert_ne!(soon.id, month.id);
+}
+
+fn remembered(
+    id: &str,
+    first_seen: &str,
+    scopes: &[(&str, &str)],
+) -> trustmap_model::RememberedNode {
+    trustmap_model::RememberedNode {
+        id: id.into(),
+        kind: "identity".into(),
+        subtype: "aws_iam_user".into(),
+        name: id.into(),
+        first_seen: first_seen.into(),
+        last_seen: first_seen.into(),
+        scopes: scopes
+            .iter()
+            .map(|(s, d)| ((*s).to_string(), (*d).to_string()))
+            .collect(),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn scope_drift_names_what_was_added_since_the_baseline_and_when() {
+    let user = |id: &str, scopes: &str| {
+        format!(
+            r#"{{"type":"identity","id":"{id}","kind":"aws_iam_user","name":"{id}","account":"111122223333","scopes":[{scopes}]}}"#
+        )
+    };
+    let lines = [
+        // Acme's user: GetObject at onboarding, PutObject since 11-10 (beyond approval), and
+        // DeleteObject appearing in this run.
+        user(
+            "acme-export",
+            r#""aws:s3:GetObject","aws:s3:PutObject","aws:s3:DeleteObject""#,
+        ),
+        // Unchanged since first seen: no finding.
+        user("acme-steady", r#""aws:s3:GetObject""#),
+        // Never seen before: this run is its baseline.
+        user("acme-new", r#""aws:s3:GetObject","aws:s3:PutObject""#),
+    ];
+    let mut memory = trustmap_model::Memory::default();
+    for node in [
+        remembered(
+            "acme-export",
+            "2026-11-01T00:00:00Z",
+            &[
+                ("aws:s3:GetObject", "2026-11-01T00:00:00Z"),
+                ("aws:s3:PutObject", "2026-11-10T00:00:00Z"),
+            ],
+        ),
+        remembered(
+            "acme-steady",
+            "2026-11-01T00:00:00Z",
+            &[("aws:s3:GetObject", "2026-11-01T00:00:00Z")],
+        ),
+    ] {
+        memory.nodes.insert(node.id.clone(), node);
+    }
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let (_, findings) = run_remembering(PARTNERS, &lines, "scope_drift", &memory);
+    assert_eq!(findings.len(), 1, "{findings:#?}");
+    let f = &findings[0];
+    assert_eq!(f.subject.id, "acme-export");
+    assert_eq!(
+        f.severity,
+        trustmap_model::Severity::High,
+        "beyond allowed_scopes"
+    );
+    assert_eq!(
+        f.title,
+        "aws iam user acme-export gained permissions since first seen on 2026-11-01: aws:s3:DeleteObject (2026-11-22), aws:s3:PutObject (2026-11-10)"
+    );
+    assert_eq!(
+        f.evidence["beyond_approved"],
+        serde_json::json!(["aws:s3:DeleteObject", "aws:s3:PutObject"])
+    );
+    // The same drift is the same finding next run; one more scope is a new one.
+    let (_, again) = run_remembering(PARTNERS, &lines, "scope_drift", &memory);
+    assert_eq!(again[0].id, f.id);
+    let grown = [user(
+        "acme-export",
+        r#""aws:s3:GetObject","aws:s3:PutObject","aws:s3:DeleteObject","aws:s3:ListBucket""#,
+    )];
+    let grown: Vec<&str> = grown.iter().map(String::as_str).collect();
+    let (_, grown) = run_remembering(PARTNERS, &grown, "scope_drift", &memory);
+    assert_ne!(grown[0].id, f.id);
+}
+
+#[test]
+fn lingering_access_says_how_long_it_outlived_the_revocation() {
+    let partners = PARTNERS.replace("status = \"suspended\"", "status = \"revoked\"");
+    let lines = [
+        r#"{"type":"identity","id":"aws:1:user/gone-sync","kind":"aws_iam_user","name":"gone-sync"}"#,
+    ];
+    // No memory: the day of the revocation is unknown.
+    let (_, f) = run_with(&partners, &lines, "lingering_access");
+    assert_eq!(
+        f[0].title,
+        "aws iam user gone-sync still active after Gone was revoked"
+    );
+    // The store saw it change on 2026-07-02.
+    let mut memory = trustmap_model::Memory::default();
+    memory.partners.insert(
+        "gone".into(),
+        trustmap_model::PartnerState {
+            status: "revoked".into(),
+            expires: None,
+            recorded: "2026-11-21T00:00:00Z".into(),
+        },
+    );
+    memory.changes.push(trustmap_model::PartnerChange {
+        partner: "gone".into(),
+        field: "status".into(),
+        from: Some("active".into()),
+        to: Some("revoked".into()),
+        at: "2026-07-02T00:00:00Z".into(),
+    });
+    let (_, f) = run_remembering(&partners, &lines, "lingering_access", &memory);
+    assert_eq!(
+        f[0].title,
+        "aws iam user gone-sync still active 143 days after Gone was revoked"
+    );
+    assert_eq!(f[0].evidence["days_since_end"], 143);
+    // The registry changed since the latest run: the revocation is today's.
+    memory.partners.get_mut("gone").unwrap().status = "active".into();
+    let (_, f) = run_remembering(&partners, &lines, "lingering_access", &memory);
+    assert_eq!(
+        f[0].title,
+        "aws iam user gone-sync still active 0 days after Gone was revoked"
+    );
 }

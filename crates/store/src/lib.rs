@@ -33,7 +33,11 @@ pub enum StoreError {
     #[error("{path}: no finding with id {id:?}")]
     UnknownFinding { path: String, id: String },
     #[error("{path}: state schema version {found} is newer than this trustmap understands ({known}); use a newer trustmap")]
-    NewerSchema { path: String, found: i64, known: i64 },
+    NewerSchema {
+        path: String,
+        found: i64,
+        known: i64,
+    },
 }
 
 /// An identity, credential or secret location as this run saw it.
@@ -300,13 +304,21 @@ mod tests {
         let ok = [("aws".to_string(), true)];
         let sources = ["aws".to_string()];
         let runs: [(&str, Vec<String>, &str); 3] = [
-            ("2026-11-01T00:00:00Z", vec!["aws:s3:GetObject".into()], "active"),
+            (
+                "2026-11-01T00:00:00Z",
+                vec!["aws:s3:GetObject".into()],
+                "active",
+            ),
             (
                 "2026-11-02T00:00:00Z",
                 vec!["aws:s3:GetObject".into(), "aws:s3:PutObject".into()],
                 "active",
             ),
-            ("2026-11-03T00:00:00Z", vec!["aws:s3:PutObject".into()], "revoked"),
+            (
+                "2026-11-03T00:00:00Z",
+                vec!["aws:s3:PutObject".into()],
+                "revoked",
+            ),
         ];
         for (started, scopes, status) in &runs {
             let nodes = [SeenNode {
@@ -342,11 +354,16 @@ mod tests {
         assert_eq!(memory.partners["acme"].status, "revoked");
         assert_eq!(memory.changes.len(), 1, "{:?}", memory.changes);
         assert_eq!(
-            (memory.changes[0].from.as_deref(), memory.changes[0].to.as_deref()),
+            (
+                memory.changes[0].from.as_deref(),
+                memory.changes[0].to.as_deref()
+            ),
             (Some("active"), Some("revoked"))
         );
         assert_eq!(
-            memory.status_since("acme", "revoked", "2026-12-01").as_deref(),
+            memory
+                .status_since("acme", "revoked", "2026-12-01")
+                .as_deref(),
             Some("2026-11-03T00:00:00Z")
         );
         assert_eq!(
@@ -387,7 +404,9 @@ mod tests {
             .unwrap()
             .pragma_update(None, "user_version", 99)
             .unwrap();
-        let err = SqliteStore::open(&path, Duration::from_secs(1)).err().unwrap();
+        let err = SqliteStore::open(&path, Duration::from_secs(1))
+            .err()
+            .unwrap();
         assert!(err.to_string().contains("newer"), "{err}");
     }
 }

@@ -74,7 +74,8 @@ pub(crate) fn read(conn: &Connection) -> rusqlite::Result<Memory> {
         rows.collect::<rusqlite::Result<Vec<_>>>()?
     };
     let latest_run = {
-        let mut stmt = conn.prepare("SELECT started, connectors FROM runs ORDER BY id DESC LIMIT 1")?;
+        let mut stmt =
+            conn.prepare("SELECT started, connectors FROM runs ORDER BY id DESC LIMIT 1")?;
         let mut rows = stmt.query([])?;
         match rows.next()? {
             Some(r) => {
@@ -83,9 +84,7 @@ pub(crate) fn read(conn: &Connection) -> rusqlite::Result<Memory> {
                     serde_json::from_str(&connectors).unwrap_or_default();
                 let connectors = parsed
                     .iter()
-                    .filter_map(|c| {
-                        Some((c["name"].as_str()?.to_string(), c["ok"].as_bool()?))
-                    })
+                    .filter_map(|c| Some((c["name"].as_str()?.to_string(), c["ok"].as_bool()?)))
                     .collect();
                 Some((r.get(0)?, connectors))
             }

@@ -118,7 +118,8 @@ impl SqliteStore {
         let path = self.path.clone();
         let e = |err: rusqlite::Error| classify(&path, err);
         let known = MIGRATIONS.len() as i64;
-        let version = |c: &Connection| c.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0));
+        let version =
+            |c: &Connection| c.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0));
         let found = version(&self.conn).map_err(e)?;
         if found > known {
             return Err(StoreError::NewerSchema { path, found, known });
@@ -509,13 +510,24 @@ fn record_nodes(
         )
         .map_err(e)?;
     let mut scope = tx
-        .prepare_cached("INSERT OR IGNORE INTO node_scopes (node, scope, first_seen) VALUES (?1, ?2, ?3)")
+        .prepare_cached(
+            "INSERT OR IGNORE INTO node_scopes (node, scope, first_seen) VALUES (?1, ?2, ?3)",
+        )
         .map_err(e)?;
     for n in run.nodes {
         let sources = serde_json::to_string(n.sources).unwrap_or_default();
         let revoke = n.revoke.and_then(|r| serde_json::to_string(r).ok());
-        node.execute(params![n.id, n.kind, n.subtype, n.name, n.partner, sources, run.started, revoke])
-            .map_err(e)?;
+        node.execute(params![
+            n.id,
+            n.kind,
+            n.subtype,
+            n.name,
+            n.partner,
+            sources,
+            run.started,
+            revoke
+        ])
+        .map_err(e)?;
         for s in n.scopes {
             scope.execute(params![n.id, s, run.started]).map_err(e)?;
         }

@@ -2,14 +2,25 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
+use trustmap_graph::NodeKind;
+use trustmap_model::Memory;
 use trustmap_model::{Finding, FindingStatus};
 use trustmap_sinks::{Delivery, Event, EventKind, Sink};
-use trustmap_store::{RunInput, SqliteStore, StateStore};
+use trustmap_store::{RunInput, SeenNode, SeenPartner, SqliteStore, StateStore};
 
 use crate::{SweepError, SweepRun};
 
 /// How long a second sweep waits for the state file before refusing.
 const STATE_BUSY_WAIT: Duration = Duration::from_secs(30);
+
+/// What the state file remembers; nothing when it does not exist yet (it is created by the
+/// first [`SweepRun::record`], not by reading).
+pub(crate) fn memory(path: &Path) -> Result<Memory, SweepError> {
+    if !path.exists() {
+        return Ok(Memory::default());
+    }
+    Ok(SqliteStore::open(path, STATE_BUSY_WAIT)?.memory()?)
+}
 
 /// What one sink was sent.
 #[derive(Debug, Clone)]
@@ -23,6 +34,7 @@ impl SweepRun {
     /// `as_of`: date the run as of this day (reproducible sweeps diff reproducibly).
     pub fn record(
         &mut self,
+        plan: &crate::Plan,
         path: &Path,
         as_of: Option<chrono::NaiveDate>,
     ) -> Result<(), SweepError> {
@@ -47,11 +59,44 @@ impl SweepRun {
             .collect();
         let stamp = as_of.map_or_else(|| self.started.clone(), |d| format!("{d}T00:00:00Z"));
         let ended = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let nodes: Vec<SeenNode<'_>> = self
+            .graph
+            .nodes
+            .iter()
+            .filter(|n| {
+                matches!(
+                    n.kind,
+                    NodeKind::Identity | NodeKind::Credential | NodeKind::SecretLocation
+                )
+            })
+            .map(|n| SeenNode {
+                id: &n.id,
+                kind: n.kind.as_str(),
+                subtype: &n.subtype,
+                name: &n.name,
+                partner: n.attribution.as_ref().and_then(|a| a.partner()),
+                sources: &n.sources,
+                scopes: &n.scopes,
+                revoke: n.revoke.as_ref(),
+            })
+            .collect();
+        let partners: Vec<SeenPartner<'_>> = plan
+            .registry
+            .partners
+            .iter()
+            .map(|p| SeenPartner {
+                id: &p.id,
+                status: p.status.as_str(),
+                expires: p.expires.map(|d| d.to_string()),
+            })
+            .collect();
         let run = RunInput {
             started: &stamp,
             ended: &ended,
             connectors: &connectors,
             gaps: &gaps,
+            nodes: &nodes,
+            partners: &partners,
         };
         self.diff = Some(store.apply_run(&run, &mut self.findings)?);
         Ok(())

@@ -23,7 +23,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use trustmap_attribution::Estate;
 use trustmap_graph::Graph;
-use trustmap_model::{Finding, FindingStatus, Progress, Severity};
+use trustmap_model::{Finding, FindingStatus, Memory, Progress, Severity};
 use trustmap_partners::Registry;
 use trustmap_policy::{run_checks, CheckContext, Settings};
 
@@ -64,6 +64,9 @@ pub struct RunContext<'a> {
     pub cancelled: Arc<AtomicBool>,
     /// A progress reporter for each connector, by name.
     pub progress_for: &'a (dyn Fn(&str) -> Arc<dyn Progress> + Sync),
+    /// The state file whose memory of earlier runs the checks compare with (scope drift,
+    /// days since a revocation); read only, [`SweepRun::record`] writes it.
+    pub state: Option<&'a Path>,
 }
 
 impl Plan {
@@ -111,12 +114,17 @@ impl Plan {
         for c in &connectors {
             estate.extend(c.estate.iter().cloned());
         }
+        let memory = match ctx.state {
+            Some(path) => deliver::memory(path)?,
+            None => Memory::default(),
+        };
         let mut graph = Graph::build(observations);
         trustmap_attribution::attribute(&mut graph, &self.registry, &estate);
         let findings = run_checks(&CheckContext {
             graph: &graph,
             registry: &self.registry,
             settings: &self.settings,
+            memory: &memory,
         });
         Ok(SweepRun {
             graph,
@@ -126,6 +134,7 @@ impl Plan {
             diff: None,
             deliveries: Vec::new(),
             started,
+            memory,
         })
     }
 
@@ -165,6 +174,8 @@ pub struct SweepRun {
     pub deliveries: Vec<SinkReport>,
     /// When the run started (RFC 3339).
     pub started: String,
+    /// What the state store remembered before this run (empty without one).
+    pub memory: Memory,
 }
 
 /// How a run should end, for the caller to map to an exit code.

@@ -169,10 +169,12 @@ fn main() -> Result<()> {
     trustmap_attribution::attribute(&mut graph, &registry, &Estate::default());
     let attribute_s = t.elapsed().as_secs_f64();
     let after_attribute_mb = peak_mb();
+    let memory = trustmap_model::Memory::default();
     let ctx = CheckContext {
         graph: &graph,
         registry: &registry,
         settings: &settings,
+        memory: &memory,
     };
     if trustmap_model::env::is_set(trustmap_model::env::BENCH_PER_CHECK) {
         for c in trustmap_policy::all_checks() {

@@ -1,9 +1,10 @@
-//! 100,000 findings through the state store in one run, then a second unchanged run: prints
-//! the time of each and the process's peak memory (VmHWM).
+//! 100,000 findings and as many identities (8 scopes each, what scope drift and evidence
+//! read back) through the state store in one run, then a second unchanged run, then reading
+//! the memory back: prints the time of each and the process's peak memory (VmHWM).
 use anyhow::Result;
 use std::time::{Duration, Instant};
 use trustmap_model::{fingerprint, Finding, FindingKind, FindingStatus, Severity, Subject};
-use trustmap_store::{RunInput, SqliteStore, StateStore};
+use trustmap_store::{RunInput, SeenNode, SeenPartner, SqliteStore, StateStore};
 
 use trustmap_testkit::measure::peak_mb;
 
@@ -48,6 +49,39 @@ fn main() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("state.db");
     let connectors = vec![("aws-prod".to_string(), true)];
+    let sources = vec!["aws-prod".to_string()];
+    let names: Vec<(String, String, Option<String>)> = (0..n)
+        .map(|i| {
+            (
+                format!("aws:123456789012:role/svc-{i}"),
+                format!("svc-{i}"),
+                Some(format!("p{}", i % 1000)),
+            )
+        })
+        .collect();
+    let scopes: Vec<String> = (0..8).map(|k| format!("aws:s3:Action{k}")).collect();
+    let nodes: Vec<SeenNode<'_>> = names
+        .iter()
+        .map(|(id, name, partner)| SeenNode {
+            id,
+            kind: "identity",
+            subtype: "aws_iam_role",
+            name,
+            partner: partner.as_deref(),
+            sources: &sources,
+            scopes: &scopes,
+            revoke: None,
+        })
+        .collect();
+    let partner_ids: Vec<String> = (0..1000).map(|i| format!("p{i}")).collect();
+    let partners: Vec<SeenPartner<'_>> = partner_ids
+        .iter()
+        .map(|id| SeenPartner {
+            id,
+            status: "active",
+            expires: None,
+        })
+        .collect();
     for (label, day) in [
         ("first run (all new)", "2026-11-21T00:00:00Z"),
         ("second run (unchanged)", "2026-11-22T00:00:00Z"),
@@ -60,6 +94,8 @@ fn main() -> Result<()> {
             ended: day,
             connectors: &connectors,
             gaps: &[],
+            nodes: &nodes,
+            partners: &partners,
         };
         let diff = store.apply_run(&run, &mut batch)?;
         println!(
@@ -71,6 +107,16 @@ fn main() -> Result<()> {
             peak_mb()
         );
     }
+    let t = Instant::now();
+    let memory = SqliteStore::open(&path, Duration::from_secs(30))?.memory()?;
+    println!(
+        "{:<24} {:>7.3} s  {} identities, {} scopes, peak {:.0} MB",
+        "memory read back",
+        t.elapsed().as_secs_f64(),
+        memory.nodes.len(),
+        memory.nodes.values().map(|n| n.scopes.len()).sum::<usize>(),
+        peak_mb()
+    );
     println!(
         "state file: {:.1} MB",
         std::fs::metadata(&path)?.len() as f64 / 1e6

@@ -3,7 +3,7 @@ use serde_json::Map;
 use trustmap_model::{Finding, FindingKind, Severity};
 use trustmap_partners::Status;
 
-use crate::util::{finding, is_access, partner_of, Draft};
+use crate::util::{finding, is_access, parse_day, partner_of, Draft};
 use crate::{Check, CheckContext};
 
 pub struct LingeringAccess;
@@ -18,10 +18,25 @@ impl Check for LingeringAccess {
             let Some(p) = partner_of(ctx, n) else {
                 continue;
             };
-            let expired = p.expires.is_some_and(|e| e < ctx.settings.today);
-            let (severity, why) = match p.status {
-                Status::Revoked => (Severity::Critical, format!("{} was revoked", p.name)),
-                Status::Suspended => (Severity::High, format!("{} is suspended", p.name)),
+            let today = ctx.settings.today;
+            let expired = p.expires.is_some_and(|e| e < today);
+            // When the relationship ended, as far as anyone knows: the day the state store
+            // saw the status change, or the registry's expiry.
+            let status_since = ctx
+                .memory
+                .status_since(&p.id, p.status.as_str(), &ctx.settings.now)
+                .and_then(|s| parse_day(&s));
+            let (severity, why, since) = match p.status {
+                Status::Revoked => (
+                    Severity::Critical,
+                    format!("{} was revoked", p.name),
+                    status_since,
+                ),
+                Status::Suspended => (
+                    Severity::High,
+                    format!("{} was suspended", p.name),
+                    status_since,
+                ),
                 _ if expired => (
                     Severity::High,
                     format!(
@@ -29,9 +44,11 @@ impl Check for LingeringAccess {
                         p.name,
                         p.expires.map(|e| e.to_string()).unwrap_or_default()
                     ),
+                    p.expires,
                 ),
                 _ => continue,
             };
+            let days = since.map(|d| (today - d).num_days().max(0));
             // Writing, or reading mail and files, after the relationship ended is the worst case.
             let sensitive: Vec<&String> = n
                 .scopes
@@ -61,13 +78,21 @@ impl Check for LingeringAccess {
             if let Some(u) = &n.last_used {
                 evidence.insert("last_used".into(), u.clone().into());
             }
+            if let (Some(since), Some(days)) = (since, days) {
+                evidence.insert("ended_on".into(), since.to_string().into());
+                evidence.insert("days_since_end".into(), days.into());
+            }
+            let after = match days {
+                Some(d) => format!("{d} days after {why}"),
+                None => format!("after {why}"),
+            };
             out.push(finding(
                 ctx,
                 Draft {
                     kind: FindingKind::LingeringAccess,
                     severity,
                     node: n,
-                    title: format!("{} {} still active after {why}", n.subtype.replace('_', " "), n.name),
+                    title: format!("{} {} still active {after}", n.subtype.replace('_', " "), n.name),
                     remediation: format!(
                         "Revoke it now (delete the key, remove the trust or uninstall the app), then confirm with the sponsor ({}) that nothing else of {} remains.",
                         p.sponsor.clone().unwrap_or_else(|| "none recorded".into()),

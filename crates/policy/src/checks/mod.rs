@@ -7,6 +7,7 @@ pub mod missing_governance;
 pub mod nested_access;
 pub mod over_scoped;
 pub mod review_due;
+pub mod scope_drift;
 pub mod shared_credential;
 pub mod stale_credential;
 pub mod unknown_external_access;

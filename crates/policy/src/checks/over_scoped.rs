@@ -2,26 +2,18 @@
 use serde_json::Map;
 use trustmap_model::{Finding, FindingKind, Severity};
 
-use crate::util::{finding, is_access, partner_of, Draft};
+use crate::util::{allowed_by, finding, is_access, partner_of, Draft};
 use crate::{Check, CheckContext};
 
 pub struct OverScoped;
 
-fn is_wildcard(scope: &str) -> bool {
+/// Wildcards and admin: what makes any grant of it serious.
+pub fn is_wildcard(scope: &str) -> bool {
     crate::util::is_entra_admin(scope)
         || scope == "*"
         || scope.ends_with(":*")
         || scope.contains(":*:")
         || scope.to_ascii_lowercase().contains("admin")
-}
-
-/// `aws:s3:*` allows `aws:s3:GetObject`; an exact scope allows itself.
-fn allowed_by(scope: &str, allowed: &[String]) -> bool {
-    allowed.iter().any(|a| {
-        a == scope
-            || a.strip_suffix('*')
-                .is_some_and(|prefix| scope.starts_with(prefix))
-    })
 }
 
 impl Check for OverScoped {
