@@ -1,8 +1,8 @@
 //! `trustmap demo`, `trustmap exit-plan` and `trustmap github export`.
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use clap::Args;
 use std::path::{Path, PathBuf};
-use trustmap_report::exit_plan::PlanFormat;
+use trustmap_report::exit_plan::{ExitPlan, PlanFormat, Verdict};
 use trustmap_report::Format;
 use trustmap_sweep::{Plan, SweepRun};
 
@@ -71,6 +71,16 @@ pub struct ExitPlanArgs {
     /// commented out).
     #[arg(long, default_value = "md,html", value_delimiter = ',', value_parser = parse_plan_format)]
     pub format: Vec<PlanFormat>,
+    /// After revocation: mark each item gone or still present (what the state file remembers
+    /// of the partner against a new sweep); exit 1 while anything remains.
+    #[arg(long)]
+    pub verify: bool,
+    /// With --verify: compare with the latest run in the state file instead of sweeping.
+    #[arg(long, requires = "verify")]
+    pub from_state: bool,
+    /// SQLite state file (read, never written here). Overrides `[sweep] state`.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
 }
 
 fn parse_plan_format(name: &str) -> Result<PlanFormat, String> {
@@ -78,11 +88,56 @@ fn parse_plan_format(name: &str) -> Result<PlanFormat, String> {
     one.pop().ok_or_else(|| "an empty format".to_string())
 }
 
-/// `trustmap exit-plan`: sweep, then write the partner's plan and print its Markdown.
+/// `trustmap exit-plan`: sweep, then write the partner's plan and print its Markdown; with
+/// `--verify`, mark what is gone.
 pub fn run_exit_plan(args: ExitPlanArgs) -> Result<u8> {
     let plan = Plan::load(&args.config, parse_now(args.now.as_deref())?)?;
-    let run = sweep_with_bars(&plan, true, None)?;
-    write_exit_plan(&plan, &run, &args.partner, &args.out, &args.format, true)
+    if !args.verify {
+        let run = sweep_with_bars(&plan, true, None)?;
+        return write_exit_plan(&plan, &run, &args.partner, &args.out, &args.format, true);
+    }
+    let state = plan.state_file(args.state.as_deref());
+    if args.from_state {
+        let Some(state) = state else {
+            bail!("--from-state needs a state file (--state FILE or [sweep] state)");
+        };
+        let exit_plan = trustmap_sweep::exit_plan_from_state(&plan, &state, &args.partner)?;
+        return finish_verified(&exit_plan, &args, &[]);
+    }
+    if state.is_none() {
+        eprintln!("trustmap: no state file: only what this sweep still finds can be listed, nothing can be shown gone");
+    }
+    let run = sweep_with_bars(&plan, true, state.as_deref())?;
+    let exit_plan = run.verified_exit_plan(&plan, &args.partner)?;
+    let failed: Vec<String> = run.failures().map(|c| c.name.clone()).collect();
+    finish_verified(&exit_plan, &args, &failed)
+}
+
+/// Write and print a verified plan; 0 when everything is gone, 1 while anything remains or
+/// cannot be shown gone, 3 when a connector failed.
+fn finish_verified(exit_plan: &ExitPlan, args: &ExitPlanArgs, failed: &[String]) -> Result<u8> {
+    let written = trustmap_report::exit_plan::write_files(&args.out, exit_plan, &args.format)?;
+    out!("{}", trustmap_report::exit_plan::to_markdown(exit_plan));
+    let gone = exit_plan.count(Verdict::Gone);
+    let left = exit_plan.steps().count() - gone;
+    eprintln!(
+        "exit plan for {} verified: {} → {}",
+        exit_plan.partner_id,
+        exit_plan.verdict_summary().unwrap_or_default(),
+        written
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    if !failed.is_empty() {
+        eprintln!(
+            "trustmap: connectors failed ({}): what they saw cannot be shown gone",
+            failed.join(", ")
+        );
+        return Ok(exit::CONNECTOR_FAILED);
+    }
+    Ok(if left == 0 { exit::OK } else { exit::FINDINGS })
 }
 
 /// Write a partner's exit plan in `formats` from a run; print the Markdown when `print`.

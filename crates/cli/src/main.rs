@@ -14,6 +14,7 @@ macro_rules! out {
 mod demo_cmd;
 #[cfg(feature = "entra")]
 mod entra_cmd;
+mod evidence_cmd;
 mod progress;
 mod rules_cmd;
 mod scan_cmd;
@@ -45,8 +46,11 @@ enum Command {
     #[command(subcommand)]
     Partners(PartnersCommand),
     /// Everything a partner and its subcontractors can still use, as a revocation checklist
-    /// (Markdown and HTML).
+    /// (Markdown, HTML, a commented shell script); --verify marks what is gone.
     ExitPlan(demo_cmd::ExitPlanArgs),
+    /// A partner's audit pack from the state file: registry entry, identities with first and
+    /// last seen, findings opened and resolved, status changes, runs (HTML, JSON, SHA256SUMS).
+    Evidence(evidence_cmd::EvidenceArgs),
     /// A complete sweep over a bundled offline demo estate; writes an HTML report.
     Demo(demo_cmd::DemoArgs),
     /// GitHub helpers: export an organisation's inventory for offline sweeps.
@@ -107,6 +111,7 @@ fn main() -> ExitCode {
         }
         Command::State { state, command } => sweep_cmd::run_state(state, command),
         Command::ExitPlan(args) => demo_cmd::run_exit_plan(args),
+        Command::Evidence(args) => evidence_cmd::run(args),
         Command::Demo(args) => demo_cmd::run_demo(args),
         #[cfg(feature = "github")]
         Command::Github(cmd) => demo_cmd::run_github(cmd),

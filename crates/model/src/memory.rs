@@ -17,6 +17,8 @@ pub struct RememberedNode {
     /// `aws_iam_user`, `entra_service_principal`, ...
     pub subtype: String,
     pub name: String,
+    /// The account, organisation or tenant it lives in.
+    pub account: Option<String>,
     /// The partner it was attributed to when last seen.
     pub partner: Option<String>,
     /// The connectors that described it.

@@ -182,6 +182,23 @@ impl Default for Index {
 }
 
 impl Registry {
+    /// `id` first, then every partner that came in through it, however deep (registry
+    /// order within each level).
+    pub fn with_subcontractors(&self, id: &str) -> Vec<String> {
+        let mut ids = vec![id.to_string()];
+        let mut next = 0;
+        while next < ids.len() {
+            let via = ids[next].clone();
+            for p in &self.partners {
+                if p.via.as_deref() == Some(via.as_str()) && !ids.contains(&p.id) {
+                    ids.push(p.id.clone());
+                }
+            }
+            next += 1;
+        }
+        ids
+    }
+
     pub fn partner(&self, id: &str) -> Option<&Partner> {
         match self.index.partner_ids.get(id) {
             Some(&i) => self.partners.get(i),

@@ -1,13 +1,14 @@
 //! `trustmap exit-plan`: what a partner, and every subcontractor that came in through it, can
 //! still use, from the attributed graph.
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use trustmap_graph::{Graph, Node, NodeKind};
-use trustmap_model::Finding;
+use trustmap_model::{Finding, Memory, RememberedNode};
 use trustmap_partners::Registry;
-use trustmap_report::exit_plan::{ExitPlan, Step, System};
+use trustmap_report::exit_plan::{ExitPlan, Step, System, Verdict, Verification};
 
-fn action(n: &Node) -> &'static str {
-    match (n.kind, n.subtype.as_str()) {
+/// What to do about a node of this kind and subtype.
+fn action(kind: NodeKind, subtype: &str) -> &'static str {
+    match (kind, subtype) {
         (NodeKind::SecretLocation, _) => {
             "Rotate the secret and purge it from the repository history"
         }
@@ -42,28 +43,29 @@ fn action(n: &Node) -> &'static str {
 }
 
 fn system(n: &Node) -> String {
-    let prefix = n.id.split(':').next().unwrap_or("");
-    match (n.kind, prefix) {
+    let path = n
+        .secret
+        .as_ref()
+        .map_or(n.name.as_str(), |s| s.path.as_str());
+    system_of(n.kind, &n.id, n.account.as_deref(), path)
+}
+
+/// The system a node lives in, from its id and account (`path`: a secret's file).
+fn system_of(kind: NodeKind, id: &str, account: Option<&str>, path: &str) -> String {
+    let prefix = id.split(':').next().unwrap_or("");
+    let account = account.unwrap_or_default();
+    match (kind, prefix) {
         (NodeKind::SecretLocation, _) => {
-            let path = n
-                .secret
-                .as_ref()
-                .map_or_else(|| n.name.clone(), |s| s.path.clone());
             let top = path.split('/').take(2).collect::<Vec<_>>().join("/");
             format!("Secrets in content: {top}")
         }
-        (_, "aws") => format!(
-            "AWS account {}",
-            n.account
-                .clone()
-                .unwrap_or_else(|| n.id.split(':').nth(1).unwrap_or("?").to_string())
-        ),
-        (_, "github") => format!(
-            "GitHub organisation {}",
-            n.account.clone().unwrap_or_default()
-        ),
-        (_, "entra") => format!("Entra ID tenant {}", n.account.clone().unwrap_or_default()),
-        (_, p) => format!("{p} {}", n.account.clone().unwrap_or_default()),
+        (_, "aws") if account.is_empty() => {
+            format!("AWS account {}", id.split(':').nth(1).unwrap_or("?"))
+        }
+        (_, "aws") => format!("AWS account {account}"),
+        (_, "github") => format!("GitHub organisation {account}"),
+        (_, "entra") => format!("Entra ID tenant {account}"),
+        (_, p) => format!("{p} {account}"),
     }
 }
 
@@ -148,12 +150,14 @@ pub fn exit_plan(
             evidence: format!("{} (chain: {})", a.matched, chain.join(" → ")),
             last_used: n.last_used.clone(),
             usage,
-            action: action(n).to_string(),
+            action: action(n.kind, &n.subtype).to_string(),
             findings: by_subject
                 .get(n.id.as_str())
                 .map(|v| v.iter().map(|s| s.to_string()).collect())
                 .unwrap_or_default(),
             revoke: n.revoke.clone(),
+            verdict: None,
+            last_seen: None,
         };
         systems.entry(system(n)).or_default().push((rank, step));
     }
@@ -176,5 +180,115 @@ pub fn exit_plan(
         subcontractors: subcontractors.into_iter().collect(),
         systems,
         generated: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        verification: None,
     })
+}
+
+/// What `exit-plan --verify` compares the remembered access with.
+pub enum Basis<'a> {
+    /// A sweep just run (the plan was built from its graph): each configured connector and
+    /// whether it ran fine.
+    Sweep {
+        graph: &'a Graph,
+        connectors: &'a [(String, bool)],
+    },
+    /// No new sweep: the latest run recorded in the state file.
+    LatestRun,
+}
+
+fn node_kind(kind: &str) -> NodeKind {
+    match kind {
+        "credential" => NodeKind::Credential,
+        "secret_location" => NodeKind::SecretLocation,
+        _ => NodeKind::Identity,
+    }
+}
+
+/// Mark every step of `plan` (still present: the sweep saw it) and add what the state file
+/// remembers of the partner that is no longer there: gone when every connector that had
+/// seen it ran fine, unknown when one failed or is no longer configured.
+pub fn verify(
+    plan: &mut ExitPlan,
+    registry: &Registry,
+    memory: &Memory,
+    basis: &Basis<'_>,
+    checked_at: &str,
+) {
+    let (latest, connectors): (&str, &[(String, bool)]) = match basis {
+        Basis::Sweep { connectors, .. } => (checked_at, connectors),
+        Basis::LatestRun => memory
+            .latest_run
+            .as_ref()
+            .map_or(("", &[][..]), |(stamp, c)| (stamp.as_str(), c.as_slice())),
+    };
+    let present: BTreeSet<String> = plan.steps().map(|s| s.id.clone()).collect();
+    for sys in &mut plan.systems {
+        for step in &mut sys.steps {
+            step.verdict = Some(Verdict::StillPresent);
+            step.last_seen = Some(latest.to_string());
+        }
+    }
+    let ran_fine = |source: &String| connectors.iter().any(|(n, ok)| n == source && *ok);
+    let family = registry.with_subcontractors(&plan.partner_id);
+    let mut remembered: Vec<&RememberedNode> = memory
+        .nodes
+        .values()
+        .filter(|r| r.partner.as_ref().is_some_and(|p| family.contains(p)))
+        .filter(|r| !present.contains(&r.id))
+        .collect();
+    remembered.sort_by(|a, b| a.id.cmp(&b.id));
+    for r in remembered {
+        let verdict = match basis {
+            Basis::LatestRun if r.last_seen == latest => Verdict::StillPresent,
+            // Still there, though no longer attributed to the partner.
+            Basis::Sweep { graph, .. } if graph.node(&r.id).is_some() => Verdict::StillPresent,
+            _ if r.sources.iter().all(ran_fine) => Verdict::Gone,
+            _ => Verdict::Unknown,
+        };
+        let kind = node_kind(&r.kind);
+        let partner = r.partner.clone().unwrap_or_default();
+        if partner != plan.partner_id && !plan.subcontractors.contains(&partner) {
+            plan.subcontractors.push(partner.clone());
+        }
+        let step = Step {
+            what: r.kind.clone(),
+            kind: r.subtype.clone(),
+            name: r.name.clone(),
+            id: r.id.clone(),
+            partner,
+            evidence: format!(
+                "remembered by the state file: first seen {}, last seen {}",
+                r.first_seen, r.last_seen
+            ),
+            last_used: None,
+            usage: match verdict {
+                Verdict::StillPresent => "present in the latest run".to_string(),
+                Verdict::Gone => "gone".to_string(),
+                Verdict::Unknown => {
+                    format!("not seen; connector failed ({})", r.sources.join(", "))
+                }
+            },
+            action: action(kind, &r.subtype).to_string(),
+            findings: Vec::new(),
+            revoke: r.revoke.clone(),
+            verdict: Some(verdict),
+            last_seen: Some(r.last_seen.clone()),
+        };
+        let name = system_of(kind, &r.id, r.account.as_deref(), &r.name);
+        match plan.systems.iter_mut().find(|s| s.name == name) {
+            Some(sys) => sys.steps.push(step),
+            None => plan.systems.push(System {
+                name,
+                steps: vec![step],
+            }),
+        }
+    }
+    plan.systems.sort_by(|a, b| a.name.cmp(&b.name));
+    plan.verification = Some(Verification {
+        checked_at: checked_at.to_string(),
+        basis: match basis {
+            Basis::Sweep { .. } => "a new sweep".to_string(),
+            Basis::LatestRun => format!("the latest run in the state file ({latest})"),
+        },
+    });
 }

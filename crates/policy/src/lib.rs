@@ -16,7 +16,7 @@ use trustmap_graph::Graph;
 use trustmap_model::{Finding, Memory};
 use trustmap_partners::Registry;
 
-pub use exit_plan::{exit_plan, UnknownPartner};
+pub use exit_plan::{exit_plan, verify, Basis, UnknownPartner};
 pub use report_view::report_view;
 pub use util::parse_day;
 

@@ -25,6 +25,38 @@ pub struct Step {
     pub findings: Vec<String>,
     /// The commands (or the page) that remove it, as its connector knows them.
     pub revoke: Option<trustmap_model::Revocation>,
+    /// After `--verify`: whether it is gone, and when it was last seen.
+    pub verdict: Option<Verdict>,
+    pub last_seen: Option<String>,
+}
+
+/// What `exit-plan --verify` found of a step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Not seen again while every connector that had seen it ran fine.
+    Gone,
+    StillPresent,
+    /// Not seen, but a connector that had seen it failed or is no longer configured.
+    Unknown,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Gone => "gone",
+            Verdict::StillPresent => "still present",
+            Verdict::Unknown => "unknown",
+        }
+    }
+}
+
+/// When and against what an exit plan was verified.
+#[derive(Debug, Clone, Default)]
+pub struct Verification {
+    /// RFC 3339.
+    pub checked_at: String,
+    /// "a new sweep", or "the latest run in the state file (…)".
+    pub basis: String,
 }
 
 /// Steps of one system (an AWS account, a GitHub organisation, a repository).
@@ -45,11 +77,29 @@ pub struct ExitPlan {
     pub subcontractors: Vec<String>,
     pub systems: Vec<System>,
     pub generated: String,
+    /// Set by `exit-plan --verify`.
+    pub verification: Option<Verification>,
 }
 
 impl ExitPlan {
     pub fn steps(&self) -> impl Iterator<Item = &Step> {
         self.systems.iter().flat_map(|s| s.steps.iter())
+    }
+
+    /// Steps with this verdict.
+    pub fn count(&self, verdict: Verdict) -> usize {
+        self.steps().filter(|s| s.verdict == Some(verdict)).count()
+    }
+
+    /// "3 gone, 1 still present, 0 unknown", once verified.
+    pub fn verdict_summary(&self) -> Option<String> {
+        self.verification.as_ref()?;
+        Some(format!(
+            "{} gone, {} still present, {} unknown",
+            self.count(Verdict::Gone),
+            self.count(Verdict::StillPresent),
+            self.count(Verdict::Unknown)
+        ))
     }
 }
 
@@ -159,6 +209,10 @@ pub fn to_shell(plan: &ExitPlan) -> String {
                 one_line(&s.usage)
             );
             let _ = writeln!(out, "#   id: {}", one_line(&s.id));
+            if s.verdict == Some(Verdict::Gone) {
+                out.push_str("#   verified gone: nothing to run\n");
+                continue;
+            }
             match &s.revoke {
                 Some(r) => {
                     for line in command_lines(r) {
@@ -199,16 +253,39 @@ pub fn to_markdown(plan: &ExitPlan) -> String {
     }
     let total = plan.steps().count();
     let recent = plan.steps().filter(|s| s.usage == "used recently").count();
-    let _ = writeln!(
-        m,
-        "{total} things to revoke, {recent} of them used recently (revoke those first, after telling the sponsor).\n"
-    );
+    if let (Some(v), Some(summary)) = (&plan.verification, plan.verdict_summary()) {
+        let _ = writeln!(
+            m,
+            "**Verified {} against {}: {summary}.**\n",
+            v.checked_at, v.basis
+        );
+    }
+    match plan.verification {
+        Some(_) => {
+            let left = total - plan.count(Verdict::Gone);
+            let _ = writeln!(
+                m,
+                "{total} things on the checklist, {left} of them not yet shown gone.\n"
+            );
+        }
+        None => {
+            let _ = writeln!(
+                m,
+                "{total} things to revoke, {recent} of them used recently (revoke those first, after telling the sponsor).\n"
+            );
+        }
+    }
     for sys in &plan.systems {
         let _ = writeln!(m, "## {}\n", sys.name);
         for s in &sys.steps {
+            let done = if s.verdict == Some(Verdict::Gone) {
+                'x'
+            } else {
+                ' '
+            };
             let _ = writeln!(
                 m,
-                "- [ ] **{}** {} `{}` ({}; {}{})",
+                "- [{done}] **{}** {} `{}` ({}; {}{})",
                 s.action,
                 s.kind.replace('_', " "),
                 s.name,
@@ -219,8 +296,22 @@ pub fn to_markdown(plan: &ExitPlan) -> String {
                     .map_or(String::new(), |d| format!(", last used {d}"))
             );
             let _ = writeln!(m, "  - id: `{}`", s.id);
+            if let Some(v) = s.verdict {
+                let _ = writeln!(
+                    m,
+                    "  - verified: **{}**{}",
+                    v.as_str(),
+                    s.last_seen
+                        .as_ref()
+                        .map_or(String::new(), |d| format!(" (last seen {d})"))
+                );
+            }
             let _ = writeln!(m, "  - evidence: {}", s.evidence);
-            if let Some(r) = &s.revoke {
+            if let Some(r) = s
+                .revoke
+                .as_ref()
+                .filter(|_| s.verdict != Some(Verdict::Gone))
+            {
                 for line in command_lines(r) {
                     let _ = writeln!(m, "  - run: {}", trustmap_model::text::markdown_code(&line));
                 }
@@ -266,7 +357,7 @@ pub fn to_html(plan: &ExitPlan) -> String {
     let mut h = String::new();
     let _ = write!(
         h,
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Exit plan: {0}</title><style>body{{font:14px/1.5 system-ui,sans-serif;margin:24px;max-width:1100px;color:#1c2330}}table{{border-collapse:collapse;width:100%}}td,th{{border-bottom:1px solid #ddd;padding:5px 8px;text-align:left;vertical-align:top}}.recent{{color:#8b0000;font-weight:600}}.muted{{color:#5d6673}}code{{font-size:12px}}</style></head><body><h1>Exit plan: {0} <code>{1}</code></h1>",
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Exit plan: {0}</title><style>body{{font:14px/1.5 system-ui,sans-serif;margin:24px;max-width:1100px;color:#1c2330}}table{{border-collapse:collapse;width:100%}}td,th{{border-bottom:1px solid #ddd;padding:5px 8px;text-align:left;vertical-align:top}}.recent{{color:#8b0000;font-weight:600}}.muted{{color:#5d6673}}code{{font-size:12px}}.ok,.verdict.gone{{color:#1b6e2a;font-weight:600}}.verdict.still-present{{color:#8b0000;font-weight:600}}.verdict.unknown{{color:#8a5a00;font-weight:600}}</style></head><body><h1>Exit plan: {0} <code>{1}</code></h1>",
         esc(&plan.partner_name),
         esc(&plan.partner_id)
     );
@@ -285,12 +376,38 @@ pub fn to_html(plan: &ExitPlan) -> String {
             esc(&plan.subcontractors.join(", "))
         );
     }
+    if let (Some(v), Some(summary)) = (&plan.verification, plan.verdict_summary()) {
+        let class = if plan.count(Verdict::StillPresent) + plan.count(Verdict::Unknown) == 0 {
+            "ok"
+        } else {
+            "recent"
+        };
+        let _ = write!(
+            h,
+            "<p id=\"verification\" class=\"{class}\">Verified {} against {}: {}</p>",
+            esc(&v.checked_at),
+            esc(&v.basis),
+            esc(&summary)
+        );
+    }
     for sys in &plan.systems {
         let _ = write!(h, "<h2>{}</h2><table><tr><th>Done</th><th>Action</th><th>What</th><th>Partner</th><th>Usage</th><th>Evidence</th></tr>", esc(&sys.name));
         for s in &sys.steps {
+            let done = match s.verdict {
+                Some(v) => format!(
+                    "<span class=\"verdict {}\">{}</span>{}",
+                    v.as_str().replace(' ', "-"),
+                    esc(v.as_str()),
+                    s.last_seen.as_ref().map_or(String::new(), |d| format!(
+                        "<div class=\"muted\">last seen {}</div>",
+                        esc(d)
+                    ))
+                ),
+                None => "<input type=\"checkbox\">".to_string(),
+            };
             let _ = write!(
                 h,
-                "<tr data-id=\"{}\"><td><input type=\"checkbox\"></td><td>{}</td><td>{} <b>{}</b><div class=\"muted\"><code>{}</code></div></td><td>{}</td><td class=\"{}\">{}{}</td><td>{}{}</td></tr>",
+                "<tr data-id=\"{}\"><td>{done}</td><td>{}</td><td>{} <b>{}</b><div class=\"muted\"><code>{}</code></div></td><td>{}</td><td class=\"{}\">{}{}</td><td>{}{}</td></tr>",
                 esc(&s.id),
                 action_cell(s),
                 esc(&s.kind.replace('_', " ")),

@@ -1,10 +1,12 @@
 //! Renders findings into the output formats: `jsonl` (one finding per line), `json`
 //! (`{"findings": [...], "stats": {...}}`), `sarif` (SARIF 2.1.0 for code-scanning tools),
-//! `csv` (spreadsheets), `md` (tickets and chat) and `html` (the partner report, [`html`]).
+//! `csv` (spreadsheets), `md` (tickets and chat) and `html` (the partner report, [`html`]);
+//! also a partner's exit plan ([`exit_plan`]) and audit pack ([`evidence`]).
 //!
 //! It consumes [`Finding`]s only: it knows nothing about connectors, rules or the graph, and
 //! never sees a secret that the finding does not already carry (redacted unless asked).
 
+pub mod evidence;
 pub mod exit_plan;
 pub mod html;
 mod sarif;

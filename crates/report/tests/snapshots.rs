@@ -9,7 +9,9 @@ use trustmap_model::{
     fingerprint, leaked_secret_finding, Finding, FindingKind, FindingStatus, Leak, Severity,
     Subject,
 };
-use trustmap_report::exit_plan::{to_html, to_markdown, ExitPlan, Step, System};
+use trustmap_report::exit_plan::{
+    to_html, to_markdown, ExitPlan, Step, System, Verdict, Verification,
+};
 use trustmap_report::html::{write_html, PartnerCard, View, ViewNode};
 use trustmap_report::{write_findings, Format, RuleInfo, RunInfo};
 
@@ -215,10 +217,54 @@ fn plan() -> ExitPlan {
                     &["aws", "iam", "delete-login-profile", "--user-name", "oldco-sync"],
                     &["aws", "iam", "delete-user", "--user-name", "oldco-sync$(id)'x"],
                 ])),
+                ..Step::default()
             }],
         }],
         generated: DAY.into(),
+        verification: None,
     }
+}
+
+/// The plan after `--verify`: the user still there, its old key gone.
+fn verified_plan() -> ExitPlan {
+    let mut plan = plan();
+    plan.systems[0].steps[0].verdict = Some(Verdict::StillPresent);
+    plan.systems[0].steps[0].last_seen = Some(DAY.into());
+    plan.systems[0].steps.push(Step {
+        what: "credential".into(),
+        kind: "aws_access_key".into(),
+        name: "AKIAOLDCO".into(),
+        id: "aws:123456789012:key/AKIAOLDCO".into(),
+        partner: "oldco".into(),
+        evidence: "remembered by the state file: first seen 2026-10-01T00:00:00Z, last seen 2026-11-01T00:00:00Z".into(),
+        usage: "gone".into(),
+        action: "Deactivate, then delete the access key".into(),
+        revoke: Some(trustmap_model::Revocation::commands(&[&["aws", "iam", "delete-access-key", "--access-key-id", "AKIAOLDCO"]])),
+        verdict: Some(Verdict::Gone),
+        last_seen: Some("2026-11-01T00:00:00Z".into()),
+        ..Step::default()
+    });
+    plan.verification = Some(Verification {
+        checked_at: DAY.into(),
+        basis: "a new sweep".into(),
+    });
+    plan
+}
+
+#[test]
+fn verified_exit_plan_markdown_html_and_script() {
+    let plan = verified_plan();
+    assert_eq!(
+        plan.verdict_summary().as_deref(),
+        Some("1 gone, 1 still present, 0 unknown")
+    );
+    insta::assert_snapshot!("verified_markdown", to_markdown(&plan));
+    insta::assert_snapshot!("verified_html", to_html(&plan));
+    let sh = trustmap_report::exit_plan::to_shell(&plan);
+    assert!(
+        !sh.contains("delete-access-key"),
+        "nothing to run for what is gone:\n{sh}"
+    );
 }
 
 #[test]

@@ -47,6 +47,8 @@ pub struct SeenNode<'a> {
     pub kind: &'a str,
     pub subtype: &'a str,
     pub name: &'a str,
+    /// The account, organisation or tenant it lives in.
+    pub account: Option<&'a str>,
     pub partner: Option<&'a str>,
     pub sources: &'a [String],
     pub scopes: &'a [String],
@@ -326,6 +328,7 @@ mod tests {
                 kind: "identity",
                 subtype: "aws_iam_user",
                 name: "acme",
+                account: Some("1"),
                 partner: Some("acme"),
                 sources: &sources,
                 scopes,

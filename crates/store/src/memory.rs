@@ -8,7 +8,7 @@ pub(crate) fn read(conn: &Connection) -> rusqlite::Result<Memory> {
     let mut nodes: HashMap<String, RememberedNode> = HashMap::new();
     {
         let mut stmt = conn.prepare(
-            "SELECT id, kind, subtype, name, partner, sources, first_seen, last_seen, revoke FROM nodes",
+            "SELECT id, kind, subtype, name, partner, sources, first_seen, last_seen, revoke, account FROM nodes",
         )?;
         let rows = stmt.query_map([], |r| {
             let sources: String = r.get(5)?;
@@ -24,6 +24,7 @@ pub(crate) fn read(conn: &Connection) -> rusqlite::Result<Memory> {
                 last_seen: r.get(7)?,
                 scopes: Default::default(),
                 revoke: revoke.and_then(|r| serde_json::from_str(&r).ok()),
+                account: r.get(9)?,
             })
         })?;
         for row in rows {

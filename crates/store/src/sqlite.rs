@@ -56,6 +56,7 @@ CREATE TABLE nodes (
     kind TEXT NOT NULL,
     subtype TEXT NOT NULL,
     name TEXT NOT NULL,
+    account TEXT,
     partner TEXT,
     sources TEXT NOT NULL,
     first_seen TEXT NOT NULL,
@@ -503,10 +504,10 @@ fn record_nodes(
     let e = |err: rusqlite::Error| classify(path, err);
     let mut node = tx
         .prepare_cached(
-            "INSERT INTO nodes (id, kind, subtype, name, partner, sources, first_seen, last_seen, revoke)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8)
+            "INSERT INTO nodes (id, kind, subtype, name, partner, sources, first_seen, last_seen, revoke, account)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9)
              ON CONFLICT(id) DO UPDATE SET kind = ?2, subtype = ?3, name = ?4, partner = ?5,
-               sources = ?6, last_seen = ?7, revoke = ?8",
+               sources = ?6, last_seen = ?7, revoke = ?8, account = ?9",
         )
         .map_err(e)?;
     let mut scope = tx

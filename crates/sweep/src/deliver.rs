@@ -74,6 +74,7 @@ impl SweepRun {
                 kind: n.kind.as_str(),
                 subtype: &n.subtype,
                 name: &n.name,
+                account: n.account.as_deref(),
                 partner: n.attribution.as_ref().and_then(|a| a.partner()),
                 sources: &n.sources,
                 scopes: &n.scopes,

@@ -14,6 +14,7 @@
 mod collect;
 mod config;
 mod deliver;
+mod lifecycle;
 mod registry;
 mod stats;
 mod text;
@@ -30,6 +31,7 @@ use trustmap_policy::{run_checks, CheckContext, Settings};
 pub use collect::ConnectorReport;
 pub use config::{load_config, parse_config, ConfigError, SinkDef, SweepConfig};
 pub use deliver::SinkReport;
+pub use lifecycle::{evidence, exit_plan_from_state};
 pub use registry::{build_connector, BuildError, CONNECTOR_TYPES};
 pub use stats::{ConnectorStats, Summary, SweepStats};
 pub use trustmap_policy::UnknownPartner;
@@ -49,6 +51,10 @@ pub enum SweepError {
     Sink(#[from] trustmap_sinks::SinkError),
     #[error("cannot start the async runtime: {0}")]
     Runtime(#[source] std::io::Error),
+    #[error(transparent)]
+    UnknownPartner(#[from] UnknownPartner),
+    #[error("{}: no state file (a sweep with --state creates it)", .0.display())]
+    NoState(PathBuf),
 }
 
 /// A validated sweep: the configuration, the registry and the day it is evaluated as of.

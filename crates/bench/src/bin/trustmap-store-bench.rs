@@ -67,6 +67,7 @@ fn main() -> Result<()> {
             kind: "identity",
             subtype: "aws_iam_role",
             name,
+            account: Some("123456789012"),
             partner: partner.as_deref(),
             sources: &sources,
             scopes: &scopes,
