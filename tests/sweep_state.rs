@@ -233,3 +233,346 @@ fn a_killed_sweep_leaves_the_state_intact_and_two_sweeps_share_one_file() {
         since(&b)
     );
 }
+
+// ---- The partner lifecycle over many sweeps -------------------------------------------------
+
+const LIFECYCLE_SWEEP: &str = r#"[sweep]
+partners = "partners.toml"
+renew_before_days = 30
+
+[[connectors]]
+type = "exec"
+name = "aws-export"
+command = "cat"
+args = ["inventory.jsonl"]
+"#;
+
+/// Nova's registry entry with `status` (and an expiry once approved).
+fn nova(dir: &Path, status: &str) {
+    let expires = if status == "requested" {
+        String::new()
+    } else {
+        "expires = \"2026-12-31\"\n".to_string()
+    };
+    let partners = format!(
+        r#"[[partners]]
+id = "nova"
+name = "Nova Data"
+sponsor = "kim.lee@corp.example"
+purpose = "Quarterly churn model"
+status = "{status}"
+{expires}allowed_scopes = ["aws:s3:GetObject"]
+[partners.match]
+name_patterns = ["nova-*"]
+
+[[owners]]
+id = "platform"
+[owners.match]
+name_patterns = ["ci-*"]
+"#
+    );
+    std::fs::write(dir.join("partners.toml"), partners).unwrap();
+}
+
+/// The AWS inventory: our CI user always, Nova's user and key with `scopes` when given.
+fn inventory(dir: &Path, nova_scopes: Option<&str>) {
+    let mut lines = vec![r#"{"type":"identity","id":"aws:123456789012:user/ci-builder","kind":"aws_iam_user","name":"ci-builder","account":"123456789012","created":"2025-01-01","last_used":"2026-01-04"}"#.to_string()];
+    if let Some(scopes) = nova_scopes {
+        lines.push(format!(r#"{{"type":"identity","id":"aws:123456789012:user/nova-export","kind":"aws_iam_user","name":"nova-export","account":"123456789012","created":"2026-01-08","tags":{{"usage":"untracked"}},"scopes":[{scopes}]}}"#));
+        lines.push(r#"{"type":"credential","id":"aws:123456789012:access-key/AKIANOVA","kind":"aws_access_key","holder":"aws:123456789012:user/nova-export","name":"nova-export key","created":"2026-01-08","revoke":{"commands":[["aws","iam","delete-access-key","--user-name","nova-export","--access-key-id","AKIANOVA"]]}}"#.to_string());
+    }
+    std::fs::write(dir.join("inventory.jsonl"), lines.join("\n") + "\n").unwrap();
+}
+
+fn findings_of(dir: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(dir.join("out/findings.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn of_kind<'a>(findings: &'a [serde_json::Value], kind: &str) -> Vec<&'a serde_json::Value> {
+    findings.iter().filter(|f| f["kind"] == kind).collect()
+}
+
+fn lifecycle_sweep(dir: &Path, day: &str) -> Vec<serde_json::Value> {
+    let o = sweep(dir, day, &["-q"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{day}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    findings_of(dir)
+}
+
+fn exit_plan(dir: &Path, day: &str, extra: &[&str]) -> Output {
+    bin()
+        .args([
+            "exit-plan",
+            "nova",
+            "--verify",
+            "--format",
+            "md,html,sh",
+            "--config",
+        ])
+        .arg(dir.join("sweep.toml"))
+        .arg("--out")
+        .arg(dir.join("plan"))
+        .args(["--now", day, "--state"])
+        .arg(dir.join("state.db"))
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_partner_lifecycle_from_onboarding_to_evidence() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::write(dir.join("sweep.toml"), LIFECYCLE_SWEEP).unwrap();
+
+    // Onboarding: requested, nothing granted yet; then active with a user and a key.
+    nova(dir, "requested");
+    inventory(dir, None);
+    lifecycle_sweep(dir, "2026-01-05");
+    nova(dir, "active");
+    inventory(dir, Some(r#""aws:s3:GetObject""#));
+    let f = lifecycle_sweep(dir, "2026-01-10");
+    assert!(
+        of_kind(&f, "scope_drift").is_empty(),
+        "the first sighting is the baseline"
+    );
+
+    // A scope added beyond approval: drift, naming it and when it appeared.
+    inventory(dir, Some(r#""aws:s3:GetObject","aws:s3:PutObject""#));
+    let f = lifecycle_sweep(dir, "2026-03-01");
+    let drift = of_kind(&f, "scope_drift");
+    assert_eq!(drift.len(), 1, "{f:#?}");
+    assert_eq!(drift[0]["severity"], "high");
+    assert_eq!(
+        drift[0]["title"],
+        "aws iam user nova-export gained permissions since first seen on 2026-01-10: aws:s3:PutObject (2026-03-01)"
+    );
+    // Still there a month later: the same finding, still dated 03-01.
+    let f = lifecycle_sweep(dir, "2026-04-01");
+    let again = of_kind(&f, "scope_drift");
+    assert_eq!(
+        (again[0]["id"].clone(), again[0]["status"].clone()),
+        (drift[0]["id"].clone(), "open".into())
+    );
+    assert_eq!(
+        again[0]["evidence"]["added_scopes"][0]["since"],
+        "2026-03-01T00:00:00Z"
+    );
+
+    // Renewal approaching: a checkpoint 21 days before expiry.
+    let f = lifecycle_sweep(dir, "2026-12-10");
+    let due = of_kind(&f, "review_due");
+    assert_eq!(due.len(), 1, "{f:#?}");
+    assert_eq!(due[0]["partner"], "nova");
+
+    // Revoked in partners.toml on 12-15; the keys are still there on 02-04.
+    nova(dir, "revoked");
+    let f = lifecycle_sweep(dir, "2026-12-15");
+    assert!(of_kind(&f, "lingering_access").iter().all(|l| l["title"]
+        .as_str()
+        .unwrap()
+        .contains("0 days after Nova Data was revoked")));
+    let f = lifecycle_sweep(dir, "2027-02-04");
+    let lingering = of_kind(&f, "lingering_access");
+    assert_eq!(lingering.len(), 2, "{f:#?}");
+    assert!(
+        lingering.iter().any(|l| l["title"]
+            == "aws iam user nova-export still active 51 days after Nova Data was revoked"),
+        "{lingering:#?}"
+    );
+    let o = exit_plan(dir, "2027-02-04", &[]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(String::from_utf8_lossy(&o.stderr).contains("0 gone, 2 still present, 0 unknown"));
+
+    // The keys removed from the estate: resolved, and the exit plan turns green.
+    inventory(dir, None);
+    let o = sweep(dir, "2027-02-10", &["-q"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(findings_of(dir).iter().all(|f| f["partner"] != "nova"));
+    let o = exit_plan(dir, "2027-02-10", &[]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(err.contains("2 gone, 0 still present, 0 unknown"), "{err}");
+    let md = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        md.contains(
+            "- [x] **Delete the user's access keys, then the user** aws iam user `nova-export`"
+        ),
+        "{md}"
+    );
+    let sh = std::fs::read_to_string(dir.join("plan/exit-plan-nova.sh")).unwrap();
+    assert!(
+        sh.contains("verified gone") && !sh.contains("delete-access-key"),
+        "{sh}"
+    );
+    // The same verdict from the state file alone.
+    let o = exit_plan(dir, "2027-02-10", &["--from-state"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+
+    // The evidence pack holds each step with its date.
+    let o = bin()
+        .args(["evidence", "nova", "--config"])
+        .arg(dir.join("sweep.toml"))
+        .arg("--state")
+        .arg(dir.join("state.db"))
+        .arg("--out")
+        .arg(dir.join("audit"))
+        .args(["--now", "2027-02-11"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let pack_dir = dir.join("audit/evidence-nova");
+    let pack: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(pack_dir.join("evidence.json")).unwrap())
+            .unwrap();
+    assert_eq!(pack["partner"]["sponsor"], "kim.lee@corp.example");
+    assert_eq!(pack["partner"]["status"], "revoked");
+    let identities = pack["identities"].as_array().unwrap();
+    assert_eq!(identities.len(), 2);
+    for i in identities {
+        assert_eq!(
+            (
+                i["first_seen"].as_str(),
+                i["last_seen"].as_str(),
+                i["present"].as_bool()
+            ),
+            (
+                Some("2026-01-10T00:00:00Z"),
+                Some("2027-02-04T00:00:00Z"),
+                Some(false)
+            ),
+            "{i}"
+        );
+    }
+    let changes: Vec<(String, String, String)> = pack["status_changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["field"].as_str().unwrap().into(),
+                c["to"].as_str().unwrap_or("").into(),
+                c["at"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        changes,
+        vec![
+            (
+                "status".into(),
+                "active".into(),
+                "2026-01-10T00:00:00Z".into()
+            ),
+            (
+                "expires".into(),
+                "2026-12-31".into(),
+                "2026-01-10T00:00:00Z".into()
+            ),
+            (
+                "status".into(),
+                "revoked".into(),
+                "2026-12-15T00:00:00Z".into()
+            ),
+        ]
+    );
+    let findings = pack["findings"].as_array().unwrap();
+    let lingering: Vec<_> = findings
+        .iter()
+        .filter(|f| f["kind"] == "lingering_access")
+        .collect();
+    assert_eq!(lingering.len(), 2);
+    for l in &lingering {
+        assert_eq!(
+            (l["opened"].as_str(), l["resolved"].as_str()),
+            (Some("2026-12-15T00:00:00Z"), Some("2027-02-10T00:00:00Z"))
+        );
+    }
+    let drift: Vec<_> = findings
+        .iter()
+        .filter(|f| f["kind"] == "scope_drift")
+        .collect();
+    assert_eq!(drift[0]["opened"], "2026-03-01T00:00:00Z");
+    assert_eq!(pack["runs"].as_array().unwrap().len(), 8);
+
+    // The manifest holds each file's SHA-256.
+    use sha2::Digest as _;
+    let sums = std::fs::read_to_string(pack_dir.join("SHA256SUMS")).unwrap();
+    assert_eq!(sums.lines().count(), 2);
+    for line in sums.lines() {
+        let (digest, name) = line.split_once("  ").unwrap();
+        let body = std::fs::read(pack_dir.join(name)).unwrap();
+        let actual: String = sha2::Sha256::digest(&body)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(digest, actual, "{name}");
+    }
+
+    // Both HTML files as a browser renders them.
+    let browser = trustmap_testkit::browser::find().unwrap_or_else(|| {
+        panic!("no Chromium: apt-get install -y chromium (.ci/run installs it)")
+    });
+    let dom = |file: &Path| {
+        let out = trustmap_testkit::browser::headless(browser, &dir.join("profile"))
+            .args(["--dump-dom"])
+            .arg(format!("file://{}", file.display()))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let evidence = dom(&pack_dir.join("evidence.html"));
+    assert!(
+        evidence.contains("<h1>Evidence: Nova Data <code>nova</code></h1>"),
+        "{evidence}"
+    );
+    for needle in [
+        "kim.lee@corp.example",
+        "2026-12-15T00:00:00Z",
+        "2027-02-10T00:00:00Z",
+        "Quarterly churn model",
+    ] {
+        assert!(
+            evidence.contains(needle),
+            "{needle} missing from the rendered pack"
+        );
+    }
+    let plan = dom(&dir.join("plan/exit-plan-nova.html"));
+    assert!(
+        plan.contains("2 gone, 0 still present, 0 unknown"),
+        "{plan}"
+    );
+    assert_eq!(
+        plan.matches("<span class=\"verdict gone\">gone</span>")
+            .count(),
+        2
+    );
+}

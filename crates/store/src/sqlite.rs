@@ -526,7 +526,8 @@ fn record_nodes(
             n.partner,
             sources,
             run.started,
-            revoke
+            revoke,
+            n.account
         ])
         .map_err(e)?;
         for s in n.scopes {
