@@ -91,9 +91,4 @@ impl Memory {
             })
             .map(|c| c.at.clone())
     }
-
-    /// Nothing remembered: no state store, or its first run.
-    pub fn is_empty(&self) -> bool {
-        self.nodes.is_empty() && self.partners.is_empty() && self.latest_run.is_none()
-    }
 }

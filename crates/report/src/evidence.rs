@@ -207,9 +207,18 @@ pub fn to_html(pack: &EvidencePack) -> String {
         pack.runs.len()
     );
     registry_html(&mut h, p);
+    identities_html(&mut h, &pack.identities);
+    findings_html(&mut h, &pack.findings);
+    changes_html(&mut h, &pack.status_changes);
+    runs_html(&mut h, &pack.runs);
+    h.push_str("</body></html>\n");
+    h
+}
+
+fn identities_html(h: &mut String, identities: &[EvidenceIdentity]) {
     h.push_str("<h2>Identities and credentials</h2>");
     table(
-        &mut h,
+        h,
         "identities",
         &[
             "Kind",
@@ -221,7 +230,7 @@ pub fn to_html(pack: &EvidencePack) -> String {
             "Scopes (since)",
         ],
     );
-    for i in &pack.identities {
+    for i in identities {
         let scopes = i
             .scopes
             .iter()
@@ -240,7 +249,7 @@ pub fn to_html(pack: &EvidencePack) -> String {
             "<span class=\"gone\">gone</span>"
         };
         row(
-            &mut h,
+            h,
             &[
                 esc(&i.subtype.replace('_', " ")),
                 format!(
@@ -256,15 +265,19 @@ pub fn to_html(pack: &EvidencePack) -> String {
             ],
         );
     }
-    h.push_str("</table><h2>Findings</h2>");
+    h.push_str("</table>");
+}
+
+fn findings_html(h: &mut String, findings: &[EvidenceFinding]) {
+    h.push_str("<h2>Findings</h2>");
     table(
-        &mut h,
+        h,
         "findings",
         &[
             "Opened", "Resolved", "Status", "Severity", "Kind", "Finding", "Ticket",
         ],
     );
-    for f in &pack.findings {
+    for f in findings {
         let title = match &f.suppressed_because {
             Some(r) => format!(
                 "{} <div class=\"muted\">accepted: {}</div>",
@@ -274,7 +287,7 @@ pub fn to_html(pack: &EvidencePack) -> String {
             None => esc(&f.title),
         };
         row(
-            &mut h,
+            h,
             &[
                 esc(&f.opened),
                 opt(f.resolved.as_deref()),
@@ -290,11 +303,15 @@ pub fn to_html(pack: &EvidencePack) -> String {
             ],
         );
     }
-    h.push_str("</table><h2>Status changes</h2>");
-    table(&mut h, "changes", &["When", "Field", "From", "To"]);
-    for c in &pack.status_changes {
+    h.push_str("</table>");
+}
+
+fn changes_html(h: &mut String, changes: &[PartnerChange]) {
+    h.push_str("<h2>Status changes</h2>");
+    table(h, "changes", &["When", "Field", "From", "To"]);
+    for c in changes {
         row(
-            &mut h,
+            h,
             &[
                 esc(&c.at),
                 esc(&c.field),
@@ -303,9 +320,13 @@ pub fn to_html(pack: &EvidencePack) -> String {
             ],
         );
     }
-    h.push_str("</table><h2>Sweep runs</h2>");
+    h.push_str("</table>");
+}
+
+fn runs_html(h: &mut String, runs: &[EvidenceRun]) {
+    h.push_str("<h2>Sweep runs</h2>");
     table(
-        &mut h,
+        h,
         "runs",
         &[
             "Run",
@@ -317,7 +338,7 @@ pub fn to_html(pack: &EvidencePack) -> String {
             "Coverage gaps",
         ],
     );
-    for r in &pack.runs {
+    for r in runs {
         let gaps = if r.gaps.is_empty() {
             "none".to_string()
         } else {
@@ -328,7 +349,7 @@ pub fn to_html(pack: &EvidencePack) -> String {
                 .join("<br>")
         };
         row(
-            &mut h,
+            h,
             &[
                 r.id.to_string(),
                 esc(&r.started),
@@ -340,6 +361,5 @@ pub fn to_html(pack: &EvidencePack) -> String {
             ],
         );
     }
-    h.push_str("</table></body></html>\n");
-    h
+    h.push_str("</table>");
 }

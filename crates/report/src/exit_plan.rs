@@ -278,50 +278,7 @@ pub fn to_markdown(plan: &ExitPlan) -> String {
     for sys in &plan.systems {
         let _ = writeln!(m, "## {}\n", sys.name);
         for s in &sys.steps {
-            let done = if s.verdict == Some(Verdict::Gone) {
-                'x'
-            } else {
-                ' '
-            };
-            let _ = writeln!(
-                m,
-                "- [{done}] **{}** {} `{}` ({}; {}{})",
-                s.action,
-                s.kind.replace('_', " "),
-                s.name,
-                s.partner,
-                s.usage,
-                s.last_used
-                    .as_ref()
-                    .map_or(String::new(), |d| format!(", last used {d}"))
-            );
-            let _ = writeln!(m, "  - id: `{}`", s.id);
-            if let Some(v) = s.verdict {
-                let _ = writeln!(
-                    m,
-                    "  - verified: **{}**{}",
-                    v.as_str(),
-                    s.last_seen
-                        .as_ref()
-                        .map_or(String::new(), |d| format!(" (last seen {d})"))
-                );
-            }
-            let _ = writeln!(m, "  - evidence: {}", s.evidence);
-            if let Some(r) = s
-                .revoke
-                .as_ref()
-                .filter(|_| s.verdict != Some(Verdict::Gone))
-            {
-                for line in command_lines(r) {
-                    let _ = writeln!(m, "  - run: {}", trustmap_model::text::markdown_code(&line));
-                }
-                if let Some(p) = &r.page {
-                    let _ = writeln!(m, "  - by hand: {}", trustmap_model::text::markdown_code(p));
-                }
-            }
-            if !s.findings.is_empty() {
-                let _ = writeln!(m, "  - findings: {}", s.findings.join(", "));
-            }
+            markdown_step(&mut m, s);
         }
         m.push('\n');
     }
@@ -329,6 +286,54 @@ pub fn to_markdown(plan: &ExitPlan) -> String {
         m.push_str("Nothing attributed to this partner can still reach in.\n");
     }
     m
+}
+
+/// One checklist item: the action, the id, the verdict, the evidence and the commands.
+fn markdown_step(m: &mut String, s: &Step) {
+    let done = if s.verdict == Some(Verdict::Gone) {
+        'x'
+    } else {
+        ' '
+    };
+    let _ = writeln!(
+        m,
+        "- [{done}] **{}** {} `{}` ({}; {}{})",
+        s.action,
+        s.kind.replace('_', " "),
+        s.name,
+        s.partner,
+        s.usage,
+        s.last_used
+            .as_ref()
+            .map_or(String::new(), |d| format!(", last used {d}"))
+    );
+    let _ = writeln!(m, "  - id: `{}`", s.id);
+    if let Some(v) = s.verdict {
+        let _ = writeln!(
+            m,
+            "  - verified: **{}**{}",
+            v.as_str(),
+            s.last_seen
+                .as_ref()
+                .map_or(String::new(), |d| format!(" (last seen {d})"))
+        );
+    }
+    let _ = writeln!(m, "  - evidence: {}", s.evidence);
+    if let Some(r) = s
+        .revoke
+        .as_ref()
+        .filter(|_| s.verdict != Some(Verdict::Gone))
+    {
+        for line in command_lines(r) {
+            let _ = writeln!(m, "  - run: {}", trustmap_model::text::markdown_code(&line));
+        }
+        if let Some(p) = &r.page {
+            let _ = writeln!(m, "  - by hand: {}", trustmap_model::text::markdown_code(p));
+        }
+    }
+    if !s.findings.is_empty() {
+        let _ = writeln!(m, "  - findings: {}", s.findings.join(", "));
+    }
 }
 
 /// The action, then its commands (as text: the reader copies them; nothing here runs).

@@ -5,6 +5,17 @@ use std::collections::HashMap;
 use trustmap_model::{Memory, PartnerChange, PartnerState, RememberedNode};
 
 pub(crate) fn read(conn: &Connection) -> rusqlite::Result<Memory> {
+    let (partners, changes) = read_partners(conn)?;
+    Ok(Memory {
+        nodes: read_nodes(conn)?,
+        partners,
+        changes,
+        latest_run: latest_run(conn)?,
+    })
+}
+
+/// Nodes with every scope they held and when it first appeared.
+fn read_nodes(conn: &Connection) -> rusqlite::Result<HashMap<String, RememberedNode>> {
     let mut nodes: HashMap<String, RememberedNode> = HashMap::new();
     {
         let mut stmt = conn.prepare(
@@ -42,6 +53,13 @@ pub(crate) fn read(conn: &Connection) -> rusqlite::Result<Memory> {
             }
         }
     }
+    Ok(nodes)
+}
+
+type Partners = (HashMap<String, PartnerState>, Vec<PartnerChange>);
+
+/// Each partner's last recorded entry, and every change, oldest first.
+fn read_partners(conn: &Connection) -> rusqlite::Result<Partners> {
     let mut partners = HashMap::new();
     {
         let mut stmt = conn.prepare("SELECT id, status, expires, recorded FROM partners")?;
@@ -74,28 +92,27 @@ pub(crate) fn read(conn: &Connection) -> rusqlite::Result<Memory> {
         })?;
         rows.collect::<rusqlite::Result<Vec<_>>>()?
     };
-    let latest_run = {
-        let mut stmt =
-            conn.prepare("SELECT started, connectors FROM runs ORDER BY id DESC LIMIT 1")?;
-        let mut rows = stmt.query([])?;
-        match rows.next()? {
-            Some(r) => {
-                let connectors: String = r.get(1)?;
-                let parsed: Vec<serde_json::Value> =
-                    serde_json::from_str(&connectors).unwrap_or_default();
-                let connectors = parsed
-                    .iter()
-                    .filter_map(|c| Some((c["name"].as_str()?.to_string(), c["ok"].as_bool()?)))
-                    .collect();
-                Some((r.get(0)?, connectors))
-            }
-            None => None,
+    Ok((partners, changes))
+}
+
+/// A run's stamp and whether each of its connectors ran fine.
+type LatestRun = Option<(String, Vec<(String, bool)>)>;
+
+/// The latest run's stamp and whether each of its connectors ran fine.
+fn latest_run(conn: &Connection) -> rusqlite::Result<LatestRun> {
+    let mut stmt = conn.prepare("SELECT started, connectors FROM runs ORDER BY id DESC LIMIT 1")?;
+    let mut rows = stmt.query([])?;
+    match rows.next()? {
+        Some(r) => {
+            let connectors: String = r.get(1)?;
+            let parsed: Vec<serde_json::Value> =
+                serde_json::from_str(&connectors).unwrap_or_default();
+            let connectors = parsed
+                .iter()
+                .filter_map(|c| Some((c["name"].as_str()?.to_string(), c["ok"].as_bool()?)))
+                .collect();
+            Ok(Some((r.get(0)?, connectors)))
         }
-    };
-    Ok(Memory {
-        nodes,
-        partners,
-        changes,
-        latest_run,
-    })
+        None => Ok(None),
+    }
 }

@@ -41,6 +41,28 @@ fn findings(n: usize) -> Vec<Finding> {
         .collect()
 }
 
+/// The run's identities, borrowing their names.
+fn seen_nodes<'a>(
+    names: &'a [(String, String, Option<String>)],
+    sources: &'a [String],
+    scopes: &'a [String],
+) -> Vec<SeenNode<'a>> {
+    names
+        .iter()
+        .map(|(id, name, partner)| SeenNode {
+            id,
+            kind: "identity",
+            subtype: "aws_iam_role",
+            name,
+            account: Some("123456789012"),
+            partner: partner.as_deref(),
+            sources,
+            scopes,
+            revoke: None,
+        })
+        .collect()
+}
+
 fn main() -> Result<()> {
     let n: usize = std::env::args()
         .nth(1)
@@ -60,20 +82,7 @@ fn main() -> Result<()> {
         })
         .collect();
     let scopes: Vec<String> = (0..8).map(|k| format!("aws:s3:Action{k}")).collect();
-    let nodes: Vec<SeenNode<'_>> = names
-        .iter()
-        .map(|(id, name, partner)| SeenNode {
-            id,
-            kind: "identity",
-            subtype: "aws_iam_role",
-            name,
-            account: Some("123456789012"),
-            partner: partner.as_deref(),
-            sources: &sources,
-            scopes: &scopes,
-            revoke: None,
-        })
-        .collect();
+    let nodes = seen_nodes(&names, &sources, &scopes);
     let partner_ids: Vec<String> = (0..1000).map(|i| format!("p{i}")).collect();
     let partners: Vec<SeenPartner<'_>> = partner_ids
         .iter()

@@ -1,7 +1,8 @@
 //! Access still active after the partner was revoked, suspended, or passed its expiry.
+use chrono::NaiveDate;
 use serde_json::Map;
 use trustmap_model::{Finding, FindingKind, Severity};
-use trustmap_partners::Status;
+use trustmap_partners::{Partner, Status};
 
 use crate::util::{finding, is_access, parse_day, partner_of, Draft};
 use crate::{Check, CheckContext};
@@ -19,34 +20,8 @@ impl Check for LingeringAccess {
                 continue;
             };
             let today = ctx.settings.today;
-            let expired = p.expires.is_some_and(|e| e < today);
-            // When the relationship ended, as far as anyone knows: the day the state store
-            // saw the status change, or the registry's expiry.
-            let status_since = ctx
-                .memory
-                .status_since(&p.id, p.status.as_str(), &ctx.settings.now)
-                .and_then(|s| parse_day(&s));
-            let (severity, why, since) = match p.status {
-                Status::Revoked => (
-                    Severity::Critical,
-                    format!("{} was revoked", p.name),
-                    status_since,
-                ),
-                Status::Suspended => (
-                    Severity::High,
-                    format!("{} was suspended", p.name),
-                    status_since,
-                ),
-                _ if expired => (
-                    Severity::High,
-                    format!(
-                        "{}'s relationship expired on {}",
-                        p.name,
-                        p.expires.map(|e| e.to_string()).unwrap_or_default()
-                    ),
-                    p.expires,
-                ),
-                _ => continue,
+            let Some((severity, why, since)) = ended(ctx, p) else {
+                continue;
             };
             let days = since.map(|d| (today - d).num_days().max(0));
             // Writing, or reading mail and files, after the relationship ended is the worst case.
@@ -106,4 +81,37 @@ impl Check for LingeringAccess {
         }
         out
     }
+}
+
+/// How the relationship ended (severity, why, and since when if known), or `None` while it
+/// lasts. The day is the run in which the state store first saw the new status, or the
+/// registry's expiry.
+fn ended(ctx: &CheckContext<'_>, p: &Partner) -> Option<(Severity, String, Option<NaiveDate>)> {
+    let expired = p.expires.is_some_and(|e| e < ctx.settings.today);
+    let status_since = ctx
+        .memory
+        .status_since(&p.id, p.status.as_str(), &ctx.settings.now)
+        .and_then(|s| parse_day(&s));
+    Some(match p.status {
+        Status::Revoked => (
+            Severity::Critical,
+            format!("{} was revoked", p.name),
+            status_since,
+        ),
+        Status::Suspended => (
+            Severity::High,
+            format!("{} was suspended", p.name),
+            status_since,
+        ),
+        _ if expired => (
+            Severity::High,
+            format!(
+                "{}'s relationship expired on {}",
+                p.name,
+                p.expires.map(|e| e.to_string()).unwrap_or_default()
+            ),
+            p.expires,
+        ),
+        _ => return None,
+    })
 }

@@ -4,7 +4,8 @@
 //! finding until it is removed or the drift is accepted (suppressed). A further scope is a
 //! new finding: accepting one change never hides the next.
 use serde_json::{json, Map};
-use trustmap_model::{Finding, FindingKind, Severity};
+use trustmap_graph::Node;
+use trustmap_model::{Finding, FindingKind, RememberedNode, Severity};
 
 use crate::checks::over_scoped::is_wildcard;
 use crate::util::{allowed_by, finding, is_access, parse_day, partner_of, Draft};
@@ -30,22 +31,10 @@ impl Check for ScopeDrift {
             let Some(known) = ctx.memory.nodes.get(&n.id) else {
                 continue; // first sighting: this run is its baseline
             };
-            // Scopes held now that the baseline lacked, with the run they first showed in
-            // (this one, for a scope the store has not seen yet).
-            let mut gained: Vec<(&str, &str)> = n
-                .scopes
-                .iter()
-                .filter_map(|s| match known.scopes.get(s) {
-                    None => Some((s.as_str(), ctx.settings.now.as_str())),
-                    Some(since) if *since > known.first_seen => Some((s.as_str(), since.as_str())),
-                    Some(_) => None,
-                })
-                .collect();
+            let gained = gained(ctx, n, known);
             if gained.is_empty() {
                 continue;
             }
-            gained.sort_unstable();
-            gained.dedup();
             let partner = partner_of(ctx, n);
             let beyond: Vec<&str> = match partner {
                 Some(p) if !p.allowed_scopes.is_empty() => gained
@@ -61,16 +50,6 @@ impl Check for ScopeDrift {
                 (false, true) => Severity::Medium,
                 (false, false) => Severity::Low,
             };
-            let day =
-                |stamp: &str| parse_day(stamp).map_or_else(|| stamp.to_string(), |d| d.to_string());
-            let mut named: Vec<String> = gained
-                .iter()
-                .take(TITLE_SCOPES)
-                .map(|(s, since)| format!("{s} ({})", day(since)))
-                .collect();
-            if gained.len() > TITLE_SCOPES {
-                named.push(format!("and {} more", gained.len() - TITLE_SCOPES));
-            }
             let mut evidence = Map::new();
             evidence.insert(
                 "added_scopes".into(),
@@ -91,13 +70,7 @@ impl Check for ScopeDrift {
                     kind: FindingKind::ScopeDrift,
                     severity,
                     node: n,
-                    title: format!(
-                        "{} {} gained permissions since first seen on {}: {}",
-                        n.subtype.replace('_', " "),
-                        n.name,
-                        day(&known.first_seen),
-                        named.join(", ")
-                    ),
+                    title: title(n, known, &gained),
                     remediation: match partner {
                         Some(p) => format!(
                             "Ask the sponsor ({}) whether {} needs the added permissions; remove them if not, or record them in allowed_scopes and accept this finding.",
@@ -114,4 +87,49 @@ impl Check for ScopeDrift {
         }
         out
     }
+}
+
+/// Scopes held now that the baseline lacked, with the run they first showed in (this one,
+/// for a scope the store has not seen yet), sorted.
+fn gained<'a>(
+    ctx: &'a CheckContext<'_>,
+    n: &'a Node,
+    known: &'a RememberedNode,
+) -> Vec<(&'a str, &'a str)> {
+    let mut gained: Vec<(&str, &str)> = n
+        .scopes
+        .iter()
+        .filter_map(|s| match known.scopes.get(s) {
+            None => Some((s.as_str(), ctx.settings.now.as_str())),
+            Some(since) if *since > known.first_seen => Some((s.as_str(), since.as_str())),
+            Some(_) => None,
+        })
+        .collect();
+    gained.sort_unstable();
+    gained.dedup();
+    gained
+}
+
+/// The day of a run stamp.
+fn day(stamp: &str) -> String {
+    parse_day(stamp).map_or_else(|| stamp.to_string(), |d| d.to_string())
+}
+
+/// "aws iam user x gained permissions since first seen on D: a (D1), b (D2), and N more".
+fn title(n: &Node, known: &RememberedNode, gained: &[(&str, &str)]) -> String {
+    let mut named: Vec<String> = gained
+        .iter()
+        .take(TITLE_SCOPES)
+        .map(|(s, since)| format!("{s} ({})", day(since)))
+        .collect();
+    if gained.len() > TITLE_SCOPES {
+        named.push(format!("and {} more", gained.len() - TITLE_SCOPES));
+    }
+    format!(
+        "{} {} gained permissions since first seen on {}: {}",
+        n.subtype.replace('_', " "),
+        n.name,
+        day(&known.first_seen),
+        named.join(", ")
+    )
 }
