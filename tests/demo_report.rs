@@ -292,16 +292,7 @@ fn chromium() -> &'static str {
 
 /// The DOM after the report's script ran, for `url`.
 fn dump_dom(browser: &str, url: &str, profile: &Path) -> String {
-    let out = trustmap_testkit::browser::headless(browser, profile)
-        .args(["--dump-dom", url])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    trustmap_testkit::browser::dump_dom(browser, url, profile)
 }
 
 /// Findings-table rows the script left visible.

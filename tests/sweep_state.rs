@@ -537,17 +537,8 @@ fn a_partner_lifecycle_from_onboarding_to_evidence() {
         panic!("no Chromium: apt-get install -y chromium (.ci/run installs it)")
     });
     let dom = |file: &Path| {
-        let out = trustmap_testkit::browser::headless(browser, &dir.join("profile"))
-            .args(["--dump-dom"])
-            .arg(format!("file://{}", file.display()))
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
+        let url = format!("file://{}", file.display());
+        trustmap_testkit::browser::dump_dom(browser, &url, &dir.join("profile"))
     };
     let evidence = dom(&pack_dir.join("evidence.html"));
     assert!(

@@ -124,11 +124,7 @@ fn finish_verified(exit_plan: &ExitPlan, args: &ExitPlanArgs, failed: &[String])
         "exit plan for {} verified: {} → {}",
         exit_plan.partner_id,
         exit_plan.verdict_summary().unwrap_or_default(),
-        written
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
+        crate::paths(&written)
     );
     if !failed.is_empty() {
         eprintln!(
@@ -167,11 +163,7 @@ pub fn write_exit_plan(
         exit_plan.partner_id,
         exit_plan.steps().count(),
         exit_plan.systems.len(),
-        written
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
+        crate::paths(&written)
     );
     Ok(exit::OK)
 }

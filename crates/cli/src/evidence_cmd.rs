@@ -41,11 +41,7 @@ pub fn run(args: EvidenceArgs) -> Result<u8> {
         pack.findings.iter().filter(|f| f.resolved.is_some()).count(),
         pack.status_changes.len(),
         pack.runs.len(),
-        written
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
+        crate::paths(&written)
     );
     Ok(exit::OK)
 }

@@ -82,6 +82,15 @@ enum PartnersCommand {
     },
 }
 
+/// Written files, as the closing line of a command lists them.
+pub fn paths(written: &[std::path::PathBuf]) -> String {
+    written
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Exit codes of the command-line contract.
 pub mod exit {
     pub const OK: u8 = 0;

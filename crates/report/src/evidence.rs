@@ -183,7 +183,7 @@ pub fn to_html(pack: &EvidencePack) -> String {
     let mut h = String::new();
     let _ = write!(
         h,
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Evidence: {0}</title><style>body{{font:14px/1.5 system-ui,sans-serif;margin:24px;max-width:1200px;color:#1c2330}}table{{border-collapse:collapse;width:100%;margin-bottom:16px}}td,th{{border-bottom:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top}}.muted{{color:#5d6673}}.gone{{color:#1b6e2a}}.present{{color:#8b0000;font-weight:600}}code{{font-size:12px}}</style></head><body><h1>Evidence: {0} <code>{1}</code></h1>",
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Evidence: {0}</title><style>body{{font:14px/1.5 system-ui,sans-serif;margin:24px;max-width:1200px;color:#1c2330}}table{{border-collapse:collapse;width:100%;margin-bottom:16px}}td,th{{border-bottom:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top}}.muted{{color:#5d6673}}.gone{{color:#1b6e2a}}.present{{color:#8b0000;font-weight:600}}#registry th{{width:180px}}td{{overflow-wrap:anywhere}}code{{font-size:12px}}</style></head><body><h1>Evidence: {0} <code>{1}</code></h1>",
         esc(&p.name),
         esc(&p.id)
     );
@@ -195,7 +195,7 @@ pub fn to_html(pack: &EvidencePack) -> String {
         .count();
     let _ = write!(
         h,
-        "<p class=\"muted\">Generated {} by trustmap {} from {}: {} identities ({} present in the latest run), {} findings ({} resolved), {} status changes, {} runs. File digests: SHA256SUMS.</p>",
+        "<p class=\"muted\">Generated {} by trustmap {} from {}. Identities and credentials: {} ({} present in the latest run) · findings: {} ({} resolved) · status changes: {} · sweep runs: {}. File digests: SHA256SUMS.</p>",
         esc(&pack.generated),
         esc(&pack.tool_version),
         esc(&pack.state_file),

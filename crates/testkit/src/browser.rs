@@ -32,3 +32,18 @@ pub fn headless(browser: &str, profile: &Path) -> Command {
     .arg(format!("--user-data-dir={}", profile.display()));
     cmd
 }
+
+/// The DOM of `url` after its scripts ran, in a headless Chromium with a fresh profile in
+/// `profile`; panics with Chromium's stderr when it fails (test support).
+pub fn dump_dom(browser: &str, url: &str, profile: &Path) -> String {
+    let out = headless(browser, profile)
+        .args(["--dump-dom", url])
+        .output()
+        .expect("Chromium runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
