@@ -346,3 +346,80 @@ fn broken_repository_exits_3_and_still_writes_other_findings() {
     );
     assert_eq!(findings(&o).len(), 1);
 }
+
+fn scan_with(root: &Path, env: &[(&str, &str)], extra: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_trustmap"));
+    cmd.arg("scan")
+        .arg(root)
+        .args(extra)
+        .env_remove("TRUSTMAP_KEY");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run trustmap")
+}
+
+fn hmac_hex(key_hex: &str, value: &str) -> String {
+    use hmac::Mac;
+    let key: Vec<u8> = (0..32)
+        .map(|i| u8::from_str_radix(&key_hex[2 * i..2 * i + 2], 16).unwrap())
+        .collect();
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&key).unwrap();
+    mac.update(value.as_bytes());
+    mac.finalize().into_bytes()[..12]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[test]
+fn secret_digests_are_keyed_per_user_or_team_and_stable_under_one_key() {
+    let (dir, root, token) = tree_with_token();
+    let config = dir.path().join("config-home");
+    let env = [("XDG_CONFIG_HOME", config.to_str().unwrap())];
+    let first = findings(&scan_with(&root, &env, &[]));
+    let again = findings(&scan_with(&root, &env, &[]));
+    assert_eq!(first[0]["id"], again[0]["id"], "one key: stable ids");
+
+    // The key file was created on first use, readable by its owner only, and the digest is
+    // the HMAC under it: nothing a report holder can test guesses against.
+    let key_path = config.join("trustmap/digest.key");
+    let key = std::fs::read_to_string(&key_path).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key_path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "{mode:o}");
+    }
+    let digest = first[0]["evidence"]["secret_digest"].as_str().unwrap();
+    assert_eq!(digest, hmac_hex(key.trim(), &token));
+    use sha2::Digest as _;
+    let unkeyed: String = sha2::Sha256::digest(format!("trustmap-secret:{token}"))[..12]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_ne!(digest, unkeyed);
+
+    // Another key (a team's, from the environment or a key file): other ids.
+    let team = "0f".repeat(32);
+    let shared = findings(&scan_with(&root, &[("TRUSTMAP_KEY", team.as_str())], &[]));
+    assert_ne!(shared[0]["id"], first[0]["id"]);
+    assert_eq!(
+        shared[0]["evidence"]["secret_digest"],
+        hmac_hex(&team, &token)
+    );
+    let team_file = dir.path().join("team.key");
+    std::fs::write(&team_file, format!("{team}\n")).unwrap();
+    let from_file = findings(&scan_with(&root, &env, &["--key-file", &s(&team_file)]));
+    assert_eq!(from_file[0]["id"], shared[0]["id"]);
+
+    // A bad key is a clear error, never a silent fallback.
+    let o = scan_with(&root, &[("TRUSTMAP_KEY", "short")], &[]);
+    assert_eq!(code(&o), 2);
+    assert!(
+        stderr(&o).contains("TRUSTMAP_KEY") && stderr(&o).contains("64 hex digits"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!stderr(&o).contains(&token));
+}

@@ -567,3 +567,56 @@ fn a_partner_lifecycle_from_onboarding_to_evidence() {
         2
     );
 }
+
+#[test]
+fn the_state_file_keeps_the_digest_key_so_leak_ids_hold_per_estate() {
+    let dir = tempfile::tempdir().unwrap();
+    trustmap_testkit::estate::build(dir.path()).unwrap();
+    let leak_ids = |state: &str| -> Vec<String> {
+        let o = bin()
+            .args(["sweep", "-q", "--config"])
+            .arg(dir.path().join("sweep.toml"))
+            .arg("--out")
+            .arg(dir.path().join("out"))
+            .args(["--now", "2026-11-20", "--state"])
+            .arg(dir.path().join(state))
+            .env_remove("TRUSTMAP_KEY")
+            .output()
+            .unwrap();
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let mut ids: Vec<String> = statuses_and_ids(dir.path())
+            .into_iter()
+            .filter(|(kind, _)| kind == "leaked_secret")
+            .map(|(_, id)| id)
+            .collect();
+        ids.sort();
+        ids
+    };
+    let first = leak_ids("a.db");
+    assert!(!first.is_empty());
+    assert_eq!(leak_ids("a.db"), first, "the same estate: the same ids");
+    let other = leak_ids("b.db");
+    assert!(
+        other.iter().all(|id| !first.contains(id)),
+        "another estate's key: other ids"
+    );
+}
+
+fn statuses_and_ids(dir: &Path) -> Vec<(String, String)> {
+    std::fs::read_to_string(dir.join("out/findings.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            (
+                v["kind"].as_str().unwrap().to_string(),
+                v["id"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}

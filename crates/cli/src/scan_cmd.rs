@@ -28,6 +28,11 @@ pub struct ScanArgs {
     /// Report only findings whose id is not in FILE (a previous jsonl, json or sarif output).
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
+    /// The digest key file (created if missing). Default: $TRUSTMAP_KEY, else
+    /// ~/.config/trustmap/digest.key (or under $XDG_CONFIG_HOME). Leak ids, and so baselines, hold under one key: share
+    /// it where a baseline is shared.
+    #[arg(long, value_name = "FILE")]
+    pub key_file: Option<PathBuf>,
     /// Output format.
     #[arg(long, default_value = "jsonl", value_parser = ["jsonl", "json", "sarif"])]
     pub format: String,
@@ -63,6 +68,18 @@ pub fn run(args: ScanArgs) -> Result<u8> {
     let fail_on = parse_fail_on(&args.fail_on)?;
     let format: Format = args.format.parse()?;
     let engine = load_engine(args.rules.as_ref())?;
+    // Before anything is scanned: every digest is taken under the user's (or team's) key.
+    let (key, source) = match &args.key_file {
+        Some(path) => (
+            trustmap_store::key_file(path)?,
+            trustmap_sweep::KeySource::KeyFile(path.clone()),
+        ),
+        None => trustmap_sweep::resolve_key(None, None)?,
+    };
+    if let trustmap_sweep::KeySource::ThisRunOnly(_) = &source {
+        eprintln!("trustmap: digest key for {source}: leak ids will differ from run to run (set TRUSTMAP_KEY or --key-file)");
+    }
+    trustmap_sweep::install(key, &source)?;
     let baseline = match &args.baseline {
         Some(p) => Some(load_baseline(p)?),
         None => None,

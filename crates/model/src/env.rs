@@ -9,6 +9,10 @@ pub const BENCH_PER_CHECK: &str = "TRUSTMAP_BENCH_PER_CHECK";
 /// Where cargo keeps its registry (benchmarks locate peer sources there).
 pub const CARGO_HOME: &str = "CARGO_HOME";
 pub const HOME: &str = "HOME";
+/// The per-user configuration directory (the digest key file lives under it).
+pub const XDG_CONFIG_HOME: &str = "XDG_CONFIG_HOME";
+/// The digest key as 64 hex digits: overrides every key file (shared CI runners, containers).
+pub const DIGEST_KEY: &str = "TRUSTMAP_KEY";
 
 /// The value of a variable the configuration names, if it is set and valid UTF-8.
 #[allow(clippy::disallowed_methods)] // the one place that reads the environment

@@ -13,6 +13,7 @@
 
 mod attribution;
 mod config_error;
+mod digest_key;
 pub mod env;
 mod finding;
 mod identifier;
@@ -26,6 +27,7 @@ pub mod text;
 
 pub use attribution::{Attributee, Attribution};
 pub use config_error::ConfigFileError;
+pub use digest_key::{digest_key, install_digest_key, BadDigestKey, DigestKey};
 pub use finding::{
     fingerprint, Finding, FindingKind, FindingStatus, Location, Severity, SeverityParseError,
     Subject, UnknownName,

@@ -1,4 +1,3 @@
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -23,10 +22,11 @@ impl Secret {
         redact(&self.0)
     }
 
-    /// A digest that lets reports correlate the same secret across places without revealing it.
+    /// A digest that lets reports correlate the same secret across places without revealing
+    /// it: an HMAC under the estate's key ([`crate::digest_key`]), so it cannot be tested
+    /// against guesses by anyone who holds only a report.
     pub fn digest(&self) -> String {
-        let d = Sha256::digest(format!("trustmap-secret:{}", self.0).as_bytes());
-        d[..12].iter().map(|b| format!("{b:02x}")).collect()
+        crate::digest_key().digest(&self.0)
     }
 
     pub fn len(&self) -> usize {

@@ -17,11 +17,13 @@
 //! The trait is the seam for a shared (PostgreSQL) store; it knows nothing about connectors,
 //! the graph or output formats.
 
+mod key;
 mod memory;
 mod sqlite;
 
 use trustmap_model::{Finding, FindingKind, FindingStatus, Memory, Revocation, Severity};
 
+pub use key::{key_file, user_key_file};
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +34,8 @@ pub enum StoreError {
     Busy { path: String },
     #[error("{path}: no finding with id {id:?}")]
     UnknownFinding { path: String, id: String },
+    #[error("{path}: digest key: {message}")]
+    Key { path: String, message: String },
     #[error("{path}: state schema version {found} is newer than this trustmap understands ({known}); use a newer trustmap")]
     NewerSchema {
         path: String,
@@ -175,6 +179,8 @@ pub trait StateStore {
     /// What earlier runs saw: nodes with their scopes' first sightings, partner lifecycle
     /// changes, the latest run.
     fn memory(&self) -> Result<Memory, StoreError>;
+    /// The estate's digest key, created on first use and kept with the state.
+    fn digest_key(&mut self) -> Result<trustmap_model::DigestKey, StoreError>;
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@ use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::time::Duration;
-use trustmap_model::{Finding, FindingStatus, Memory};
+use trustmap_model::{DigestKey, Finding, FindingStatus, Memory};
 
 use crate::{Diff, RunInput, RunRecord, StateStore, StoreError, StoredFinding};
 
@@ -74,6 +74,10 @@ CREATE TABLE partners (
     status TEXT NOT NULL,
     expires TEXT,
     recorded TEXT NOT NULL
+);
+CREATE TABLE meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
 );
 CREATE TABLE partner_changes (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -287,6 +291,41 @@ impl StateStore for SqliteStore {
             "UPDATE findings SET ticket = ?2 WHERE id = ?1",
             Some(ticket),
         )
+    }
+
+    fn digest_key(&mut self) -> Result<DigestKey, StoreError> {
+        let path = self.path.clone();
+        let e = |err: rusqlite::Error| classify(&path, err);
+        let bad = |m: trustmap_model::BadDigestKey| StoreError::Key {
+            path: path.clone(),
+            message: m.to_string(),
+        };
+        let read = |c: &Connection| {
+            c.query_row("SELECT value FROM meta WHERE key = 'digest_key'", [], |r| {
+                r.get::<_, String>(0)
+            })
+            .optional()
+        };
+        if let Some(hex) = read(&self.conn).map_err(e)? {
+            return DigestKey::from_hex(&hex).map_err(bad);
+        }
+        let key = DigestKey::generate().map_err(|err| StoreError::Key {
+            path: path.clone(),
+            message: format!("no random source: {err}"),
+        })?;
+        // Two sweeps creating it at once: the first insert wins, both read the winner.
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(e)?;
+        tx.execute(
+            "INSERT OR IGNORE INTO meta (key, value) VALUES ('digest_key', ?1)",
+            params![key.to_hex()],
+        )
+        .map_err(e)?;
+        let hex = read(&tx).map_err(e)?.unwrap_or_default();
+        tx.commit().map_err(e)?;
+        DigestKey::from_hex(&hex).map_err(bad)
     }
 
     fn memory(&self) -> Result<Memory, StoreError> {

@@ -34,6 +34,9 @@ struct SweepDef {
     /// The state file that remembers findings across runs (`--state` overrides it).
     #[serde(default)]
     state: Option<String>,
+    /// A file holding the estate's digest key (else the state file keeps it).
+    #[serde(default)]
+    digest_key_file: Option<String>,
     /// How many connectors run at once (default 4).
     #[serde(default = "default_concurrency")]
     concurrency: usize,
@@ -69,6 +72,8 @@ pub struct SweepConfig {
     pub base_dir: PathBuf,
     pub partners_file: PathBuf,
     pub state_file: Option<PathBuf>,
+    /// `[sweep] digest_key_file`.
+    pub digest_key_file: Option<PathBuf>,
     pub dormant_after_days: i64,
     pub max_credential_age_days: i64,
     pub renew_before_days: i64,
@@ -169,6 +174,7 @@ pub fn parse_config(file: &Path, text: &str) -> Result<SweepConfig, ConfigError>
         .collect::<Result<Vec<_>, _>>()?;
     Ok(SweepConfig {
         state_file: def.sweep.state.as_deref().map(resolve),
+        digest_key_file: def.sweep.digest_key_file.as_deref().map(resolve),
         partners_file: resolve(def.sweep.partners.get_ref()),
         connectors: build_connectors(connectors, &invalid)?,
         file: file.to_path_buf(),

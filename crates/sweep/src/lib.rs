@@ -14,6 +14,7 @@
 mod collect;
 mod config;
 mod deliver;
+mod keys;
 mod lifecycle;
 mod registry;
 mod stats;
@@ -31,6 +32,7 @@ use trustmap_policy::{run_checks, CheckContext, Settings};
 pub use collect::ConnectorReport;
 pub use config::{load_config, parse_config, ConfigError, SinkDef, SweepConfig};
 pub use deliver::SinkReport;
+pub use keys::{install, resolve_key, KeySource};
 pub use lifecycle::{evidence, exit_plan_from_state};
 pub use registry::{build_connector, BuildError, CONNECTOR_TYPES};
 pub use stats::{ConnectorStats, Summary, SweepStats};
@@ -55,6 +57,8 @@ pub enum SweepError {
     UnknownPartner(#[from] UnknownPartner),
     #[error("{}: no state file (a sweep with --state creates it)", .0.display())]
     NoState(PathBuf),
+    #[error("digest key: {0}")]
+    Key(String),
 }
 
 /// A validated sweep: the configuration, the registry and the day it is evaluated as of.
@@ -108,6 +112,8 @@ impl Plan {
     /// Run every connector, then build, attribute and check the graph.
     pub async fn run(&self, ctx: &RunContext<'_>) -> Result<SweepRun, SweepError> {
         let started = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        // Before anything is scanned: every digest of the run is taken under the estate's key.
+        let key_source = self.install_digest_key(ctx.state)?;
         let engine = Arc::new(trustmap_rules::Engine::builtin()?);
         let (observations, connectors) = collect::collect(
             &self.config,
@@ -141,6 +147,7 @@ impl Plan {
             deliveries: Vec::new(),
             started,
             memory,
+            key_source,
         })
     }
 
@@ -182,6 +189,8 @@ pub struct SweepRun {
     pub started: String,
     /// What the state store remembered before this run (empty without one).
     pub memory: Memory,
+    /// Where the digest key came from.
+    pub key_source: KeySource,
 }
 
 /// How a run should end, for the caller to map to an exit code.
