@@ -156,7 +156,7 @@ fn empty_repository_is_not_an_error() {
 }
 
 #[test]
-fn corrupt_repository_fails_its_connector_but_keeps_other_results() {
+fn missing_blobs_are_gaps_and_an_unreadable_repository_fails_only_its_connector() {
     let dir = tempfile::tempdir().unwrap();
     let repo = dir.path().join("broken");
     git::init(&repo);
@@ -189,6 +189,24 @@ fn corrupt_repository_fails_its_connector_but_keeps_other_results() {
         format!("GITHUB_TOKEN={}\n", github_token("c")),
     )
     .unwrap();
+    // Missing blobs are coverage gaps, not a failure of the repository.
+    let outcome = scan(&[&repo, &other], true, false);
+    assert!(outcome.failures.is_empty(), "{:?}", outcome.failures);
+    assert_eq!(
+        outcome
+            .stats
+            .gaps
+            .iter()
+            .filter(|g| g.contains("missing"))
+            .count(),
+        2,
+        "{:?}",
+        outcome.stats.gaps
+    );
+    assert_eq!(outcome.findings.len(), 1);
+    // A repository git cannot read at all still fails its connector, and only it.
+    std::fs::write(repo.join(".git/HEAD"), "garbage\n").unwrap();
+    std::fs::remove_dir_all(repo.join(".git/refs")).unwrap();
     let outcome = scan(&[&repo, &other], true, false);
     assert_eq!(outcome.failures.len(), 1, "{:?}", outcome.failures);
     assert!(
@@ -289,4 +307,106 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
         }
     }
     out
+}
+
+/// The object file of `oid` in a repository's loose object store.
+fn loose_object(repo: &Path, oid: &str) -> std::path::PathBuf {
+    repo.join(".git/objects").join(&oid[..2]).join(&oid[2..])
+}
+
+fn rev_parse(repo: &Path, what: &str) -> String {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(repo)
+        .args(["rev-parse", what])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[test]
+fn a_missing_object_is_a_coverage_gap_and_the_rest_is_still_scanned() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("damaged");
+    git::init(&repo);
+    let kept = github_token("k");
+    let lost = github_token("l");
+    git::commit(
+        &repo,
+        &[
+            ("kept.env", &format!("T={kept}\n")),
+            ("lost.env", &format!("T={lost}\n")),
+        ],
+        "two secrets",
+        "2026-01-01T10:00:00Z",
+    );
+    let lost_oid = rev_parse(&repo, "HEAD:lost.env");
+    std::fs::remove_file(loose_object(&repo, &lost_oid)).unwrap();
+    let out = scan(&[&repo], true, false);
+    assert!(out.failures.is_empty(), "{:?}", out.failures);
+    let evidence: Vec<String> = out.findings.iter().map(|f| f.title.clone()).collect();
+    assert!(
+        out.findings.iter().any(|f| f
+            .location
+            .as_ref()
+            .is_some_and(|l| l.path.ends_with("kept.env") && l.commit.is_some())),
+        "the intact blob is still scanned from history: {evidence:?}"
+    );
+    let gaps = &out.stats.gaps;
+    assert!(
+        gaps.iter()
+            .any(|g| g.contains(&lost_oid) && g.contains("missing")),
+        "{gaps:?}"
+    );
+}
+
+#[test]
+fn a_partial_clone_is_scanned_without_fetching_what_it_lacks() {
+    let dir = tempfile::tempdir().unwrap();
+    let origin = dir.path().join("origin");
+    git::init(&origin);
+    let old = github_token("o");
+    git::commit(
+        &origin,
+        &[("ci.env", &format!("T={old}\n"))],
+        "old",
+        "2026-01-01T10:00:00Z",
+    );
+    let current = github_token("c");
+    git::commit(
+        &origin,
+        &[("ci.env", &format!("T={current}\n"))],
+        "rotate",
+        "2026-02-01T10:00:00Z",
+    );
+    let run = |args: &[&str]| {
+        let o = Command::new("git").args(args).output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    run(&[
+        "-C",
+        origin.to_str().unwrap(),
+        "config",
+        "uploadpack.allowFilter",
+        "true",
+    ]);
+    let clone = dir.path().join("clone");
+    let url = format!("file://{}", origin.display());
+    run(&[
+        "clone",
+        "-q",
+        "--filter=blob:none",
+        &url,
+        clone.to_str().unwrap(),
+    ]);
+    // The promisor is gone: a scan that tried to fetch would fail or hang.
+    std::fs::remove_dir_all(&origin).unwrap();
+    let out = scan(&[&clone], true, false);
+    assert!(out.failures.is_empty(), "{:?}", out.failures);
+    assert!(
+        out.stats.gaps.iter().any(|g| g.contains("missing")),
+        "the old blob is a gap: {:?}",
+        out.stats.gaps
+    );
+    assert!(!out.findings.is_empty(), "the checked-out blob is scanned");
 }

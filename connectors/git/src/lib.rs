@@ -21,7 +21,7 @@ use std::sync::Mutex;
 use trustmap_model::{Progress, ScanStats, SecretMatch};
 use trustmap_rules::{looks_binary, Engine};
 
-pub use plumbing::is_repository;
+pub use plumbing::{is_repository, read_batch_entry, BatchEntry};
 use plumbing::{BlobReader, Git};
 
 /// How a history scan behaves.
@@ -118,9 +118,16 @@ pub fn scan_history(
     let mut stats = ScanStats::default();
     progress.message(&format!("listing objects of {}", repo.display()));
     let listed = git.rev_list_objects()?;
+    for oid in &listed.missing {
+        stats.skipped_unreadable += 1;
+        stats.add_gap(format!(
+            "{}: object {oid} is missing (partial or shallow clone, or a damaged pack); the rest was scanned",
+            repo.display()
+        ));
+    }
     let ignore = ignore_matcher(repo);
-    let mut candidates = Vec::with_capacity(listed.len());
-    for (oid, path) in listed {
+    let mut candidates = Vec::with_capacity(listed.objects.len());
+    for (oid, path) in listed.objects {
         if is_ignored(&ignore, &path) {
             stats.skipped_ignored += 1;
         } else {
@@ -229,7 +236,19 @@ fn scan_blobs(
         // Cancelled: stop pulling blobs; what was scanned so far is kept.
         .take_while(|_| !opts.is_cancelled())
         .map_while(|item| match item {
-            Ok(blob) => Some(blob),
+            Ok(BatchEntry::Blob(oid, data)) => Some(Some((oid, data))),
+            // Scanned as far as possible: a missing object is a coverage gap, not a failure.
+            Ok(BatchEntry::Missing(oid)) => {
+                if let Ok(mut s) = stats.lock() {
+                    s.skipped_unreadable += 1;
+                    let path = paths.get(oid.as_str()).copied().unwrap_or("");
+                    s.add_gap(format!(
+                        "{}: object {oid} is missing (partial or shallow clone, or a damaged pack)",
+                        join_display(display_prefix, path)
+                    ));
+                }
+                Some(None)
+            }
             Err(e) => {
                 if let Ok(mut slot) = read_error.lock() {
                     *slot = Some(e);
@@ -237,6 +256,7 @@ fn scan_blobs(
                 None
             }
         })
+        .flatten()
         .par_bridge()
         .for_each(|(oid, data)| {
             progress.advance(data.len() as u64);

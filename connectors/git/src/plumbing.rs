@@ -24,6 +24,13 @@ pub struct Git {
     repo: PathBuf,
 }
 
+/// What `rev-list --objects` found: (object id, path) pairs, and the objects missing.
+#[derive(Debug, Default)]
+pub struct Listing {
+    pub objects: Vec<(String, String)>,
+    pub missing: Vec<String>,
+}
+
 /// Where a blob entered history.
 #[derive(Debug, Clone)]
 pub struct Introduction {
@@ -92,21 +99,27 @@ impl Git {
             .is_empty())
     }
 
-    /// Every object reachable from any ref that has a path (blobs and trees), once each.
-    pub fn rev_list_objects(&self) -> Result<Vec<(String, String)>, GitError> {
+    /// Every object reachable from any ref that has a path (blobs and trees), once each, and
+    /// the ids of the reachable objects the repository does not have (a partial or shallow
+    /// clone, a damaged pack): listed, never fetched, so the rest is still scanned.
+    pub fn rev_list_objects(&self) -> Result<Listing, GitError> {
+        let mut listing = Listing::default();
         if !self.has_refs()? {
-            return Ok(Vec::new()); // an empty repository has no history yet
+            return Ok(listing); // an empty repository has no history yet
         }
-        let out = self.run(&["rev-list", "--objects", "--all"])?;
-        let mut objects = Vec::new();
+        let out = self.run(&["rev-list", "--objects", "--all", "--missing=print"])?;
         for line in out.split(|&b| b == b'\n') {
-            if line.len() > 41 && line[40] == b' ' {
+            if let Some(oid) = line.strip_prefix(b"?") {
+                listing
+                    .missing
+                    .push(String::from_utf8_lossy(oid).into_owned());
+            } else if line.len() > 41 && line[40] == b' ' {
                 let oid = String::from_utf8_lossy(&line[..40]).into_owned();
                 let path = String::from_utf8_lossy(&line[41..]).into_owned();
-                objects.push((oid, path));
+                listing.objects.push((oid, path));
             }
         }
-        Ok(objects)
+        Ok(listing)
     }
 
     /// Sizes of the blobs among `oids` (trees and commits are left out).
@@ -342,39 +355,69 @@ impl BlobReader {
         }
     }
 
-    fn next_blob(&mut self) -> Result<Option<(String, Vec<u8>)>, GitError> {
-        let mut header = String::new();
-        let n = self
-            .stdout
-            .read_line(&mut header)
-            .map_err(|e| self.protocol(e.to_string()))?;
-        if n == 0 {
-            return Ok(None);
-        }
-        let mut it = header.trim_end().split(' ');
-        let oid = it.next().unwrap_or_default().to_string();
-        match (it.next(), it.next()) {
-            (Some("missing"), _) | (None, _) => {
-                Err(self.protocol(format!("object {oid} is missing or corrupt")))
+    fn next_blob(&mut self) -> Result<Option<BatchEntry>, GitError> {
+        read_batch_entry(&mut self.stdout).map_err(|m| self.protocol(m))
+    }
+}
+
+/// One entry of `git cat-file --batch` output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BatchEntry {
+    Blob(String, Vec<u8>),
+    /// Asked for but not in the repository (a partial or shallow clone, a damaged pack).
+    Missing(String),
+}
+
+/// The longest header line `cat-file --batch` writes (an object id, a type and a size).
+const MAX_HEADER: u64 = 512;
+
+/// Read one entry of `git cat-file --batch` output; `Ok(None)` at its end. Memory grows with
+/// the bytes that actually arrive, never with what a header claims.
+pub fn read_batch_entry<R: BufRead>(r: &mut R) -> Result<Option<BatchEntry>, String> {
+    let mut header = String::new();
+    let n = r
+        .by_ref()
+        .take(MAX_HEADER)
+        .read_line(&mut header)
+        .map_err(|e| format!("unreadable header: {e}"))?;
+    if n == 0 {
+        return Ok(None);
+    }
+    if !header.ends_with('\n') {
+        return Err(format!(
+            "bad header {:?}",
+            header.chars().take(80).collect::<String>()
+        ));
+    }
+    let mut it = header.trim_end().split(' ');
+    let oid = it.next().unwrap_or_default().to_string();
+    match (it.next(), it.next(), it.next()) {
+        (Some("missing" | "ambiguous"), None, None) => Ok(Some(BatchEntry::Missing(oid))),
+        (Some(_kind), Some(size), None) => {
+            let size: u64 = size.parse().map_err(|_| format!("bad header {header:?}"))?;
+            let mut data = Vec::new();
+            r.by_ref()
+                .take(size)
+                .read_to_end(&mut data)
+                .map_err(|e| format!("object {oid} unreadable: {e}"))?;
+            if (data.len() as u64) < size {
+                return Err(format!(
+                    "object {oid} cut short: {} of {size} bytes",
+                    data.len()
+                ));
             }
-            (Some(_kind), Some(size)) => {
-                let size: usize = size
-                    .parse()
-                    .map_err(|_| self.protocol(format!("bad header {header:?}")))?;
-                let mut data = vec![0u8; size + 1];
-                self.stdout
-                    .read_exact(&mut data)
-                    .map_err(|e| self.protocol(format!("object {oid} cut short: {e}")))?;
-                data.truncate(size); // the trailing newline
-                Ok(Some((oid, data)))
+            let mut newline = [0u8; 1];
+            match r.read(&mut newline) {
+                Ok(1) if newline[0] == b'\n' => Ok(Some(BatchEntry::Blob(oid, data))),
+                _ => Err(format!("object {oid}: no newline after its {size} bytes")),
             }
-            _ => Err(self.protocol(format!("bad header {header:?}"))),
         }
+        _ => Err(format!("bad header {header:?}")),
     }
 }
 
 impl Iterator for BlobReader {
-    type Item = Result<(String, Vec<u8>), GitError>;
+    type Item = Result<BatchEntry, GitError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.done {
@@ -401,5 +444,61 @@ impl Drop for BlobReader {
         if let Some(w) = self.writer.take() {
             let _ = w.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entries(wire: &[u8]) -> Vec<Result<BatchEntry, String>> {
+        let mut r = std::io::Cursor::new(wire);
+        let mut out = Vec::new();
+        loop {
+            match read_batch_entry(&mut r) {
+                Ok(Some(e)) => out.push(Ok(e)),
+                Ok(None) => return out,
+                Err(e) => {
+                    out.push(Err(e));
+                    return out;
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn blobs_and_missing_objects_are_read_in_order() {
+        let got = entries(b"aaaa blob 3\nabc\nbbbb missing\ncccc blob 0\n\n");
+        assert_eq!(
+            got,
+            vec![
+                Ok(BatchEntry::Blob("aaaa".into(), b"abc".to_vec())),
+                Ok(BatchEntry::Missing("bbbb".into())),
+                Ok(BatchEntry::Blob("cccc".into(), Vec::new())),
+            ]
+        );
+    }
+
+    /// A header claiming a size the stream never delivers: before, a buffer of the claimed
+    /// size was allocated up front (`size + 1` even overflowed on `u64::MAX`).
+    #[test]
+    fn regression_huge_claimed_size_allocates_only_what_arrives() {
+        let got = entries(b"aaaa blob 18446744073709551615\nabc");
+        assert!(
+            matches!(&got[..], [Err(e)] if e.contains("cut short: 3 of")),
+            "{got:?}"
+        );
+        let got = entries(b"aaaa blob 99999999999999999999999\n");
+        assert!(
+            matches!(&got[..], [Err(e)] if e.contains("bad header")),
+            "{got:?}"
+        );
+    }
+
+    #[test]
+    fn a_header_without_end_or_a_blob_without_its_newline_is_an_error() {
+        let long = vec![b'a'; 4096];
+        assert!(matches!(&entries(&long)[..], [Err(e)] if e.contains("bad header")));
+        assert!(matches!(&entries(b"aaaa blob 3\nabcX")[..], [Err(e)] if e.contains("no newline")));
     }
 }
