@@ -87,16 +87,23 @@ impl ExecConnector {
         });
         let mut lines = BufReader::new(stdout).lines();
         let mut n = 0usize;
-        while let Some(line) = lines.next_line().await.map_err(|e| {
-            ConnectorError::new(
-                ErrorKind::Data,
-                format!("reading output of {:?}: {e}", self.config.command),
-            )
-        })? {
+        loop {
+            // A program that prints nothing for long must not hold up a stop (the child is
+            // killed on drop).
+            let next = tokio::select! {
+                line = lines.next_line() => line,
+                () = ctx.cancelled() => return Err(ConnectorError::cancelled()),
+            };
+            let Some(line) = next.map_err(|e| {
+                ConnectorError::new(
+                    ErrorKind::Data,
+                    format!("reading output of {:?}: {e}", self.config.command),
+                )
+            })?
+            else {
+                break;
+            };
             n += 1;
-            if ctx.is_cancelled() {
-                return Err(ConnectorError::cancelled());
-            }
             if line.trim().is_empty() {
                 continue;
             }

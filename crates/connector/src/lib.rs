@@ -202,6 +202,14 @@ impl SweepContext {
         self.cancelled.load(Ordering::Relaxed)
     }
 
+    /// Resolves once the sweep was asked to stop: `select!` it against a wait that may be long
+    /// (a program that prints nothing, a slow API), so a stop never waits for it.
+    pub async fn cancelled(&self) {
+        while !self.is_cancelled() {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+
     /// `Err(cancelled)` once the sweep was asked to stop: call between steps of long work.
     pub fn check_cancelled(&self) -> Result<(), ConnectorError> {
         if self.is_cancelled() {

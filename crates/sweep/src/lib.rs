@@ -151,7 +151,8 @@ impl Plan {
         })
     }
 
-    /// [`Plan::run`] on a runtime of its own, with Ctrl-C setting `ctx.cancelled`.
+    /// [`Plan::run`] on a runtime of its own, with Ctrl-C (SIGINT) or SIGTERM (a scheduler
+    /// stopping the job) setting `ctx.cancelled`: connectors stop, what finished is kept.
     pub fn run_blocking(&self, ctx: &RunContext<'_>) -> Result<SweepRun, SweepError> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
@@ -159,9 +160,8 @@ impl Plan {
             .map_err(SweepError::Runtime)?;
         let flag = ctx.cancelled.clone();
         runtime.spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                flag.store(true, std::sync::atomic::Ordering::Relaxed);
-            }
+            stop_requested().await;
+            flag.store(true, std::sync::atomic::Ordering::Relaxed);
         });
         runtime.block_on(self.run(ctx))
     }
@@ -172,6 +172,27 @@ impl Plan {
             .map(Path::to_path_buf)
             .or_else(|| self.config.state_file.clone())
     }
+}
+
+/// Ctrl-C, or on Unix SIGTERM as well. A signal that cannot be listened for never fires.
+async fn stop_requested() {
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                () = interrupt => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    interrupt.await;
 }
 
 /// One sweep's result: everything the reports, the exit plan and the summary show.

@@ -1,0 +1,40 @@
+#!/bin/sh
+# Seed corpora for the fuzz targets from what the repository already holds: the rule files,
+# the demo estate (sweep.toml, partners.toml, the AWS exports, the GitHub inventory, the Entra
+# export), the observation examples of docs/observations.md and git's own batch output of this
+# repository. Usage: fuzz/seed.sh PATH-TO-TRUSTMAP-BINARY (corpora go to fuzz/corpus/, which
+# is not committed).
+set -eu
+bin=$1
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(dirname "$here")
+corpus=$here/corpus
+demo=$(mktemp -d)
+trap 'rm -rf "$demo"' EXIT
+"$bin" demo --dir "$demo/estate" -q >/dev/null 2>&1
+for t in rule_file sweep_toml partners_toml aws_exports github_bodies graph_bodies \
+         observations_to_reports git_batch decoders scan_engine; do
+    mkdir -p "$corpus/$t"
+done
+cp "$root"/rules/*.toml "$corpus/rule_file/"
+cp "$demo/estate/sweep.toml" "$corpus/sweep_toml/demo.toml"
+cp "$demo/estate/partners.toml" "$corpus/partners_toml/demo.toml"
+cp "$demo/estate/aws/authorization-details.json" "$corpus/aws_exports/gaad.json"
+{ printf 'report:'; cat "$demo/estate/aws/credential-report.csv"; } > "$corpus/aws_exports/report.csv"
+cp "$demo/estate/github/inventory.json" "$corpus/github_bodies/inventory.json"
+i=0
+for page in servicePrincipals applications oauth2PermissionGrants appRoleAssignments; do
+    # The first byte picks the page type (see graph_bodies.rs); the export files are arrays,
+    # a Graph page wraps them in "value".
+    { printf "\\$(printf '%03o' $i)"; printf '{"value":'; cat "$demo/estate/entra/$page.json"; printf '}'; } \
+        > "$corpus/graph_bodies/$page.json"
+    i=$((i + 1))
+done
+grep '^{"type"' "$root/docs/observations.md" > "$corpus/observations_to_reports/docs.jsonl"
+cd "$root"
+git rev-list --objects HEAD -- rules docs | head -40 | cut -d' ' -f1 | git cat-file --batch > "$corpus/git_batch/batch"
+cp "$root"/rules/*.toml "$corpus/scan_engine/"
+cp "$demo/estate/shared-config/"* "$corpus/scan_engine/"
+cp "$root"/rules/*.toml "$corpus/decoders/"
+cp "$demo/estate/shared-config/"* "$corpus/decoders/"
+echo "seeded $(find "$corpus" -type f | wc -l) files into $corpus"
