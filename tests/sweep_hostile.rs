@@ -87,3 +87,184 @@ fn hostile_names_reach_every_output_safely() {
         "markup not escaped"
     );
 }
+
+/// A GitHub classic token with a valid checksum.
+fn github_token(seed: &str) -> String {
+    let random: String = format!("{seed}Wq3Zr8Tn5Lk2Mv7Pb4Xc9Hd6Jf1Gs0")
+        .chars()
+        .take(30)
+        .collect();
+    format!(
+        "ghp_{random}{}",
+        trustmap_rules::base62_crc32(random.as_bytes())
+    )
+}
+
+#[test]
+fn no_planted_secret_reaches_outputs_errors_or_trace_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let in_history = github_token("h");
+    let in_file = github_token("f");
+    let api_token = github_token("t");
+    let aws_secret = "q8Vd2Lr7Tz4Xn1Pw6Ks3Hb9Jm5Fc0Gy2Ra7Ue4W";
+    let graph_token = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJncmFwaCJ9.c2lnbmF0dXJlLXBsYW50ZWQtaW4tdGhlLXRlc3Q";
+    let password = "Zebra-Quartz-4471-Plinth";
+    let planted = [
+        in_history.as_str(),
+        in_file.as_str(),
+        api_token.as_str(),
+        aws_secret,
+        graph_token,
+        password,
+    ];
+
+    let repo = root.join("repo");
+    trustmap_testkit::git::init(&repo);
+    trustmap_testkit::git::commit(
+        &repo,
+        &[("ci.env", &format!("GITHUB_TOKEN={in_history}\nAWS_ACCESS_KEY_ID=AKIAQWERTYUIOPASDFGH\nAWS_SECRET_ACCESS_KEY={aws_secret}\n"))],
+        "ci",
+        "2026-01-01T10:00:00Z",
+    );
+    trustmap_testkit::git::commit(
+        &repo,
+        &[("ci.env", "# moved to the vault\n")],
+        "rm",
+        "2026-01-02T10:00:00Z",
+    );
+    std::fs::create_dir_all(root.join("conf")).unwrap();
+    std::fs::write(
+        root.join("conf/app.ini"),
+        format!("[db]\npassword = {password}\ntoken = {in_file}\n"),
+    )
+    .unwrap();
+    // A program that fails and prints a secret on its stderr: the error quotes stderr.
+    std::fs::write(
+        root.join("leaky.sh"),
+        format!("echo 'auth failed for token {api_token}' >&2\nexit 1\n"),
+    )
+    .unwrap();
+    std::fs::write(root.join("partners.toml"), "").unwrap();
+    std::fs::write(
+        root.join("sweep.toml"),
+        r#"[sweep]
+partners = "partners.toml"
+
+[[connectors]]
+type = "git"
+name = "repo"
+path = "repo"
+history = true
+
+[[connectors]]
+type = "filesystem"
+name = "conf"
+path = "conf"
+
+[[connectors]]
+type = "exec"
+name = "leaky"
+command = "sh"
+args = ["leaky.sh"]
+
+[[connectors]]
+type = "github"
+name = "gh"
+org = "corp"
+api_url = "http://127.0.0.1:9"
+token_env = "PLANTED_GH_TOKEN"
+
+[[connectors]]
+type = "entra"
+name = "entra"
+tenant_id = "11111111-2222-3333-4444-555555555555"
+api_url = "http://127.0.0.1:9"
+token_env = "PLANTED_GRAPH_TOKEN"
+
+[[connectors]]
+type = "aws-iam"
+name = "aws"
+endpoint_url = "http://127.0.0.1:9"
+max_attempts = 1
+"#,
+    )
+    .unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_trustmap"))
+        .current_dir(root)
+        .args([
+            "sweep",
+            "--config",
+            "sweep.toml",
+            "--out",
+            "out",
+            "--state",
+            "state.db",
+        ])
+        .args([
+            "--format",
+            "jsonl,json,sarif,csv,md,html",
+            "--now",
+            "2026-11-22",
+        ])
+        .env("RUST_LOG", "trace")
+        .env("PLANTED_GH_TOKEN", &api_token)
+        .env("PLANTED_GRAPH_TOKEN", graph_token)
+        .env("AWS_ACCESS_KEY_ID", "AKIAQWERTYUIOPASDFGH")
+        .env("AWS_SECRET_ACCESS_KEY", aws_secret)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("TRUSTMAP_KEY", "ab".repeat(32))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(
+        o.status.code(),
+        Some(3),
+        "the network connectors fail: {}",
+        &stderr[stderr.len().saturating_sub(3000)..]
+    );
+    assert!(
+        stderr.len() > 10_000,
+        "trace logging was on ({} bytes)",
+        stderr.len()
+    );
+    let mut texts = vec![
+        ("stderr".to_string(), stderr),
+        (
+            "stdout".to_string(),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+        ),
+    ];
+    for entry in std::fs::read_dir(root.join("out")).unwrap() {
+        let path = entry.unwrap().path();
+        texts.push((
+            path.display().to_string(),
+            std::fs::read_to_string(&path).unwrap(),
+        ));
+    }
+    let state = std::fs::read(root.join("state.db")).unwrap();
+    texts.push((
+        "state.db".into(),
+        String::from_utf8_lossy(&state).into_owned(),
+    ));
+    for (name, text) in &texts {
+        for secret in planted {
+            assert!(
+                !text.contains(secret),
+                "{name} holds a planted secret ({}...)",
+                &secret[..6]
+            );
+        }
+    }
+    // The leaks were found all the same (redacted).
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join("out/findings.json")).unwrap())
+            .unwrap();
+    let leaks = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == "leaked_secret")
+        .count();
+    assert!(leaks >= 3, "{leaks} leaks");
+}

@@ -21,6 +21,12 @@ pub struct Api {
     pub token: Option<String>,
     /// Requests made, for the benchmark and the summary.
     pub requests: std::sync::atomic::AtomicU64,
+    /// Set once any request got an HTTP answer.
+    answered: std::sync::atomic::AtomicBool,
+    /// Set when a request spent its retries without the API ever answering: every later call
+    /// fails at once instead of spending its own (an unreachable `api_url` costs one call's
+    /// retries, not every endpoint's).
+    unreachable: std::sync::OnceLock<String>,
 }
 
 /// A call that failed, with its HTTP status when there was one.
@@ -87,6 +93,8 @@ impl Api {
             attempts: 6,
             token: None,
             requests: Default::default(),
+            answered: Default::default(),
+            unreachable: Default::default(),
         }
     }
 
@@ -115,6 +123,16 @@ impl Api {
         &self,
         url: &str,
     ) -> Result<(T, Option<String>), ApiError> {
+        use std::sync::atomic::Ordering;
+        if let Some(why) = self.unreachable.get() {
+            return Err(ApiError {
+                status: None,
+                error: ConnectorError::new(
+                    ErrorKind::Transient,
+                    format!("GET {url}: not tried, the API never answered ({why})"),
+                ),
+            });
+        }
         let policy = self.policy();
         let mut attempt = 0;
         loop {
@@ -123,7 +141,12 @@ impl Api {
                 Ok(page) => return Ok(page),
                 Err(e) => match policy.decide(e.error.kind, attempt) {
                     Decision::Retry(wait) => tokio::time::sleep(wait).await,
-                    Decision::Gap | Decision::Stop => return Err(e),
+                    Decision::Gap | Decision::Stop => {
+                        if e.status.is_none() && !self.answered.load(Ordering::Relaxed) {
+                            let _ = self.unreachable.set(e.error.message.clone());
+                        }
+                        return Err(e);
+                    }
                 },
             }
         }
@@ -146,6 +169,8 @@ impl Api {
             ._get(self.relative(url))
             .await
             .map_err(|e| fail(None, ErrorKind::Transient, format!("GET {url}: {e}")))?;
+        self.answered
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let body = resp.into_body().collect().await.map_err(|e| {

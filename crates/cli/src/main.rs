@@ -108,8 +108,22 @@ pub mod exit {
     }
 }
 
+/// `RUST_LOG` set: logs (ours and the SDKs') to stderr, without colour when not a terminal.
+fn init_logging() {
+    if !trustmap_model::env::is_set(trustmap_model::env::RUST_LOG) {
+        return;
+    }
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi)
+        .try_init();
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    init_logging();
     let result = match cli.command {
         Command::Scan(args) => scan_cmd::run(args),
         Command::Rules(cmd) => rules_cmd::run(cmd),

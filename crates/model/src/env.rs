@@ -11,6 +11,8 @@ pub const CARGO_HOME: &str = "CARGO_HOME";
 pub const HOME: &str = "HOME";
 /// The per-user configuration directory (the digest key file lives under it).
 pub const XDG_CONFIG_HOME: &str = "XDG_CONFIG_HOME";
+/// Log filter (`RUST_LOG=trustmap=debug`, `trace`): logs go to stderr, secrets never do.
+pub const RUST_LOG: &str = "RUST_LOG";
 /// The digest key as 64 hex digits: overrides every key file (shared CI runners, containers).
 pub const DIGEST_KEY: &str = "TRUSTMAP_KEY";
 

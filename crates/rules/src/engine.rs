@@ -595,6 +595,19 @@ impl Engine {
             .collect()
     }
 
+    /// `text` with every secret the rules find in it replaced by its redacted form: for
+    /// messages that quote what a source said (a program's stderr, an API's error body), so
+    /// that an error never carries a secret further than the source put it.
+    pub fn redact_secrets(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for m in self.scan(text.as_bytes()) {
+            if !m.secret.is_empty() {
+                out = out.replace(&m.secret, &trustmap_model::redact(&m.secret));
+            }
+        }
+        out
+    }
+
     /// The remediation text of a rule, if it has one.
     pub fn remediation(&self, rule_id: &str) -> Option<&str> {
         self.rules

@@ -82,16 +82,28 @@ async fn run_one(c: &dyn Connector, ctx: SweepContext) -> (Vec<Observation>, Con
         kind: c.kind().to_string(),
         observations: observations.len(),
         error: match result {
-            Err(e) => Some((e.kind.as_str().to_string(), e.message)),
+            // What a source said (a program's stderr, an API's error body) may quote a secret.
+            Err(e) => Some((
+                e.kind.as_str().to_string(),
+                ctx.engine.redact_secrets(&e.message),
+            )),
             // Interrupted: whatever it emitted is kept, but its coverage is incomplete.
             Ok(()) if ctx.is_cancelled() => {
                 Some(("cancelled".into(), "interrupted before it finished".into()))
             }
             Ok(()) => None,
         },
-        gaps,
+        gaps: gaps.iter().map(|g| ctx.engine.redact_secrets(g)).collect(),
         estate,
         seconds: started.elapsed().as_secs_f64(),
     };
+    match &report.error {
+        None => {
+            tracing::debug!(connector = %report.name, observations = report.observations, gaps = report.gaps.len(), seconds = report.seconds, "connector finished")
+        }
+        Some((kind, message)) => {
+            tracing::warn!(connector = %report.name, %kind, %message, "connector failed")
+        }
+    }
     (observations, report)
 }

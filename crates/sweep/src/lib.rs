@@ -114,6 +114,7 @@ impl Plan {
         let started = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         // Before anything is scanned: every digest of the run is taken under the estate's key.
         let key_source = self.install_digest_key(ctx.state)?;
+        tracing::debug!(key = %key_source, "digest key");
         let engine = Arc::new(trustmap_rules::Engine::builtin()?);
         let (observations, connectors) = collect::collect(
             &self.config,
@@ -138,6 +139,11 @@ impl Plan {
             settings: &self.settings,
             memory: &memory,
         });
+        tracing::debug!(
+            nodes = graph.nodes.len(),
+            findings = findings.len(),
+            "checks ran"
+        );
         Ok(SweepRun {
             graph,
             findings,
