@@ -177,7 +177,9 @@ fn start() -> (Server, Arc<Estate>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_throttling_refusals_and_bad_documents() {
     let (server, estate) = start();
-    let Run { obs, gaps, result } = sweep(&format!(
+    let Run {
+        obs, gaps, result, ..
+    } = sweep(&format!(
         "endpoint_url = \"{}\"\nmax_attempts = 4\nconcurrency = 3\n",
         server.base
     ))
@@ -241,7 +243,9 @@ async fn pages_throttling_refusals_and_bad_documents() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_account_that_cannot_be_entered_does_not_hide_the_others() {
     let (server, _) = start();
-    let Run { obs, gaps, result } = sweep(&format!(
+    let Run {
+        obs, gaps, result, ..
+    } = sweep(&format!(
         "endpoint_url = \"{}\"\ncredential_report = false\nassume_roles = [\"arn:aws:iam::222222222222:role/Audit\", \"arn:aws:iam::333333333333:role/Audit\"]\n",
         server.base
     ))

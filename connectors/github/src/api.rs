@@ -21,6 +21,9 @@ pub struct Api {
     pub token: Option<String>,
     /// Requests made, for the benchmark and the summary.
     pub requests: std::sync::atomic::AtomicU64,
+    /// Requests a rate limit answered, and the time spent waiting them out.
+    pub throttled: std::sync::atomic::AtomicU64,
+    pub waited_ms: std::sync::atomic::AtomicU64,
     /// Set once any request got an HTTP answer.
     answered: std::sync::atomic::AtomicBool,
     /// Set when a request spent its retries without the API ever answering: every later call
@@ -95,7 +98,20 @@ impl Api {
             requests: Default::default(),
             answered: Default::default(),
             unreachable: Default::default(),
+            throttled: Default::default(),
+            waited_ms: Default::default(),
         }
+    }
+
+    /// "N requests; rate limits answered M of them, S s waited", for the connector's notes.
+    pub fn usage(&self) -> String {
+        use std::sync::atomic::Ordering;
+        format!(
+            "{} requests; rate limits answered {} of them, {:.1} s waited",
+            self.requests.load(Ordering::Relaxed),
+            self.throttled.load(Ordering::Relaxed),
+            self.waited_ms.load(Ordering::Relaxed) as f64 / 1000.0
+        )
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -140,7 +156,16 @@ impl Api {
             match self.get_once(url).await {
                 Ok(page) => return Ok(page),
                 Err(e) => match policy.decide(e.error.kind, attempt) {
-                    Decision::Retry(wait) => tokio::time::sleep(wait).await,
+                    Decision::Retry(wait) => {
+                        if matches!(e.error.kind, ErrorKind::RateLimited { .. }) {
+                            self.throttled.fetch_add(1, Ordering::Relaxed);
+                            self.waited_ms.fetch_add(
+                                u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                                Ordering::Relaxed,
+                            );
+                        }
+                        tokio::time::sleep(wait).await;
+                    }
                     Decision::Gap | Decision::Stop => {
                         if e.status.is_none() && !self.answered.load(Ordering::Relaxed) {
                             let _ = self.unreachable.set(e.error.message.clone());

@@ -614,6 +614,7 @@ impl Connector for GithubConnector {
         for g in gaps.take() {
             out.gap(g);
         }
+        out.note(api.usage());
         let inv = inv?;
         consumed?;
         out.emit_all(observe::org_observations(&inv, &source)).await

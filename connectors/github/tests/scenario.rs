@@ -326,3 +326,82 @@ async fn scan_repos_clones_and_scans_content() {
         assert!(dir.path().join("cache/corp/payments/.git").exists());
     }
 }
+
+/// The throttling soak: a 2,000-repository organisation whose API answers 30% of requests
+/// with a rate limit (429s, secondary limits, an exhausted primary limit now and then).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_throttled_2000_repository_org_is_covered_in_full_within_budget() {
+    std::env::set_var("TRUSTMAP_TEST_GH_SOAK_TOKEN", TOKEN);
+    let mut estate = Estate::generated(2000, 20, std::time::Duration::ZERO);
+    estate.throttle_percent = 30;
+    let server = github::start(estate);
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        "org = \"bigcorp\"\napi_url = \"{}\"\ntoken_env = \"TRUSTMAP_TEST_GH_SOAK_TOKEN\"\nconcurrency = 8\n",
+        server.base
+    );
+    let run = sweep(&config, dir.path()).await;
+    run.result.as_ref().unwrap();
+    // The generated org refuses what a token cannot see (fine-grained grants, SSO); nothing
+    // else is a gap, and no gap is a rate limit.
+    let unexpected: Vec<&String> = run
+        .gaps
+        .iter()
+        .filter(|g| {
+            !g.contains("personal-access-token") && !g.contains("credential-authorizations")
+        })
+        .collect();
+    assert!(
+        unexpected.is_empty(),
+        "every call got through: {unexpected:?}"
+    );
+    // Every repository's deploy key was seen.
+    let repos: std::collections::HashSet<&str> = run
+        .obs
+        .iter()
+        .filter_map(|o| match o {
+            Observation::Identity(i) if i.kind == "github_deploy_key" => i.id.split(':').nth(1),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(repos.len(), 2000, "repositories covered");
+    // Within budget: each throttled request was retried once, nothing more.
+    let requests = server.requests();
+    let limited = requests
+        .iter()
+        .filter(|r| r.answered == 429 || r.answered == 403)
+        .count();
+    let answered = requests.len() - limited;
+    let share = limited as f64 / requests.len() as f64;
+    assert!(
+        (0.15..0.35).contains(&share),
+        "{limited} of {} throttled",
+        requests.len()
+    );
+    assert!(
+        requests.len() <= answered + limited && limited <= answered,
+        "no retry storm"
+    );
+    // The wait is reported in the connector's notes.
+    let note = run
+        .notes
+        .iter()
+        .find(|n| n.contains("rate limits answered"))
+        .unwrap();
+    assert!(
+        note.contains(&format!("{} requests", requests.len())),
+        "{note}"
+    );
+    let reported: usize = note
+        .split("answered ")
+        .nth(1)
+        .and_then(|t| t.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    assert!(
+        reported <= limited && reported * 100 >= limited * 99,
+        "{note} (the server throttled {limited})"
+    );
+    assert!(note.contains(" s waited"), "{note}");
+    println!("{note}");
+}

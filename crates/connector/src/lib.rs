@@ -84,6 +84,7 @@ pub struct Emitter {
     tx: mpsc::Sender<Observation>,
     provenance: Provenance,
     gaps: Arc<std::sync::Mutex<Vec<String>>>,
+    notes: Arc<std::sync::Mutex<Vec<String>>>,
     estate: Arc<std::sync::Mutex<Vec<Identifier>>>,
     cancelled: Arc<AtomicBool>,
 }
@@ -97,6 +98,7 @@ impl Emitter {
                 source: String::new(),
             },
             gaps: Arc::default(),
+            notes: Arc::default(),
             estate: Arc::default(),
             cancelled: Arc::default(),
         }
@@ -136,6 +138,19 @@ impl Emitter {
     /// The gaps recorded so far, by this emitter and its clones.
     pub fn gaps(&self) -> Vec<String> {
         self.gaps.lock().map(|g| g.clone()).unwrap_or_default()
+    }
+
+    /// Say something about the run that is not a gap (how long rate limits made it wait, how
+    /// many requests it made): shown under the connector, coverage unaffected.
+    pub fn note(&self, message: impl Into<String>) {
+        if let Ok(mut n) = self.notes.lock() {
+            n.push(message.into());
+        }
+    }
+
+    /// The notes recorded so far, by this emitter and its clones.
+    pub fn notes(&self) -> Vec<String> {
+        self.notes.lock().map(|n| n.clone()).unwrap_or_default()
     }
 
     /// Send one observation, stamping the connector's name into its provenance.

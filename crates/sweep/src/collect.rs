@@ -18,6 +18,8 @@ pub struct ConnectorReport {
     pub error: Option<(String, String)>,
     /// What it could not see but went on without (accounts, repositories, calls refused).
     pub gaps: Vec<String>,
+    /// What it said about its run (rate-limit waits, requests made); not gaps.
+    pub notes: Vec<String>,
     /// The part of the estate it swept (its accounts, organisations).
     pub estate: Vec<Identifier>,
     pub seconds: f64,
@@ -65,9 +67,9 @@ async fn run_one(c: &dyn Connector, ctx: SweepContext) -> (Vec<Observation>, Con
     let started = std::time::Instant::now();
     let run = async {
         let r = c.run(&ctx, &emitter).await;
-        let (gaps, estate) = (emitter.gaps(), emitter.estate());
+        let (gaps, notes, estate) = (emitter.gaps(), emitter.notes(), emitter.estate());
         drop(emitter);
-        (r, gaps, estate)
+        (r, gaps, notes, estate)
     };
     let gather = async {
         let mut got = Vec::new();
@@ -76,7 +78,7 @@ async fn run_one(c: &dyn Connector, ctx: SweepContext) -> (Vec<Observation>, Con
         }
         got
     };
-    let ((result, gaps, estate), observations) = tokio::join!(run, gather);
+    let ((result, gaps, notes, estate), observations) = tokio::join!(run, gather);
     let report = ConnectorReport {
         name: c.name().to_string(),
         kind: c.kind().to_string(),
@@ -94,6 +96,7 @@ async fn run_one(c: &dyn Connector, ctx: SweepContext) -> (Vec<Observation>, Con
             Ok(()) => None,
         },
         gaps: gaps.iter().map(|g| ctx.engine.redact_secrets(g)).collect(),
+        notes: notes.iter().map(|n| ctx.engine.redact_secrets(n)).collect(),
         estate,
         seconds: started.elapsed().as_secs_f64(),
     };

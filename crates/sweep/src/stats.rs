@@ -26,6 +26,9 @@ pub struct ConnectorStats {
     pub observations: usize,
     pub error: Option<ConnectorFailure>,
     pub coverage_gaps: Vec<String>,
+    /// What it said about its run (rate-limit waits, requests made).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     /// Wall time, rounded to milliseconds.
     pub seconds: f64,
 }
@@ -47,6 +50,7 @@ impl From<&ConnectorReport> for ConnectorStats {
                 message: m.clone(),
             }),
             coverage_gaps: c.gaps.clone(),
+            notes: c.notes.clone(),
             seconds: (c.seconds * 1000.0).round() / 1000.0,
         }
     }

@@ -100,6 +100,9 @@ impl SweepRun {
                     c.name, c.kind, c.observations
                 ),
             };
+            for n in &c.notes {
+                let _ = writeln!(out, "    {n}");
+            }
             for g in c.gaps.iter().take(5) {
                 let _ = writeln!(out, "    gap: {g}");
             }

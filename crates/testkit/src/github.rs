@@ -28,6 +28,9 @@ pub struct Estate {
     pub acme_bot_token_last8: String,
     /// `clone_url` of a repository is `{clone_base}/{name}` (a `file://` directory in tests).
     pub clone_base: Option<String>,
+    /// Percent of GET requests answered with a rate limit (a 429, a secondary limit, an
+    /// exhausted primary limit), never the same request twice in a row: the throttling soak.
+    pub throttle_percent: u64,
 }
 
 impl Estate {
@@ -41,6 +44,7 @@ impl Estate {
             installations: 5,
             acme_bot_token_last8: acme_bot_token_last8.into(),
             clone_base: None,
+            throttle_percent: 0,
         }
     }
 
@@ -54,6 +58,7 @@ impl Estate {
             installations,
             acme_bot_token_last8: "00000000".into(),
             clone_base: None,
+            throttle_percent: 0,
         }
     }
 }
@@ -238,6 +243,53 @@ fn not_found() -> Response {
 struct State {
     estate: Estate,
     rate_limited_once: AtomicBool,
+    requests: std::sync::atomic::AtomicU64,
+    /// Requests throttled last time they came (each is answered on its retry).
+    throttled: std::sync::Mutex<std::collections::HashSet<String>>,
+}
+
+/// SplitMix64: which requests to throttle, reproducibly.
+fn mix(n: u64) -> u64 {
+    let mut z = n.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// A rate limit for this request, when the soak picks it: mostly `retry-after: 0` (a 429 or
+/// a secondary limit), one in forty an exhausted primary limit whose reset is now (a wait of
+/// a second).
+fn throttle(s: &State, req: &Request) -> Option<Response> {
+    let percent = s.estate.throttle_percent;
+    if percent == 0 || req.method != "GET" {
+        return None;
+    }
+    let n = s.requests.fetch_add(1, Ordering::SeqCst);
+    let mut last = s.throttled.lock().ok()?;
+    if last.remove(&req.path) || mix(n) % 100 >= percent {
+        return None;
+    }
+    last.insert(req.path.clone());
+    let r = mix(n ^ 0x5eed) % 40;
+    Some(match r {
+        0 => Response::json(
+            403,
+            &json!({"message": "API rate limit exceeded for user ID 1."}),
+        )
+        .header("x-ratelimit-remaining", "0")
+        .header(
+            "x-ratelimit-reset",
+            chrono::Utc::now().timestamp().to_string(),
+        ),
+        1..=19 => {
+            Response::json(429, &json!({"message": "Too many requests"})).header("retry-after", "0")
+        }
+        _ => Response::json(
+            403,
+            &json!({"message": "You have exceeded a secondary rate limit."}),
+        )
+        .header("retry-after", "0"),
+    })
 }
 
 #[allow(clippy::too_many_lines)] // one arm per route of the fake GitHub: a dispatch table
@@ -245,6 +297,9 @@ fn answer(s: &State, req: &Request) -> Response {
     let e = &s.estate;
     if !e.latency.is_zero() {
         std::thread::sleep(e.latency);
+    }
+    if let Some(limited) = throttle(s, req) {
+        return limited;
     }
     let auth = req.header("authorization").unwrap_or("");
     // GitHub App authentication: a JWT (RS256, issuer = the app id) buys an installation token.
@@ -406,6 +461,8 @@ pub fn start(estate: Estate) -> Server {
     let state = Arc::new(State {
         estate,
         rate_limited_once: AtomicBool::new(false),
+        requests: Default::default(),
+        throttled: Default::default(),
     });
     Server::start(move |req| answer(&state, req))
 }

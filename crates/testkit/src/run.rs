@@ -10,6 +10,8 @@ use trustmap_model::{NoProgress, Observation};
 pub struct Run {
     pub obs: Vec<Observation>,
     pub gaps: Vec<String>,
+    /// What the connector said about its run (rate-limit waits, requests).
+    pub notes: Vec<String>,
     pub result: Result<(), ConnectorError>,
 }
 
@@ -49,10 +51,15 @@ async fn run_with(connector: &dyn Connector, ctx: SweepContext) -> Run {
     };
     let run = async {
         let result = connector.run(&ctx, &emitter).await;
-        let gaps = emitter.gaps();
+        let (gaps, notes) = (emitter.gaps(), emitter.notes());
         drop(emitter);
-        (result, gaps)
+        (result, gaps, notes)
     };
-    let ((result, gaps), obs) = tokio::join!(run, gather);
-    Run { obs, gaps, result }
+    let ((result, gaps, notes), obs) = tokio::join!(run, gather);
+    Run {
+        obs,
+        gaps,
+        notes,
+        result,
+    }
 }
