@@ -268,3 +268,163 @@ max_attempts = 1
         .count();
     assert!(leaks >= 3, "{leaks} leaks");
 }
+
+#[test]
+fn a_hostile_estate_from_every_local_connector_stays_well_formed_for_real_consumers() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let huge = "x".repeat(100 * 1024);
+    let names = [
+        format!("=cmd|' /C calc'!A0 {huge}"),
+        "nul\u{0}byte and\nnewline\r\n<script>alert(1)</script>".to_string(),
+        "\u{202e}fdp.exe \u{1b}]8;;http://evil\u{7}link\u{1b}[0m @SUM(1)".to_string(),
+        "+1 | `code` ]] -->".to_string(),
+    ];
+    let mut lines = String::new();
+    for (i, name) in names.iter().enumerate() {
+        let line = serde_json::json!({
+            "type": "identity", "id": format!("x:{i}:{name}"), "kind": "svc", "name": name,
+            "scopes": ["aws:s3:*"]
+        });
+        lines.push_str(&format!("{line}\n"));
+    }
+    std::fs::write(root.join("inventory.jsonl"), lines).unwrap();
+    // Hostile file names, in a directory and in a repository's history, each leaking a token.
+    let files = [
+        "<img src=x onerror=alert(2)>.env",
+        "evil\u{202e}vne.txt",
+        "new\nline.env",
+        "=HYPERLINK(1).env",
+    ];
+    std::fs::create_dir_all(root.join("conf")).unwrap();
+    for (i, f) in files.iter().enumerate() {
+        std::fs::write(
+            root.join("conf").join(f),
+            format!("TOKEN={}\n", github_token(&format!("c{i}"))),
+        )
+        .unwrap();
+    }
+    let repo = root.join("repo");
+    trustmap_testkit::git::init(&repo);
+    let tokens: Vec<(String, String)> = files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            (
+                f.to_string(),
+                format!("TOKEN={}\n", github_token(&format!("g{i}"))),
+            )
+        })
+        .collect();
+    let refs: Vec<(&str, &str)> = tokens
+        .iter()
+        .map(|(f, t)| (f.as_str(), t.as_str()))
+        .collect();
+    trustmap_testkit::git::commit(&repo, &refs, "hostile", "2026-01-01T10:00:00Z");
+    std::fs::write(root.join("partners.toml"), "").unwrap();
+    std::fs::write(
+        root.join("sweep.toml"),
+        "[sweep]\npartners = \"partners.toml\"\n\n[[connectors]]\ntype = \"exec\"\nname = \"inv\"\ncommand = \"cat\"\nargs = [\"inventory.jsonl\"]\n\n[[connectors]]\ntype = \"filesystem\"\nname = \"conf\"\npath = \"conf\"\n\n[[connectors]]\ntype = \"git\"\nname = \"repo\"\npath = \"repo\"\nhistory = true\n",
+    )
+    .unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_trustmap"))
+        .current_dir(root)
+        .args([
+            "sweep",
+            "--config",
+            "sweep.toml",
+            "--out",
+            "out",
+            "--now",
+            "2026-11-22",
+        ])
+        .args(["--format", "jsonl,json,sarif,csv,md,html"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    assert!(
+        !stderr.contains('\u{1b}') && !stderr.contains('\u{202e}') && !stderr.contains('\u{0}')
+    );
+    let out = root.join("out");
+    let read = |f: &str| std::fs::read_to_string(out.join(f)).unwrap();
+
+    // JSON lines and JSON parse, and keep every name as data.
+    let json: serde_json::Value = serde_json::from_str(&read("findings.json")).unwrap();
+    let findings = json["findings"].as_array().unwrap();
+    assert!(findings
+        .iter()
+        .any(|f| f["subject"]["name"] == names[1].as_str()));
+    assert!(
+        findings
+            .iter()
+            .filter(|f| f["kind"] == "leaked_secret")
+            .count()
+            >= 8,
+        "every hostile file's token"
+    );
+    for l in read("findings.jsonl").lines() {
+        let _: serde_json::Value = serde_json::from_str(l).unwrap();
+    }
+
+    // SARIF: Microsoft's own validator.
+    let v = Command::new("sarif-multitool")
+        .arg("validate")
+        .arg(out.join("findings.sarif"))
+        .output()
+        .expect("sarif-multitool is installed (.ci/run installs it)");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&v.stdout),
+        String::from_utf8_lossy(&v.stderr)
+    );
+    assert!(v.status.success() && !text.contains(": error "), "{text}");
+
+    // CSV: Python's csv module reads every row with the header's width, and no cell would
+    // start a formula.
+    let check = r#"
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1], newline='', encoding='utf-8')))
+width = len(rows[0])
+bad = [r for r in rows if len(r) != width]
+formula = [c for r in rows[1:] for c in r if c[:1] in ('=', '+', '-', '@', '\t', '\r')]
+print(len(rows) - 1, len(bad), len(formula))
+"#;
+    let py = Command::new("python3")
+        .args(["-c", check])
+        .arg(out.join("findings.csv"))
+        .output()
+        .unwrap();
+    assert!(
+        py.status.success(),
+        "{}",
+        String::from_utf8_lossy(&py.stderr)
+    );
+    let counts = String::from_utf8_lossy(&py.stdout);
+    let counts: Vec<usize> = counts
+        .split_whitespace()
+        .map(|n| n.parse().unwrap())
+        .collect();
+    assert_eq!(counts[0], findings.len(), "one CSV row per finding");
+    assert_eq!(
+        (counts[1], counts[2]),
+        (0, 0),
+        "ragged rows or live formulas"
+    );
+
+    // HTML: Chromium renders it; no injected element exists in the DOM it built.
+    let browser = trustmap_testkit::browser::find().unwrap_or_else(|| {
+        panic!("no Chromium: apt-get install -y chromium (.ci/run installs it)")
+    });
+    let url = format!("file://{}", out.join("findings.html").display());
+    let dom = trustmap_testkit::browser::dump_dom(browser, &url, &root.join("profile"));
+    assert!(dom.contains("id=\"findings\""), "the report rendered");
+    assert!(
+        !dom.contains("<script>alert("),
+        "an injected script became an element"
+    );
+    assert!(
+        dom.contains("&lt;script&gt;alert("),
+        "the hostile names are shown as text"
+    );
+}
