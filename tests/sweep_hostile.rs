@@ -367,6 +367,13 @@ fn a_hostile_estate_from_every_local_connector_stays_well_formed_for_real_consum
         let _: serde_json::Value = serde_json::from_str(l).unwrap();
     }
 
+    well_formed_for_real_consumers(&out, root, findings.len());
+}
+
+/// Every output in `out` read by its real consumer: SARIF by Microsoft's validator, CSV by
+/// Python's csv module (rows of the header's width, no live formula), HTML by Chromium (no
+/// injected element, the hostile names shown as text).
+fn well_formed_for_real_consumers(out: &std::path::Path, root: &std::path::Path, findings: usize) {
     // SARIF: Microsoft's own validator.
     let v = Command::new("sarif-multitool")
         .arg("validate")
@@ -405,7 +412,7 @@ print(len(rows) - 1, len(bad), len(formula))
         .split_whitespace()
         .map(|n| n.parse().unwrap())
         .collect();
-    assert_eq!(counts[0], findings.len(), "one CSV row per finding");
+    assert_eq!(counts[0], findings, "one CSV row per finding");
     assert_eq!(
         (counts[1], counts[2]),
         (0, 0),
@@ -427,4 +434,81 @@ print(len(rows) - 1, len(bad), len(formula))
         dom.contains("&lt;script&gt;alert("),
         "the hostile names are shown as text"
     );
+}
+
+/// Rewrite the `field` of every object in `items` to a hostile name carrying `tag`.
+fn poison(items: &mut serde_json::Value, field: &str, tag: &str) {
+    for (i, item) in items.as_array_mut().unwrap().iter_mut().enumerate() {
+        if item.get(field).is_some() {
+            item[field] = serde_json::Value::String(format!(
+                "<script>alert({tag}{i})</script>\u{202e}=SUM(1)\n|`\u{1b}[2J{}",
+                "y".repeat(20_000)
+            ));
+        }
+    }
+}
+
+#[test]
+fn hostile_names_from_the_aws_github_and_entra_exports_stay_well_formed() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("estate");
+    let o = Command::new(env!("CARGO_BIN_EXE_trustmap"))
+        .args(["demo", "-q", "--dir"])
+        .arg(&root)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let edit = |file: &str, f: &dyn Fn(&mut serde_json::Value)| {
+        let path = root.join(file);
+        let mut v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        f(&mut v);
+        std::fs::write(&path, serde_json::to_string(&v).unwrap()).unwrap();
+    };
+    edit("aws/authorization-details.json", &|v| {
+        poison(&mut v["RoleDetailList"], "RoleName", "aws");
+        poison(&mut v["UserDetailList"], "UserName", "awsu");
+    });
+    edit("github/inventory.json", &|v| {
+        poison(&mut v["installations"], "app_slug", "gha");
+        for repo in v["repositories"].as_array_mut().unwrap() {
+            if repo.get("deploy_keys").is_some() {
+                poison(&mut repo["deploy_keys"], "title", "gh");
+            }
+        }
+    });
+    edit("entra/servicePrincipals.json", &|v| {
+        poison(v, "displayName", "sp")
+    });
+    edit("entra/applications.json", &|v| {
+        poison(v, "displayName", "app")
+    });
+    let o = Command::new(env!("CARGO_BIN_EXE_trustmap"))
+        .current_dir(&root)
+        .args(["sweep", "--config", "sweep.toml", "--out", "hostile-out"])
+        .args(["--format", "jsonl,json,sarif,csv,md,html"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains('\u{1b}') && !stderr.contains('\u{202e}'));
+    let out = root.join("hostile-out");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("findings.json")).unwrap()).unwrap();
+    let findings = json["findings"].as_array().unwrap();
+    for tag in ["aws", "gh", "sp"] {
+        assert!(
+            findings.iter().any(|f| f["subject"]["name"]
+                .as_str()
+                .is_some_and(|n| n.contains(&format!("alert({tag}")))),
+            "a hostile {tag} name reached the findings"
+        );
+    }
+    for l in std::fs::read_to_string(out.join("findings.jsonl"))
+        .unwrap()
+        .lines()
+    {
+        let _: serde_json::Value = serde_json::from_str(l).unwrap();
+    }
+    well_formed_for_real_consumers(&out, &root, findings.len());
 }
