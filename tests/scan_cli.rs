@@ -318,7 +318,7 @@ fn bad_input_is_counted_never_fatal() {
 }
 
 #[test]
-fn broken_repository_exits_3_and_still_writes_other_findings() {
+fn a_ref_to_a_missing_commit_is_a_coverage_gap_and_the_rest_is_scanned() {
     let dir = tempfile::tempdir().unwrap();
     let repo = dir.path().join("repo");
     trustmap_testkit::git::init(&repo);
@@ -337,6 +337,22 @@ fn broken_repository_exits_3_and_still_writes_other_findings() {
     let other = dir.path().join("other");
     std::fs::create_dir_all(&other).unwrap();
     std::fs::write(other.join("x.env"), format!("T={}\n", github_token("o"))).unwrap();
+    let o = trustmap(&["scan", "--git", &s(&repo), &s(&other)]);
+    assert_eq!(
+        code(&o),
+        1,
+        "the finding fails the scan, not the repository: {}",
+        stderr(&o)
+    );
+    assert!(
+        stderr(&o).contains("0123456789abcdef0123456789abcdef01234567 is missing"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(findings(&o).len(), 1);
+    // A directory that is not a repository at all still fails its connector (exit 3).
+    std::fs::remove_dir_all(repo.join(".git")).unwrap();
+    std::fs::create_dir_all(repo.join(".git")).unwrap();
     let o = trustmap(&["scan", "--git", &s(&repo), &s(&other)]);
     assert_eq!(code(&o), 3, "{}", stderr(&o));
     assert!(
