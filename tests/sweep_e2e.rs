@@ -6,11 +6,29 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::{Command, Output};
 
+/// The estate's digest key for these tests: fixed, so node ids can be written down.
+const KEY: &str = "5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed";
+
 fn trustmap(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_trustmap"))
         .args(args)
+        .env("TRUSTMAP_KEY", KEY)
         .output()
         .expect("run trustmap")
+}
+
+/// A secret's digest under [`KEY`] (HMAC-SHA256, 12 bytes), as trustmap takes it.
+fn digest(secret: &str) -> String {
+    use hmac::Mac;
+    let key: Vec<u8> = (0..32)
+        .map(|i| u8::from_str_radix(&KEY[2 * i..2 * i + 2], 16).unwrap())
+        .collect();
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&key).unwrap();
+    mac.update(secret.as_bytes());
+    mac.finalize().into_bytes()[..12]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn s(p: &Path) -> String {
@@ -63,23 +81,21 @@ fn sweep_finds_exactly_what_the_estate_holds() {
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
-    let leak_aws = "secret:0fbcdfde9edc5e687e5dd258@repos/payments/deploy/export.env";
+    let leak_aws = &format!(
+        "secret:{}@repos/payments/deploy/export.env",
+        digest(&acme_key)
+    );
+    let stripe = digest(trustmap_testkit::estate::STRIPE_KEY);
+    let stripe_payments = &format!("secret:{stripe}@repos/payments/deploy/export.env");
+    let stripe_web = &format!("secret:{stripe}@repos/web/config/prod.env");
     let expected: BTreeSet<(String, String, String)> = [
         (
             "unknown_external_access",
             "aws:123456789012:role/gha-deploy",
             "-",
         ),
-        (
-            "leaked_secret",
-            "secret:89fe13733ed4521510c6b4a7@repos/payments/deploy/export.env",
-            "-",
-        ),
-        (
-            "leaked_secret",
-            "secret:89fe13733ed4521510c6b4a7@repos/web/config/prod.env",
-            "-",
-        ),
+        ("leaked_secret", stripe_payments, "-"),
+        ("leaked_secret", stripe_web, "-"),
         (
             "lingering_access",
             &format!("aws:123456789012:access-key/{oldco_key}"),
@@ -107,11 +123,7 @@ fn sweep_finds_exactly_what_the_estate_holds() {
             "aws:123456789012:role/etl-reader",
             "datapipe",
         ),
-        (
-            "shared_credential",
-            "secret:89fe13733ed4521510c6b4a7@repos/payments/deploy/export.env",
-            "-",
-        ),
+        ("shared_credential", stripe_payments, "-"),
         (
             "stale_credential",
             &format!("aws:123456789012:access-key/{acme_key}"),
@@ -129,7 +141,7 @@ fn sweep_finds_exactly_what_the_estate_holds() {
     // The leaked AWS key is tied to the inventory key and through its holder to Acme.
     let leak = findings
         .iter()
-        .find(|f| f["subject"]["id"] == leak_aws)
+        .find(|f| f["subject"]["id"] == leak_aws.as_str())
         .unwrap();
     assert_eq!(leak["evidence"]["secret"], "AKIA********");
     // The evidence names the inventory credential it matched (by key id, as AWS does).

@@ -72,6 +72,9 @@ pub fn inventory(acme_key: &str, oldco_key: &str) -> String {
     lines.join("\n") + "\n"
 }
 
+/// The Stripe key leaked in both repositories' history.
+pub const STRIPE_KEY: &str = "sk_live_51Hq8ZtKp3LmW9vXc2RnT7yBd";
+
 /// Keys used by the estate: acme's (leaked in history), oldco's (in the inventory only).
 pub fn keys() -> (String, String) {
     (
@@ -89,7 +92,7 @@ pub fn build(root: &Path) -> std::io::Result<std::path::PathBuf> {
         root.join("inventory.jsonl"),
         inventory(&acme_key, &oldco_key),
     )?;
-    let stripe = "sk_live_51Hq8ZtKp3LmW9vXc2RnT7yBd";
+    let stripe = STRIPE_KEY;
     let payments = root.join("repos/payments");
     git::init(&payments);
     git::commit(
