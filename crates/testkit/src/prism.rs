@@ -41,6 +41,12 @@ pub fn npm_description(package_path: &str, install: &str) -> PathBuf {
 
 /// Start `prism mock` on `spec` and wait (up to 180 s) until it listens.
 pub fn start(spec: &Path) -> Prism {
+    // From picking a free port until this Prism holds it, no other start may pick it: two
+    // tests starting Prisms at once could otherwise share a port and talk to each other's.
+    static STARTING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = STARTING
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let port = TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("a free port")
