@@ -6,6 +6,24 @@
 #![allow(clippy::unwrap_used)] // test set-up: a panic is the clearest report
 use std::process::Command;
 
+/// `trustmap sweep` in `dir` (its sweep.toml), every format into `dir/out`, as of 2026-11-22.
+fn sweep_every_format(dir: &std::path::Path, out: &str) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_trustmap"))
+        .current_dir(dir)
+        .args([
+            "sweep",
+            "--config",
+            "sweep.toml",
+            "--out",
+            out,
+            "--now",
+            "2026-11-22",
+        ])
+        .args(["--format", "jsonl,json,sarif,csv,md,html"])
+        .output()
+        .unwrap()
+}
+
 const NAME: &str = "=HYPERLINK(\"http://evil.example\",\"x\") <b>|`\u{1b}[31mred\u{1b}]8;;http://evil\u{7}\u{202e}txt";
 
 #[test]
@@ -28,20 +46,7 @@ fn hostile_names_reach_every_output_safely() {
         "[sweep]\npartners = \"partners.toml\"\n\n[[connectors]]\ntype = \"exec\"\nname = \"inv\"\ncommand = \"cat\"\nargs = [\"inventory.jsonl\"]\n\n[[connectors]]\ntype = \"exec\"\nname = \"noisy\"\ncommand = \"sh\"\nargs = [\"fail.sh\"]\n",
     )
     .unwrap();
-    let o = Command::new(env!("CARGO_BIN_EXE_trustmap"))
-        .current_dir(dir.path())
-        .args([
-            "sweep",
-            "--config",
-            "sweep.toml",
-            "--out",
-            "out",
-            "--now",
-            "2026-11-22",
-        ])
-        .args(["--format", "jsonl,json,sarif,csv,md,html"])
-        .output()
-        .unwrap();
+    let o = sweep_every_format(dir.path(), "out");
     // The failing connector is reported (exit 3); the other's findings are still written.
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(3), "{stderr}");
@@ -327,20 +332,7 @@ fn a_hostile_estate_from_every_local_connector_stays_well_formed_for_real_consum
         "[sweep]\npartners = \"partners.toml\"\n\n[[connectors]]\ntype = \"exec\"\nname = \"inv\"\ncommand = \"cat\"\nargs = [\"inventory.jsonl\"]\n\n[[connectors]]\ntype = \"filesystem\"\nname = \"conf\"\npath = \"conf\"\n\n[[connectors]]\ntype = \"git\"\nname = \"repo\"\npath = \"repo\"\nhistory = true\n",
     )
     .unwrap();
-    let o = Command::new(env!("CARGO_BIN_EXE_trustmap"))
-        .current_dir(root)
-        .args([
-            "sweep",
-            "--config",
-            "sweep.toml",
-            "--out",
-            "out",
-            "--now",
-            "2026-11-22",
-        ])
-        .args(["--format", "jsonl,json,sarif,csv,md,html"])
-        .output()
-        .unwrap();
+    let o = sweep_every_format(root, "out");
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(0), "{stderr}");
     assert!(
@@ -483,12 +475,7 @@ fn hostile_names_from_the_aws_github_and_entra_exports_stay_well_formed() {
     edit("entra/applications.json", &|v| {
         poison(v, "displayName", "app")
     });
-    let o = Command::new(env!("CARGO_BIN_EXE_trustmap"))
-        .current_dir(&root)
-        .args(["sweep", "--config", "sweep.toml", "--out", "hostile-out"])
-        .args(["--format", "jsonl,json,sarif,csv,md,html"])
-        .output()
-        .unwrap();
+    let o = sweep_every_format(&root, "hostile-out");
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(0), "{stderr}");
     assert!(!stderr.contains('\u{1b}') && !stderr.contains('\u{202e}'));
