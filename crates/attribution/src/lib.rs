@@ -179,7 +179,8 @@ fn identifiers_of(n: &Node) -> Identifiers<'_> {
             Identifier::GithubApp(v) => idf.github_apps.push(v),
             Identifier::GithubUser(v) => idf.github_users.push(v),
             Identifier::EntraTenant(v) => idf.entra_tenants.push(v),
-            Identifier::EntraApp(v) => idf.oauth_clients.push(v),
+            Identifier::EntraApp(v) | Identifier::OauthClient(v) => idf.oauth_clients.push(v),
+            Identifier::GcpProject(v) => idf.gcp_projects.push(v),
             Identifier::Email(v) => idf.emails.push(v),
             // A host (webhook target, app URL) matches email_domains at any level:
             // hooks.acme.example counts as acme.example.

@@ -26,6 +26,8 @@ pub enum Identifier {
     EntraApp(String),
     GcpProject(String),
     GcpKey(String),
+    /// An OAuth client id (a Google OAuth app users granted access, in Workspace).
+    OauthClient(String),
     K8sCluster(String),
     Email(String),
     /// A host or domain (webhook target, app URL); matches `email_domains` at any level.
@@ -53,6 +55,7 @@ const KINDS: &[(&str, Make)] = &[
     ("entra_app", Identifier::EntraApp),
     ("gcp_project", Identifier::GcpProject),
     ("gcp_key", Identifier::GcpKey),
+    ("oauth_client", Identifier::OauthClient),
     ("k8s_cluster", Identifier::K8sCluster),
     ("email", Identifier::Email),
     ("domain", Identifier::Domain),
@@ -75,6 +78,7 @@ impl Identifier {
             Identifier::EntraApp(_) => "entra_app",
             Identifier::GcpProject(_) => "gcp_project",
             Identifier::GcpKey(_) => "gcp_key",
+            Identifier::OauthClient(_) => "oauth_client",
             Identifier::K8sCluster(_) => "k8s_cluster",
             Identifier::Email(_) => "email",
             Identifier::Domain(_) => "domain",
@@ -97,6 +101,7 @@ impl Identifier {
             | Identifier::EntraApp(v)
             | Identifier::GcpProject(v)
             | Identifier::GcpKey(v)
+            | Identifier::OauthClient(v)
             | Identifier::K8sCluster(v)
             | Identifier::Email(v)
             | Identifier::Domain(v)

@@ -60,6 +60,8 @@ pub struct Matchers {
     pub entra_tenants: Vec<String>,
     /// The partner's OAuth client ids (Entra appIds, Google OAuth clients).
     pub oauth_clients: Vec<String>,
+    /// Google Cloud projects of the partner (its service accounts live there).
+    pub gcp_projects: Vec<String>,
     pub name_patterns: Vec<String>,
     pub tags: BTreeMap<String, String>,
 }
@@ -151,6 +153,7 @@ pub struct Identifiers<'a> {
     pub github_users: Vec<&'a str>,
     pub entra_tenants: Vec<&'a str>,
     pub oauth_clients: Vec<&'a str>,
+    pub gcp_projects: Vec<&'a str>,
     pub emails: Vec<&'a str>,
     pub tags: Vec<(&'a str, &'a str)>,
 }
@@ -220,13 +223,14 @@ impl Registry {
                 *e = (strength, what);
             }
         };
-        let fields: [(&str, &Vec<&str>); 6] = [
+        let fields: [(&str, &Vec<&str>); 7] = [
             ("aws_accounts", &ids.aws_accounts),
             ("github_orgs", &ids.github_orgs),
             ("github_apps", &ids.github_apps),
             ("github_users", &ids.github_users),
             ("entra_tenants", &ids.entra_tenants),
             ("oauth_clients", &ids.oauth_clients),
+            ("gcp_projects", &ids.gcp_projects),
         ];
         for (field, values) in fields {
             for v in values {
@@ -327,13 +331,14 @@ impl Registry {
             .chain(self.owners.iter().map(|o| &o.matchers))
             .collect();
         for (subject, m) in all.into_iter().enumerate() {
-            let lists: [(&'static str, &Vec<String>); 7] = [
+            let lists: [(&'static str, &Vec<String>); 8] = [
                 ("aws_accounts", &m.aws_accounts),
                 ("github_orgs", &m.github_orgs),
                 ("github_apps", &m.github_apps),
                 ("github_users", &m.github_users),
                 ("entra_tenants", &m.entra_tenants),
                 ("oauth_clients", &m.oauth_clients),
+                ("gcp_projects", &m.gcp_projects),
                 ("email_domains", &m.email_domains),
             ];
             for (field, values) in lists {

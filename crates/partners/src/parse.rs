@@ -74,6 +74,8 @@ struct MatchDef {
     #[serde(default)]
     oauth_clients: Vec<String>,
     #[serde(default)]
+    gcp_projects: Vec<Spanned<String>>,
+    #[serde(default)]
     name_patterns: Vec<Spanned<String>>,
     #[serde(default)]
     tags: BTreeMap<String, String>,
@@ -170,6 +172,17 @@ impl Parse<'_> {
                 ));
             }
         }
+        for p in &m.gcp_projects {
+            if !is_gcp_project_id(p.get_ref()) {
+                return Err(self.err(
+                    p.span().start,
+                    format!(
+                        "{owner}, field `match.gcp_projects`: {:?} is not a Google Cloud project id (6 to 30 lowercase letters, digits and hyphens, starting with a letter)",
+                        p.get_ref()
+                    ),
+                ));
+            }
+        }
         let mut patterns = Vec::new();
         for p in m.name_patterns {
             glob(p.get_ref()).map_err(|e| {
@@ -196,6 +209,11 @@ impl Parse<'_> {
                 .map(Spanned::into_inner)
                 .collect(),
             oauth_clients: m.oauth_clients,
+            gcp_projects: m
+                .gcp_projects
+                .into_iter()
+                .map(Spanned::into_inner)
+                .collect(),
             name_patterns: patterns,
             tags: m.tags,
         })
@@ -298,4 +316,18 @@ impl Parse<'_> {
         }
         Ok(owners)
     }
+}
+
+/// A project id as Google allows them (a project number, all digits, is accepted too: it
+/// names the same project in principal URLs).
+fn is_gcp_project_id(p: &str) -> bool {
+    let b = p.as_bytes();
+    if !b.is_empty() && b.iter().all(u8::is_ascii_digit) {
+        return true;
+    }
+    (6..=30).contains(&b.len())
+        && b[0].is_ascii_lowercase()
+        && b.last().is_some_and(|c| *c != b'-')
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
 }

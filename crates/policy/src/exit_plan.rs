@@ -37,6 +37,23 @@ fn action(kind: NodeKind, subtype: &str) -> &'static str {
         }
         (_, "entra_client_secret") => "Delete the client secret from the app registration",
         (_, "entra_certificate") => "Delete the certificate from the app registration",
+        (_, "gcp_service_account") => "Disable, then delete the service account",
+        (_, "gcp_service_account_key") => "Disable, then delete the key",
+        (
+            _,
+            "gcp_user"
+            | "gcp_group"
+            | "gcp_domain"
+            | "gcp_public"
+            | "gcp_workforce_identity"
+            | "gcp_external_service_account",
+        ) => "Remove its IAM bindings",
+        (_, "gcp_workload_identity_pool") => {
+            "Remove the pool's IAM bindings, or disable the provider that trusts the partner"
+        }
+        (_, "workspace_oauth_app") => {
+            "Block the app in the Admin console (App access control) and revoke users' tokens"
+        }
         (NodeKind::Credential, _) => "Revoke the credential",
         _ => "Disable or delete it",
     }
@@ -65,6 +82,9 @@ fn system_of(kind: NodeKind, id: &str, account: Option<&str>, path: &str) -> Str
         (_, "aws") => format!("AWS account {account}"),
         (_, "github") => format!("GitHub organisation {account}"),
         (_, "entra") => format!("Entra ID tenant {account}"),
+        (_, "gcp") if account.contains('/') => format!("Google Cloud {account}"),
+        (_, "gcp") => format!("Google Cloud project {account}"),
+        (_, "workspace") => format!("Google Workspace {account}"),
         (_, p) => format!("{p} {account}"),
     }
 }

@@ -111,6 +111,31 @@ const ENTRA_ADMIN_PERMISSIONS: &[&str] = &[
     "full_access_as_app",
 ];
 
+/// Google Cloud roles and Workspace OAuth scopes that are administration in all but name (the
+/// basic roles, acting as any service account, full Gmail, Drive or directory access). Roles
+/// named `*Admin` count through the generic rule.
+pub fn is_google_admin(scope: &str) -> bool {
+    const ROLES: &[&str] = &[
+        "roles/owner",
+        "roles/editor",
+        "roles/iam.serviceAccountTokenCreator",
+        "roles/iam.serviceAccountUser",
+        "roles/iam.workloadIdentityUser",
+    ];
+    const OAUTH: &[&str] = &[
+        "https://mail.google.com/",
+        "https://www.googleapis.com/auth/drive",
+        "https://www.googleapis.com/auth/cloud-platform",
+        "https://www.googleapis.com/auth/gmail.modify",
+    ];
+    if let Some(role) = scope.strip_prefix("gcp:") {
+        return ROLES.contains(&role);
+    }
+    scope.strip_prefix("oauth:").is_some_and(|s| {
+        OAUTH.contains(&s) || s.starts_with("https://www.googleapis.com/auth/admin.")
+    })
+}
+
 /// The permission of an `entra:<resource>:<permission>` scope.
 fn entra_permission(scope: &str) -> Option<&str> {
     scope

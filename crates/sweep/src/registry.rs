@@ -13,6 +13,8 @@ pub const CONNECTOR_TYPES: &[&str] = &[
     "github",
     #[cfg(feature = "entra")]
     "entra",
+    #[cfg(feature = "gcp")]
+    "gcp",
 ];
 
 /// Types that exist but that this build may leave out: (type, cargo feature).
@@ -20,6 +22,7 @@ const OPTIONAL_TYPES: &[(&str, &str)] = &[
     ("aws-iam", "aws-iam"),
     ("github", "github"),
     ("entra", "entra"),
+    ("gcp", "gcp"),
 ];
 
 /// Why a `[[connectors]]` table built no connector.
@@ -64,6 +67,11 @@ pub fn build_connector(
         )?),
         #[cfg(feature = "entra")]
         "entra" => Box::new(trustmap_connector_entra::EntraConnector::new(
+            name,
+            parse_config(table)?,
+        )?),
+        #[cfg(feature = "gcp")]
+        "gcp" => Box::new(trustmap_connector_gcp::GcpConnector::new(
             name,
             parse_config(table)?,
         )?),

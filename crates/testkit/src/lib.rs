@@ -12,6 +12,7 @@ pub mod browser;
 pub mod corpus;
 pub mod entra;
 pub mod estate;
+pub mod gcp;
 pub mod git;
 pub mod github;
 pub mod http;

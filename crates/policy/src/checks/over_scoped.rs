@@ -10,6 +10,7 @@ pub struct OverScoped;
 /// Wildcards and admin: what makes any grant of it serious.
 pub fn is_wildcard(scope: &str) -> bool {
     crate::util::is_entra_admin(scope)
+        || crate::util::is_google_admin(scope)
         || scope == "*"
         || scope.ends_with(":*")
         || scope.contains(":*:")

@@ -14,7 +14,19 @@ fn open_federation(
     principal: &str,
     conditions: &std::collections::BTreeMap<String, String>,
 ) -> bool {
+    // Google's `allUsers` and `allAuthenticatedUsers`: anyone at all.
+    if principal == "gcp:allUsers" || principal == "gcp:allAuthenticatedUsers" {
+        return true;
+    }
     if !principal.starts_with("oidc:") {
+        return false;
+    }
+    // A workload identity provider's attribute condition, or a pool principal narrowed to an
+    // attribute, restricts who comes in as a `sub` condition does.
+    if conditions
+        .keys()
+        .any(|k| k == "attribute_condition" || k.starts_with("attribute."))
+    {
         return false;
     }
     let sub = conditions
@@ -67,7 +79,18 @@ impl Check for UnknownExternalAccess {
                 }
                 _ => to.id.clone(),
             };
-            let (severity, title) = if open {
+            let public = to.id.starts_with("gcp:all");
+            let (severity, title) = if public {
+                let who = if to.id == "gcp:allUsers" {
+                    "anyone on the internet"
+                } else {
+                    "anyone with a Google account"
+                };
+                (
+                    Severity::Critical,
+                    format!("{} granted to {}: {who}", from.scopes.join(", "), to.name),
+                )
+            } else if open {
                 (
                     Severity::Critical,
                     format!(
@@ -91,7 +114,9 @@ impl Check for UnknownExternalAccess {
                     severity,
                     node: from,
                     title,
-                    remediation: if open {
+                    remediation: if public {
+                        format!("Remove the bindings of {} unless the resources are meant to be public.", to.name)
+                    } else if open {
                         "Add a `sub` condition naming the exact repositories and branches (or workloads) allowed to assume it.".into()
                     } else {
                         "Find who this principal belongs to: register it under its partner in partners.toml, or remove the trust.".into()
