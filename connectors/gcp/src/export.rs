@@ -118,6 +118,18 @@ pub fn load(
     if let Some(f) = &files.oauth_tokens {
         inv.tokens = read(f, "items")?;
     }
+    // Users' grants name the users: their domain is the Workspace's, as live reads it from
+    // the directory.
+    if inv.workspace_domain.is_none() {
+        let mut counts: std::collections::BTreeMap<String, usize> =
+            std::collections::BTreeMap::new();
+        for t in &inv.tokens {
+            if let Some((_, d)) = t.user_key.as_deref().and_then(|u| u.rsplit_once('@')) {
+                *counts.entry(d.to_ascii_lowercase()).or_default() += 1;
+            }
+        }
+        inv.workspace_domain = counts.into_iter().max_by_key(|(_, n)| *n).map(|(d, _)| d);
+    }
     match &files.workload_identity_providers {
         Some(f) => {
             inv.providers = read(f, "workloadIdentityPoolProviders")?;

@@ -658,7 +658,7 @@ impl<'a> Observer<'a> {
             let mut i = IdentityObs {
                 id: id.clone(),
                 kind: "gcp_workload_identity_pool".into(),
-                name: format!("{short} (workload identity pool)"),
+                name: short.clone(),
                 provider: "gcp".into(),
                 account: Some(project.clone()),
                 created: None,

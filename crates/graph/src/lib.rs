@@ -183,6 +183,9 @@ fn credential_node(o: trustmap_model::CredentialObs) -> Node {
 /// The hint a rule sets to the client id found next to a client secret.
 pub const ENTRA_CLIENT_ID_HINT: &str = "client_id";
 
+/// The hint the service-account key rule sets to the key file's `private_key_id`.
+pub const GCP_KEY_ID_HINT: &str = "private_key_id";
+
 /// A leak's place: `secret:<digest>@<path>`, one node per secret and path.
 fn secret_node(o: trustmap_model::SecretObs) -> Node {
     let id = format!("secret:{}@{}", o.digest, o.path);
@@ -365,6 +368,7 @@ impl Graph {
     fn link_leaks(&mut self) {
         let mut by_digest: HashMap<String, Vec<usize>> = HashMap::new();
         let mut by_last8: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut by_gcp_key: HashMap<String, Vec<usize>> = HashMap::new();
         let mut app_secrets: HashMap<String, Vec<usize>> = HashMap::new();
         let mut apps: HashMap<String, Vec<usize>> = HashMap::new();
         for (i, n) in self.nodes.iter().enumerate() {
@@ -384,6 +388,12 @@ impl Graph {
                 for ident in &n.identifiers {
                     match ident {
                         Identifier::Last8(l8) => by_last8.entry(l8.clone()).or_default().push(i),
+                        Identifier::GcpKey(k) => {
+                            by_gcp_key
+                                .entry(k.to_ascii_lowercase())
+                                .or_default()
+                                .push(i);
+                        }
                         other => by_digest
                             .entry(Secret::new(other.value()).digest())
                             .or_default()
@@ -407,6 +417,16 @@ impl Graph {
                 .push(l);
             for &c in by_digest.get(&secret.digest).into_iter().flatten() {
                 links.push((l, c));
+            }
+            // A Google service-account key file names its key (`private_key_id`).
+            if let Some(k) = secret.hints.get(GCP_KEY_ID_HINT) {
+                for &c in by_gcp_key
+                    .get(&k.to_ascii_lowercase())
+                    .into_iter()
+                    .flatten()
+                {
+                    links.push((l, c));
+                }
             }
             if let Some(l8) = secret.hints.get("token_last_eight") {
                 for &c in by_last8.get(l8).into_iter().flatten() {

@@ -36,8 +36,8 @@ pub use identifier::{Identifier, IdentifierParseError};
 pub use leak::{leak_id, leaked_secret_finding, Leak, DEFAULT_LEAK_REMEDIATION};
 pub use memory::{Memory, PartnerChange, PartnerState, RememberedNode};
 pub use observation::{
-    is_key_like_kind, CredentialObs, EdgeKind, EdgeObs, ExternalPrincipalObs, IdentityObs,
-    Observation, Provenance, Revocation, SecretObs, KEY_LIKE_KINDS,
+    is_key_like_kind, is_person_kind, CredentialObs, EdgeKind, EdgeObs, ExternalPrincipalObs,
+    IdentityObs, Observation, Provenance, Revocation, SecretObs, KEY_LIKE_KINDS,
 };
 pub use progress::{NoProgress, Progress};
 pub use secret::{redact, Secret, SecretMatch};

@@ -250,6 +250,15 @@ pub const KEY_LIKE_KINDS: &[&str] = &[
     "k8s_service_account_token",
 ];
 
+/// Identity kinds that are people (or groups and domains of them) holding access directly:
+/// IAM bindings of users. Of the estate's own domain they are staff, which no check is about.
+pub const PERSON_KINDS: &[&str] = &["gcp_user", "gcp_group", "gcp_domain"];
+
+/// Whether an identity of this kind is a person (see [`PERSON_KINDS`]).
+pub fn is_person_kind(kind: &str) -> bool {
+    PERSON_KINDS.contains(&kind)
+}
+
 /// Whether an identity of this kind is a key (see [`KEY_LIKE_KINDS`]).
 pub fn is_key_like_kind(kind: &str) -> bool {
     KEY_LIKE_KINDS.contains(&kind)

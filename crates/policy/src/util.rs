@@ -28,9 +28,18 @@ pub fn allowed_by(scope: &str, allowed: &[String]) -> bool {
     })
 }
 
-/// Nodes that carry access: identities and credentials.
+/// Nodes that carry access: identities and credentials. People of the estate's own domains
+/// (staff bound in IAM) are not: trustmap is about non-human and outside access.
 pub fn is_access(n: &Node) -> bool {
-    matches!(n.kind, NodeKind::Identity | NodeKind::Credential)
+    matches!(n.kind, NodeKind::Identity | NodeKind::Credential) && !is_staff(n)
+}
+
+/// A person of the estate's own domain (`[sweep] internal`, the Workspace's domain).
+pub fn is_staff(n: &Node) -> bool {
+    trustmap_model::is_person_kind(&n.subtype)
+        && n.attribution
+            .as_ref()
+            .is_some_and(|a| a.owner == trustmap_model::Attributee::Internal)
 }
 
 /// A credential for the age and use checks: a credential node, or an identity that is itself

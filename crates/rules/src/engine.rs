@@ -436,6 +436,16 @@ impl Engine {
             let Ok(secret) = std::str::from_utf8(m.as_bytes()) else {
                 continue;
             };
+            // A generic rule's key that names an identifier (`private_key_id`, `secretId`)
+            // holds the id of a secret, which is public, not the secret.
+            if rule.generic {
+                let whole = caps
+                    .get(0)
+                    .map_or(&[][..], |w| &window[w.start()..m.start()]);
+                if filters::key_names_an_id(whole) {
+                    continue;
+                }
+            }
             let Some((hints, entropy)) = self.accept(rule, secret) else {
                 continue;
             };

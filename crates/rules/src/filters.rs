@@ -138,6 +138,24 @@ pub fn is_placeholder(secret: &str) -> bool {
 }
 
 /// Extra checks for generic `key = value` rules, whose values are mostly not secrets.
+/// Whether the key of a `key = "value"` match (the text before the value) ends in an id:
+/// `private_key_id`, `secret-id`, `SecretKeyId`, `"client_secret_id":`.
+pub fn key_names_an_id(key: &[u8]) -> bool {
+    let name: Vec<u8> = key
+        .iter()
+        .rev()
+        .skip_while(|b| !b.is_ascii_alphanumeric())
+        .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+        .copied()
+        .collect();
+    // `name` is reversed: an id suffix is `di` after a separator, or `dI` in camel case.
+    match name.as_slice() {
+        [b'd' | b'D', b'i' | b'I', sep, ..] if matches!(sep, b'_' | b'-' | b'.') => true,
+        [b'd', b'I', next, ..] => next.is_ascii_lowercase(),
+        _ => false,
+    }
+}
+
 pub fn generic_value_is_plausible(value: &str) -> bool {
     let v = value.as_bytes();
     if v.len() < 8 {
@@ -254,6 +272,26 @@ mod tests {
         }
         for real in ["Zq8rVb3kLm2NpT6wYx1c", "s3cr3t-Pa55w0rd!"] {
             assert!(!is_placeholder(real), "{real} is not a placeholder");
+        }
+    }
+
+    #[test]
+    fn keys_that_name_an_id_are_recognised() {
+        for k in [
+            &b"\"private_key_id\": \""[..],
+            b"SECRET_KEY_ID=\"",
+            b"secretKeyId: '",
+            b"client-secret-id = \"",
+        ] {
+            assert!(key_names_an_id(k), "{}", String::from_utf8_lossy(k));
+        }
+        for k in [
+            &b"\"private_key\": \""[..],
+            b"SECRET_KEY=\"",
+            b"clientSecret: '",
+            b"secret_valid = \"",
+        ] {
+            assert!(!key_names_an_id(k), "{}", String::from_utf8_lossy(k));
         }
     }
 

@@ -13,6 +13,7 @@ pub mod corpus;
 pub mod entra;
 pub mod estate;
 pub mod gcp;
+pub mod gcplocal;
 pub mod git;
 pub mod github;
 pub mod http;

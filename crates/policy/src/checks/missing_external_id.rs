@@ -20,7 +20,13 @@ impl Check for MissingExternalId {
                 .attribution
                 .as_ref()
                 .is_some_and(|a| a.partner().is_some());
-            if !to.id.starts_with("aws-account:") || !third_party || !from.active {
+            // ExternalId is an AWS trust-policy condition: other clouds trusting an AWS account
+            // (a Google workload identity provider) have no such thing.
+            if !to.id.starts_with("aws-account:")
+                || !from.id.starts_with("aws:")
+                || !third_party
+                || !from.active
+            {
                 continue;
             }
             if e.conditions

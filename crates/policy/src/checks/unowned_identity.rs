@@ -21,6 +21,7 @@ impl Check for UnownedIdentity {
             .filter(|n| {
                 n.kind == NodeKind::Identity
                     && n.active
+                    && !crate::util::is_staff(n)
                     && n.attribution
                         .as_ref()
                         .is_none_or(|a| a.owner == trustmap_model::Attributee::Internal)
