@@ -118,17 +118,8 @@ pub fn load(
     if let Some(f) = &files.oauth_tokens {
         inv.tokens = read(f, "items")?;
     }
-    // Users' grants name the users: their domain is the Workspace's, as live reads it from
-    // the directory.
     if inv.workspace_domain.is_none() {
-        let mut counts: std::collections::BTreeMap<String, usize> =
-            std::collections::BTreeMap::new();
-        for t in &inv.tokens {
-            if let Some((_, d)) = t.user_key.as_deref().and_then(|u| u.rsplit_once('@')) {
-                *counts.entry(d.to_ascii_lowercase()).or_default() += 1;
-            }
-        }
-        inv.workspace_domain = counts.into_iter().max_by_key(|(_, n)| *n).map(|(d, _)| d);
+        inv.workspace_domain = domain_of_users(&inv.tokens);
     }
     match &files.workload_identity_providers {
         Some(f) => {
@@ -150,7 +141,24 @@ pub fn load(
             }
         }
     }
-    // Every project the exports name is the estate's: the accounts' own and the policies'.
+    estate_projects(&mut inv);
+    Ok(inv)
+}
+
+/// Users' grants name the users: their (most common) domain is the Workspace's, as live
+/// reads it from the directory.
+fn domain_of_users(tokens: &[crate::inventory::Token]) -> Option<String> {
+    let mut counts: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+    for t in tokens {
+        if let Some((_, d)) = t.user_key.as_deref().and_then(|u| u.rsplit_once('@')) {
+            *counts.entry(d.to_ascii_lowercase()).or_default() += 1;
+        }
+    }
+    counts.into_iter().max_by_key(|(_, n)| *n).map(|(d, _)| d)
+}
+
+/// Every project the exports name is the estate's: the accounts' own and the policies'.
+fn estate_projects(inv: &mut Inventory) {
     for sa in &inv.service_accounts {
         let p = sa.project();
         if !p.is_empty() && !inv.projects.iter().any(|x| x.project_id == p) {
@@ -205,7 +213,6 @@ pub fn load(
             });
         }
     }
-    Ok(inv)
 }
 
 fn put<T: serde::Serialize + ?Sized>(file: &Path, value: &T) -> std::io::Result<()> {

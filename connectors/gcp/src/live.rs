@@ -470,10 +470,18 @@ impl Google {
                 "iam.serviceAccounts.list (roles/iam.securityReviewer)",
             )?
             .unwrap_or_default();
+        self.pools(&id, &mut read).await?;
+        self.progress.advance(1);
+        Ok(read)
+    }
+
+    /// A project's workload identity pools and their providers (a refusal of either means
+    /// whom the pools trust is not known: `providers_read` is false).
+    async fn pools(&self, id: &str, read: &mut ProjectRead) -> Result<(), ConnectorError> {
         let url = format!(
             "{}/v1/projects/{}/locations/global/workloadIdentityPools?pageSize=100",
             self.endpoints.iam,
-            enc(&id)
+            enc(id)
         );
         let r = self.list::<Value>(&url, "workloadIdentityPools").await;
         match self.soft(
@@ -502,8 +510,7 @@ impl Google {
                 }
             }
         }
-        self.progress.advance(1);
-        Ok(read)
+        Ok(())
     }
 
     /// Each account's user-managed keys, `concurrency` accounts at a time.

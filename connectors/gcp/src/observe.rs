@@ -508,7 +508,12 @@ impl<'a> Observer<'a> {
             Self::apply_held(&mut i, self.held.get(&id));
             self.out.push(Observation::Identity(i));
         }
-        // Accounts bound somewhere but not listed (an export without that project's list).
+        self.unlisted_accounts();
+        self.keys(&disabled);
+    }
+
+    /// Accounts bound somewhere but not listed (an export without that project's list).
+    fn unlisted_accounts(&mut self) {
         let listed: BTreeSet<String> = self.accounts.keys().map(|e| self.sa_node(e)).collect();
         let unlisted: Vec<String> = self
             .held
@@ -537,6 +542,10 @@ impl<'a> Observer<'a> {
             Self::apply_held(&mut i, self.held.get(&id));
             self.out.push(Observation::Identity(i));
         }
+    }
+
+    /// Our accounts' user-managed keys (a key of a disabled account grants nothing).
+    fn keys(&mut self, disabled: &BTreeSet<String>) {
         for k in &self.inv.keys {
             let Some((email, key_id)) = k.parts() else {
                 continue;
@@ -715,46 +724,11 @@ impl<'a> Observer<'a> {
         // `*` (every identity of the pool) restricts nothing; a subject or attribute does.
         let narrow: Vec<&String> = selectors.iter().filter(|s| s.as_str() != "*").collect();
         let everyone = narrow.len() < selectors.len();
-        if let Some(aws) = &p.aws {
-            let target = format!("aws-account:{}", aws.account_id);
-            self.external(
-                target.clone(),
-                "aws_account",
-                aws.account_id.clone(),
-                vec![Identifier::AwsAccount(aws.account_id.clone())],
-                "workloadIdentityProviders",
-            );
-            if !everyone {
-                conditions.insert("principal".into(), join_refs(&narrow));
-            }
-            self.edge(
-                pool_id,
-                &target,
-                EdgeKind::Trusts,
-                conditions,
-                "workloadIdentityProviders",
-            );
+        if p.oidc.is_none() {
+            self.non_oidc_trust(pool_id, p, conditions, (everyone, &narrow));
             return;
         }
-        let Some(oidc) = &p.oidc else {
-            let target = format!("saml:{}", p.name.rsplit('/').next().unwrap_or(&p.name));
-            let label = p.display_name.clone().unwrap_or_else(|| target.clone());
-            self.external(
-                target.clone(),
-                "saml_idp",
-                label,
-                vec![],
-                "workloadIdentityProviders",
-            );
-            self.edge(
-                pool_id,
-                &target,
-                EdgeKind::Trusts,
-                conditions,
-                "workloadIdentityProviders",
-            );
-            return;
-        };
+        let Some(oidc) = &p.oidc else { return };
         let issuer = oidc.issuer_uri.trim_end_matches('/').to_string();
         let host = host_of(&issuer);
         for s in &narrow {
@@ -768,6 +742,73 @@ impl<'a> Observer<'a> {
         if everyone {
             conditions.retain(|k, _| !k.ends_with(":sub") && !k.starts_with("attribute."));
         }
+        let target = self.oidc_target(&issuer, &host, &conditions, p);
+        conditions.insert("issuer".into(), issuer);
+        self.edge(
+            pool_id,
+            &target,
+            EdgeKind::Trusts,
+            conditions,
+            "workloadIdentityProviders",
+        );
+    }
+
+    /// An AWS provider trusts the account; a SAML provider its identity provider.
+    fn non_oidc_trust(
+        &mut self,
+        pool_id: &str,
+        p: &Provider,
+        mut conditions: BTreeMap<String, String>,
+        (everyone, narrow): (bool, &[&String]),
+    ) {
+        if let Some(aws) = &p.aws {
+            let target = format!("aws-account:{}", aws.account_id);
+            self.external(
+                target.clone(),
+                "aws_account",
+                aws.account_id.clone(),
+                vec![Identifier::AwsAccount(aws.account_id.clone())],
+                "workloadIdentityProviders",
+            );
+            if !everyone {
+                conditions.insert("principal".into(), join_refs(narrow));
+            }
+            self.edge(
+                pool_id,
+                &target,
+                EdgeKind::Trusts,
+                conditions,
+                "workloadIdentityProviders",
+            );
+            return;
+        }
+        let target = format!("saml:{}", p.name.rsplit('/').next().unwrap_or(&p.name));
+        let label = p.display_name.clone().unwrap_or_else(|| target.clone());
+        self.external(
+            target.clone(),
+            "saml_idp",
+            label,
+            vec![],
+            "workloadIdentityProviders",
+        );
+        self.edge(
+            pool_id,
+            &target,
+            EdgeKind::Trusts,
+            conditions,
+            "workloadIdentityProviders",
+        );
+    }
+
+    /// Whom an OIDC provider lets in: a GitHub repository or organisation its selector or
+    /// attribute condition names, else the issuer itself (anyone it serves).
+    fn oidc_target(
+        &mut self,
+        issuer: &str,
+        host: &str,
+        conditions: &BTreeMap<String, String>,
+        p: &Provider,
+    ) -> String {
         let github = issuer.eq_ignore_ascii_case(GITHUB_ISSUER);
         let condition = p.attribute_condition.clone().unwrap_or_default();
         let repo = conditions
@@ -788,7 +829,7 @@ impl<'a> Observer<'a> {
                     .map(|c| c[1].to_string())
             })
             .filter(|_| github);
-        let target = if let Some(repo) = repo {
+        if let Some(repo) = repo {
             let org = repo.split('/').next().unwrap_or(&repo).to_string();
             let id = format!("github-repo:{repo}");
             self.external(
@@ -814,20 +855,12 @@ impl<'a> Observer<'a> {
             self.external(
                 id.clone(),
                 "oidc_issuer",
-                issuer.clone(),
+                issuer.to_string(),
                 vec![],
                 "workloadIdentityProviders",
             );
             id
-        };
-        conditions.insert("issuer".into(), issuer);
-        self.edge(
-            pool_id,
-            &target,
-            EdgeKind::Trusts,
-            conditions,
-            "workloadIdentityProviders",
-        );
+        }
     }
 
     /// `can_assume` edges, and the accounts' roles added to whoever can act as them.

@@ -361,16 +361,17 @@ impl Graph {
         g
     }
 
-    /// `same_secret_as` between leaks and the inventory credentials they reveal (by digest of
-    /// an identifier, a GitHub token's last eight characters, or an Entra client secret's
-    /// application: its client secrets, else the application itself), and between leaks of
-    /// one secret in several places.
-    fn link_leaks(&mut self) {
-        let mut by_digest: HashMap<String, Vec<usize>> = HashMap::new();
-        let mut by_last8: HashMap<String, Vec<usize>> = HashMap::new();
-        let mut by_gcp_key: HashMap<String, Vec<usize>> = HashMap::new();
-        let mut app_secrets: HashMap<String, Vec<usize>> = HashMap::new();
-        let mut apps: HashMap<String, Vec<usize>> = HashMap::new();
+    /// What leaks can be tied to, indexed: credentials by identifier digest, token tail and
+    /// Google key id; Entra client secrets and applications by appId.
+    fn leak_targets(&self) -> LeakTargets {
+        let mut t = LeakTargets::default();
+        let LeakTargets {
+            by_digest,
+            by_last8,
+            by_gcp_key,
+            app_secrets,
+            apps,
+        } = &mut t;
         for (i, n) in self.nodes.iter().enumerate() {
             for ident in &n.identifiers {
                 if let Identifier::EntraApp(app) = ident {
@@ -402,6 +403,21 @@ impl Graph {
                 }
             }
         }
+        t
+    }
+
+    /// `same_secret_as` between leaks and the inventory credentials they reveal (by digest of
+    /// an identifier, a GitHub token's last eight characters, or an Entra client secret's
+    /// application: its client secrets, else the application itself), and between leaks of
+    /// one secret in several places.
+    fn link_leaks(&mut self) {
+        let LeakTargets {
+            by_digest,
+            by_last8,
+            by_gcp_key,
+            app_secrets,
+            apps,
+        } = self.leak_targets();
         let leaks: Vec<usize> = (0..self.nodes.len())
             .filter(|&i| self.nodes[i].kind == NodeKind::SecretLocation)
             .collect();
@@ -456,4 +472,14 @@ impl Graph {
             }
         }
     }
+}
+
+/// See [`Graph::leak_targets`].
+#[derive(Default)]
+struct LeakTargets {
+    by_digest: HashMap<String, Vec<usize>>,
+    by_last8: HashMap<String, Vec<usize>>,
+    by_gcp_key: HashMap<String, Vec<usize>>,
+    app_secrets: HashMap<String, Vec<usize>>,
+    apps: HashMap<String, Vec<usize>>,
 }

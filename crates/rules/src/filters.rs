@@ -150,7 +150,7 @@ pub fn key_names_an_id(key: &[u8]) -> bool {
         .collect();
     // `name` is reversed: an id suffix is `di` after a separator, or `dI` in camel case.
     match name.as_slice() {
-        [b'd' | b'D', b'i' | b'I', sep, ..] if matches!(sep, b'_' | b'-' | b'.') => true,
+        [b'd' | b'D', b'i' | b'I', b'_' | b'-' | b'.', ..] => true,
         [b'd', b'I', next, ..] => next.is_ascii_lowercase(),
         _ => false,
     }

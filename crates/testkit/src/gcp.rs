@@ -162,6 +162,16 @@ pub fn estate() -> Estate {
             "displayName": id, "parent": format!("organizations/{ORG}")
         }));
     }
+    policies(&mut e);
+    accounts(&mut e);
+    federation(&mut e);
+    workspace(&mut e);
+    e
+}
+
+/// Bindings: the project's members, an impersonation grant, a public bucket, the
+/// organisation's conditional grant, and the data project's.
+fn policies(e: &mut Estate) {
     let github = format!(
         "principalSet://iam.googleapis.com/{}/attribute.repository/acme-analytics/pipelines",
         pool_name("github-pool")
@@ -240,6 +250,10 @@ pub fn estate() -> Estate {
             &["serviceAccount:acme-export@corp-prod.iam.gserviceaccount.com"],
         )],
     ));
+}
+
+/// Our service accounts and their keys (one system-managed: Google's own).
+fn accounts(e: &mut Estate) {
     e.accounts.insert(
         PROD.into(),
         vec![
@@ -292,6 +306,10 @@ pub fn estate() -> Estate {
             "USER_MANAGED",
         )],
     );
+}
+
+/// Workload identity pools and their providers.
+fn federation(e: &mut Estate) {
     e.pools.insert(
         PROD.into(),
         ["github-pool", "open-pool", "aws-pool"]
@@ -315,6 +333,10 @@ pub fn estate() -> Estate {
         "attributeMapping": {"google.subject": "assertion.arn"},
         "aws": {"accountId": OLDCO_AWS}
     })]);
+}
+
+/// The Workspace's users and their grants.
+fn workspace(e: &mut Estate) {
     e.users = vec![
         "alice@corp.example".into(),
         "bob@corp.example".into(),
@@ -356,7 +378,6 @@ pub fn estate() -> Estate {
             &["https://mail.google.com/"],
         )],
     );
-    e
 }
 
 /// Write the estate as the offline files gcloud and the Admin SDK produce; returns the
@@ -434,6 +455,12 @@ fn answer(state: &State, req: &Request) -> Response {
             "Request had invalid authentication credentials.",
         );
     }
+    if req.path.starts_with("/admin/") {
+        return admin(state, req);
+    }
+    if req.path.contains("/serviceAccounts") || req.path.contains("/workloadIdentityPools") {
+        return iam(state, req);
+    }
     let e = &state.estate;
     let (path, query) = req.route();
     let path = path.to_string();
@@ -484,6 +511,21 @@ fn answer(state: &State, req: &Request) -> Response {
                 &json!({"version": 3, "etag": "BwX=", "bindings": bindings}),
             )
         }
+        _ => error(
+            404,
+            "NOT_FOUND",
+            &format!("{} {path} is not a method of this server", req.method),
+        ),
+    }
+}
+
+/// IAM: service accounts, their keys, workload identity pools and providers.
+fn iam(state: &State, req: &Request) -> Response {
+    let e = &state.estate;
+    let (path, query) = req.route();
+    let path = path.to_string();
+    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+    match (req.method.as_str(), parts.as_slice()) {
         ("GET", ["v1", "projects", p, "serviceAccounts"]) => page(
             req,
             "accounts",
@@ -526,6 +568,21 @@ fn answer(state: &State, req: &Request) -> Response {
                 100,
             )
         }
+        _ => error(
+            404,
+            "NOT_FOUND",
+            &format!("{} {path} is not a method of this server", req.method),
+        ),
+    }
+}
+
+/// The Admin SDK Directory API: the customer, its users, their tokens.
+fn admin(state: &State, req: &Request) -> Response {
+    let e = &state.estate;
+    let (path, _) = req.route();
+    let path = path.to_string();
+    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+    match (req.method.as_str(), parts.as_slice()) {
         ("GET", ["admin", "directory", "v1", "customers", _]) => Response::json(
             200,
             &json!({"kind": "admin#directory#customer", "id": "C0123abcd", "customerDomain": e.domain}),
