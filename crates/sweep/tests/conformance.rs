@@ -79,6 +79,17 @@ export_dir = \"missing\""
                 )),
             )
         }
+        "gcp" => {
+            std::fs::write(
+                working.join("iam-policies.json"),
+                r#"[{"resource": "//cloudresourcemanager.googleapis.com/projects/corp-prod", "project": "projects/1", "policy": {"bindings": [{"role": "roles/viewer", "members": ["user:bob@acme.example"]}]}}]"#,
+            )
+            .unwrap();
+            (
+                t(r#"iam_policies_file = "work/iam-policies.json""#),
+                t(r#"iam_policies_file = "missing.json""#),
+            )
+        }
         other => panic!("no conformance fixture for connector type {other:?}: add one"),
     }
 }
