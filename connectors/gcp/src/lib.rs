@@ -251,6 +251,10 @@ impl Connector for GcpConnector {
             out.gap(g.clone());
         }
         ctx.check_cancelled()?;
-        out.emit_all(observe::observations(&inv)).await
+        let (obs, gaps) = observe::observe(&inv);
+        for g in gaps {
+            out.gap(g);
+        }
+        out.emit_all(obs).await
     }
 }

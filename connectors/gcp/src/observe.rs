@@ -51,6 +51,8 @@ const GOOGLE_OAUTH_CLIENTS: &[&str] = &[
 enum Member {
     /// Google's, a deleted principal, a convenience member or staff.
     Skip,
+    /// A member prefix this version does not know.
+    Unknown(String),
     OwnServiceAccount(String),
     /// `user:`, `group:`, `domain:` of another domain, or another project's service account.
     Outsider {
@@ -154,12 +156,20 @@ struct Observer<'a> {
     assumes: BTreeSet<(String, String)>,
     /// Pool resource name → the selectors bindings name.
     pools: BTreeMap<String, BTreeSet<String>>,
+    /// Member prefixes this version does not know, with a count: coverage gaps.
+    unknown: BTreeMap<String, usize>,
     out: Vec<Observation>,
     externals: BTreeSet<String>,
 }
 
 /// Every observation an inventory gives, in a stable order.
 pub fn observations(inv: &Inventory) -> Vec<Observation> {
+    observe(inv).0
+}
+
+/// The observations, and the coverage gaps met reading them (binding members of a kind this
+/// version does not know).
+pub fn observe(inv: &Inventory) -> (Vec<Observation>, Vec<String>) {
     let mut internal_projects = BTreeSet::new();
     for p in &inv.projects {
         internal_projects.insert(p.project_id.to_ascii_lowercase());
@@ -189,6 +199,7 @@ pub fn observations(inv: &Inventory) -> Vec<Observation> {
         members: BTreeMap::new(),
         assumes: BTreeSet::new(),
         pools: BTreeMap::new(),
+        unknown: BTreeMap::new(),
         out: Vec::new(),
         externals: BTreeSet::new(),
     };
@@ -202,7 +213,14 @@ pub fn observations(inv: &Inventory) -> Vec<Observation> {
     o.pools();
     o.impersonation();
     o.tokens();
-    o.out
+    let gaps = o
+        .unknown
+        .iter()
+        .map(|(prefix, n)| {
+            format!("IAM policies: {n} binding member(s) of unknown kind `{prefix}:` not read")
+        })
+        .collect();
+    (o.out, gaps)
 }
 
 impl<'a> Observer<'a> {
@@ -313,8 +331,9 @@ impl<'a> Observer<'a> {
                     }
                 }
             }
-            // deleted:, projectOwner:/projectEditor:/projectViewer:, and anything unknown.
-            _ => Member::Skip,
+            // Gone, or the bucket convenience members (the project's own roles).
+            "deleted" | "projectOwner" | "projectEditor" | "projectViewer" => Member::Skip,
+            _ => Member::Unknown(prefix.to_string()),
         }
     }
 
@@ -327,6 +346,10 @@ impl<'a> Observer<'a> {
         for m in &b.members {
             let node = match self.classify(m) {
                 Member::Skip => continue,
+                Member::Unknown(prefix) => {
+                    *self.unknown.entry(prefix).or_default() += 1;
+                    continue;
+                }
                 Member::OwnServiceAccount(email) => self.sa_node(&email),
                 Member::Outsider { kind, value } => {
                     let prefix = m.split_once(':').map_or("", |(p, _)| p);

@@ -412,6 +412,48 @@ async fn a_broken_export_names_the_file_line_and_field() {
         err.message
     );
 
+    // A truncated export is an error naming where it ends.
+    let full = std::fs::read_to_string(dir.path().join("export/iam-policies.json")).unwrap();
+    gcp::write_exports(&gcp::estate(), &dir.path().join("export")).unwrap();
+    std::fs::write(
+        dir.path().join("export/iam-policies.json"),
+        &full[..full.len() / 2],
+    )
+    .unwrap();
+    let run = sweep(
+        &format!("organization = \"{}\"\n{files}", gcp::ORG),
+        dir.path(),
+    )
+    .await;
+    let err = run.result.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Data);
+    assert!(
+        err.message.contains("export/iam-policies.json:"),
+        "{}",
+        err.message
+    );
+    assert!(err.message.contains("EOF while parsing"), "{}", err.message);
+
+    // A member kind this version does not know is a gap, and the rest of the binding is read.
+    let odd = full.replacen(
+        "\"user:analyst@acme.example\"",
+        "\"user:analyst@acme.example\", \"futureKind:x@y\"",
+        1,
+    );
+    assert_ne!(odd, full);
+    std::fs::write(dir.path().join("export/iam-policies.json"), odd).unwrap();
+    let run = sweep(
+        &format!("organization = \"{}\"\n{files}", gcp::ORG),
+        dir.path(),
+    )
+    .await;
+    run.result.as_ref().unwrap();
+    assert_eq!(
+        run.gaps,
+        ["IAM policies: 1 binding member(s) of unknown kind `futureKind:` not read"]
+    );
+    identity(&run.obs, "gcp:member/user:analyst@acme.example");
+
     // Without the providers file, pools are seen but whom they trust is a gap.
     let partial = files
         .lines()

@@ -185,6 +185,8 @@ pub const ENTRA_CLIENT_ID_HINT: &str = "client_id";
 
 /// The hint the service-account key rule sets to the key file's `private_key_id`.
 pub const GCP_KEY_ID_HINT: &str = "private_key_id";
+/// The hint it sets to the key file's `client_email` (the account the key signs in as).
+pub const GCP_ACCOUNT_HINT: &str = "client_email";
 
 /// A leak's place: `secret:<digest>@<path>`, one node per secret and path.
 fn secret_node(o: trustmap_model::SecretObs) -> Node {
@@ -369,10 +371,17 @@ impl Graph {
             by_digest,
             by_last8,
             by_gcp_key,
+            gcp_accounts,
             app_secrets,
             apps,
         } = &mut t;
         for (i, n) in self.nodes.iter().enumerate() {
+            if n.kind == NodeKind::Identity && n.subtype == "gcp_service_account" {
+                gcp_accounts
+                    .entry(n.name.to_ascii_lowercase())
+                    .or_default()
+                    .push(i);
+            }
             for ident in &n.identifiers {
                 if let Identifier::EntraApp(app) = ident {
                     let key = app.to_ascii_lowercase();
@@ -415,6 +424,7 @@ impl Graph {
             by_digest,
             by_last8,
             by_gcp_key,
+            gcp_accounts,
             app_secrets,
             apps,
         } = self.leak_targets();
@@ -434,15 +444,18 @@ impl Graph {
             for &c in by_digest.get(&secret.digest).into_iter().flatten() {
                 links.push((l, c));
             }
-            // A Google service-account key file names its key (`private_key_id`).
-            if let Some(k) = secret.hints.get(GCP_KEY_ID_HINT) {
-                for &c in by_gcp_key
-                    .get(&k.to_ascii_lowercase())
-                    .into_iter()
-                    .flatten()
-                {
-                    links.push((l, c));
-                }
+            // A Google service-account key file names its key (`private_key_id`); a key the
+            // inventory does not list (deleted, or never swept) still ties it to its account.
+            let key = secret
+                .hints
+                .get(GCP_KEY_ID_HINT)
+                .and_then(|k| by_gcp_key.get(&k.to_ascii_lowercase()));
+            let account = secret
+                .hints
+                .get(GCP_ACCOUNT_HINT)
+                .and_then(|e| gcp_accounts.get(&e.to_ascii_lowercase()));
+            for &c in key.or(account).into_iter().flatten() {
+                links.push((l, c));
             }
             if let Some(l8) = secret.hints.get("token_last_eight") {
                 for &c in by_last8.get(l8).into_iter().flatten() {
@@ -480,6 +493,117 @@ struct LeakTargets {
     by_digest: HashMap<String, Vec<usize>>,
     by_last8: HashMap<String, Vec<usize>>,
     by_gcp_key: HashMap<String, Vec<usize>>,
+    /// Our Google service accounts by email.
+    gcp_accounts: HashMap<String, Vec<usize>>,
     app_secrets: HashMap<String, Vec<usize>>,
     apps: HashMap<String, Vec<usize>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use trustmap_model::{CredentialObs, IdentityObs, SecretObs};
+
+    const ACCOUNT: &str = "gcp:corp-prod:sa/deployer@corp-prod.iam.gserviceaccount.com";
+    const KEY: &str = "0123456789abcdef0123456789abcdef01234567";
+
+    fn leak(path: &str, hints: &[(&str, &str)]) -> Observation {
+        Observation::Secret(SecretObs {
+            rule: "gcp-service-account-key".into(),
+            rule_name: "Google Cloud service account key (JSON)".into(),
+            severity: Severity::Critical,
+            digest: format!("d-{path}"),
+            redacted: "-----BEGIN…".into(),
+            path: path.into(),
+            line: 1,
+            column: 1,
+            commit: None,
+            commit_date: None,
+            hints: hints
+                .iter()
+                .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+                .collect(),
+            remediation: None,
+            provenance: Default::default(),
+        })
+    }
+
+    #[test]
+    fn a_google_key_file_is_tied_to_its_key_else_to_its_account() {
+        let account = IdentityObs {
+            id: ACCOUNT.into(),
+            kind: "gcp_service_account".into(),
+            name: "deployer@corp-prod.iam.gserviceaccount.com".into(),
+            provider: "gcp".into(),
+            account: Some("corp-prod".into()),
+            created: None,
+            last_used: None,
+            active: true,
+            scopes: vec![],
+            tags: BTreeMap::new(),
+            identifiers: vec![],
+            revoke: None,
+            provenance: Default::default(),
+        };
+        let key = CredentialObs {
+            id: format!("{ACCOUNT}/key/{KEY}"),
+            kind: "gcp_service_account_key".into(),
+            holder: ACCOUNT.into(),
+            name: None,
+            created: None,
+            last_used: None,
+            last_rotated: None,
+            expires: None,
+            active: true,
+            identifiers: vec![Identifier::GcpKey(KEY.into())],
+            scopes: vec![],
+            revoke: None,
+            provenance: Default::default(),
+        };
+        let email = "deployer@corp-prod.iam.gserviceaccount.com";
+        let g = Graph::build(vec![
+            Observation::Identity(account),
+            Observation::Credential(key),
+            leak(
+                "a.json",
+                &[(GCP_KEY_ID_HINT, KEY), (GCP_ACCOUNT_HINT, email)],
+            ),
+            leak(
+                "b.json",
+                &[
+                    (GCP_KEY_ID_HINT, "ffffffffffffffffffffffffffffffffffffffff"),
+                    (GCP_ACCOUNT_HINT, email),
+                ],
+            ),
+            leak(
+                "c.json",
+                &[(GCP_ACCOUNT_HINT, "other@elsewhere.iam.gserviceaccount.com")],
+            ),
+        ]);
+        let linked = |path: &str| -> Vec<String> {
+            let i = g
+                .nodes
+                .iter()
+                .position(|n| n.secret.as_ref().is_some_and(|s| s.path == path))
+                .unwrap();
+            g.outgoing(i)
+                .filter(|e| e.kind == EdgeKind::SameSecretAs)
+                .map(|e| g.nodes[e.to].id.clone())
+                .collect()
+        };
+        assert_eq!(
+            linked("a.json"),
+            [format!("{ACCOUNT}/key/{KEY}")],
+            "the key it names"
+        );
+        assert_eq!(
+            linked("b.json"),
+            [ACCOUNT.to_string()],
+            "a key nobody listed: its account"
+        );
+        assert!(
+            linked("c.json").is_empty(),
+            "an account of no estate links nothing"
+        );
+    }
 }

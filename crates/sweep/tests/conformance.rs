@@ -8,6 +8,7 @@ use trustmap_model::Observation;
 use trustmap_sweep::{build_connector, CONNECTOR_TYPES};
 
 /// A working and a broken configuration for each type, in `dir`.
+#[allow(clippy::too_many_lines)] // one fixture per connector type, read as one table
 fn configs(kind: &str, dir: &Path) -> (toml::Table, toml::Table) {
     let working = dir.join("work");
     std::fs::create_dir_all(&working).unwrap();
