@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use trustmap_connector::text::{excerpt, shown};
 use trustmap_connector::{ConnectorError, Decision, ErrorKind, RetryPolicy};
 use trustmap_model::{NoProgress, Progress};
 
@@ -66,36 +67,16 @@ pub fn origin_of(url: &str) -> String {
     )
 }
 
-/// A URL as errors show it: without the query (`$select` lists are long and say nothing).
-fn shown(url: &str) -> &str {
-    url.split('?').next().unwrap_or(url)
-}
-
 /// A transport error with its causes (`connection refused`), not just "error sending request".
 fn describe(e: &reqwest::Error) -> String {
-    // reqwest's own text repeats the URL; its causes say what happened.
-    let mut msg = if e.is_timeout() {
-        "timed out".to_string()
+    let what = if e.is_timeout() {
+        "timed out"
     } else if e.is_connect() {
-        "cannot connect".to_string()
+        "cannot connect"
     } else {
-        "request failed".to_string()
+        "request failed"
     };
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        msg.push_str(": ");
-        msg.push_str(&s.to_string());
-        source = s.source();
-    }
-    msg
-}
-
-fn excerpt(body: &str) -> String {
-    body.trim()
-        .chars()
-        .take(120)
-        .collect::<String>()
-        .replace('\n', " ")
+    trustmap_connector::text::with_causes(what, e)
 }
 
 fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<u64> {

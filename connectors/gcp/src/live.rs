@@ -14,6 +14,7 @@ use std::collections::{BTreeSet, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use trustmap_connector::text::{excerpt, shown};
 use trustmap_connector::{ConnectorError, Decision, ErrorKind, RetryPolicy};
 use trustmap_model::{NoProgress, Progress};
 
@@ -55,32 +56,14 @@ pub struct Google {
 
 /// A transport error with its causes (`connection refused`).
 fn describe(e: &reqwest::Error) -> String {
-    let mut msg = if e.is_timeout() {
-        "timed out".to_string()
+    let what = if e.is_timeout() {
+        "timed out"
     } else if e.is_connect() {
-        "cannot connect".to_string()
+        "cannot connect"
     } else {
-        "request failed".to_string()
+        "request failed"
     };
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        msg.push_str(": ");
-        msg.push_str(&s.to_string());
-        source = s.source();
-    }
-    msg
-}
-
-fn shown(url: &str) -> &str {
-    url.split('?').next().unwrap_or(url)
-}
-
-fn excerpt(body: &str) -> String {
-    body.trim()
-        .chars()
-        .take(120)
-        .collect::<String>()
-        .replace('\n', " ")
+    trustmap_connector::text::with_causes(what, e)
 }
 
 /// A refusal as an error of its kind, with Google's `error.status` and `error.message`.
@@ -325,6 +308,20 @@ impl Google {
         }
     }
 
+    /// [`Self::soft`] for a call that tells whether Google is there at all: an unreachable API
+    /// fails the connector rather than leaving an empty sweep that looks clean.
+    fn first<T>(
+        &self,
+        r: Result<T, ConnectorError>,
+        what: &str,
+        needs: &str,
+    ) -> Result<Option<T>, ConnectorError> {
+        match r {
+            Err(e) if e.kind == ErrorKind::Transient => Err(e),
+            r => self.soft(r, what, needs),
+        }
+    }
+
     /// Read the organisation or projects, and the Workspace when a customer is named.
     pub async fn inventory(&self, scope: &Scope) -> Result<Inventory, ConnectorError> {
         let mut inv = Inventory {
@@ -389,15 +386,8 @@ impl Google {
                 self.endpoints.resource_manager
             );
             let r = self.list::<Project>(&url, "projects").await;
-            // The first call tells whether Google is there at all: unreachable fails the
-            // connector rather than leaving an empty sweep that looks clean.
-            if let Err(e) = &r {
-                if e.kind == ErrorKind::Transient {
-                    return Err(r.err().unwrap_or_else(ConnectorError::cancelled));
-                }
-            }
             let found = self
-                .soft(
+                .first(
                     r,
                     "projects",
                     "resourcemanager.projects.get (roles/browser on the organisation)",
@@ -432,13 +422,7 @@ impl Google {
             );
             let body = serde_json::json!({"options": {"requestedPolicyVersion": 3}});
             let r = self.call(&url, Some(&body)).await;
-            // An unreachable API fails the connector (nothing would be seen at all).
-            if let Err(e) = &r {
-                if e.kind == ErrorKind::Transient {
-                    return Err(ConnectorError::new(e.kind, e.message.clone()));
-                }
-            }
-            if let Some(policy) = self.soft(
+            if let Some(policy) = self.first(
                 r,
                 &format!("project {id}: IAM policy"),
                 "resourcemanager.projects.getIamPolicy (roles/iam.securityReviewer)",

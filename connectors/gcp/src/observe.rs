@@ -913,6 +913,12 @@ impl<'a> Observer<'a> {
                 .or_default()
                 .insert(email.clone());
         }
+        // Each account's roles, by email (held by whoever can act as it).
+        let roles_of: HashMap<&String, &Vec<String>> = acts_as
+            .values()
+            .flatten()
+            .filter_map(|e| Some((e, roles.get(&self.sa_node(e))?)))
+            .collect();
         for obs in &mut self.out {
             let Observation::Identity(i) = obs else {
                 continue;
@@ -922,14 +928,7 @@ impl<'a> Observer<'a> {
             };
             let mut scopes: BTreeSet<String> = i.scopes.drain(..).collect();
             for e in emails {
-                let node = format!("gcp:{}:sa/{e}", project_of_email(e).unwrap_or_default());
-                let known = self
-                    .accounts
-                    .get(e)
-                    .map(|sa| format!("gcp:{}:sa/{e}", sa.project()));
-                for id in [Some(node), known].into_iter().flatten() {
-                    scopes.extend(roles.get(&id).into_iter().flatten().cloned());
-                }
+                scopes.extend(roles_of.get(e).into_iter().copied().flatten().cloned());
             }
             i.scopes = scopes.into_iter().collect();
             i.tags.insert("acts_as".into(), join(emails));

@@ -9,6 +9,7 @@
 //! knows which connector made a node.
 
 mod policy;
+pub mod text;
 
 pub use policy::{Decision, RetryPolicy};
 

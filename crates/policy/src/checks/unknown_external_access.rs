@@ -8,14 +8,18 @@ use crate::{Check, CheckContext};
 
 pub struct UnknownExternalAccess;
 
+/// Google's `allUsers` and `allAuthenticatedUsers`: anyone at all.
+fn is_public(principal: &str) -> bool {
+    principal == "gcp:allUsers" || principal == "gcp:allAuthenticatedUsers"
+}
+
 /// An OIDC trust without a `sub` condition, or with a wildcard one, lets any repository or
 /// workload of the issuer in.
 fn open_federation(
     principal: &str,
     conditions: &std::collections::BTreeMap<String, String>,
 ) -> bool {
-    // Google's `allUsers` and `allAuthenticatedUsers`: anyone at all.
-    if principal == "gcp:allUsers" || principal == "gcp:allAuthenticatedUsers" {
+    if is_public(principal) {
         return true;
     }
     if !principal.starts_with("oidc:") {
@@ -79,7 +83,7 @@ impl Check for UnknownExternalAccess {
                 }
                 _ => to.id.clone(),
             };
-            let public = to.id.starts_with("gcp:all");
+            let public = is_public(&to.id);
             let (severity, title) = if public {
                 let who = if to.id == "gcp:allUsers" {
                     "anyone on the internet"
