@@ -118,7 +118,7 @@ pub struct Policy {
     #[serde(default)]
     pub etag: Option<String>,
     #[serde(default)]
-    pub version: Option<u32>,
+    pub version: Option<i64>,
 }
 
 /// One resource's IAM policy, as Cloud Asset's `searchAllIamPolicies` returns it (live

@@ -422,23 +422,23 @@ impl Google {
             );
             let body = serde_json::json!({"options": {"requestedPolicyVersion": 3}});
             let r = self.call(&url, Some(&body)).await;
+            let what = format!("project {id}: IAM policy");
             if let Some(policy) = self.first(
                 r,
-                &format!("project {id}: IAM policy"),
+                &what,
                 "resourcemanager.projects.getIamPolicy (roles/iam.securityReviewer)",
             )? {
-                read.policies.push(PolicyRecord {
-                    resource: format!("//cloudresourcemanager.googleapis.com/projects/{id}"),
-                    asset_type: Some("cloudresourcemanager.googleapis.com/Project".into()),
-                    project: p.number().map(|n| format!("projects/{n}")),
-                    policy: serde_json::from_value(policy).map_err(|e| {
-                        ConnectorError::new(
-                            ErrorKind::Data,
-                            format!("project {id}: IAM policy: not the documented JSON: {e}"),
-                        )
-                    })?,
-                    ..PolicyRecord::default()
-                });
+                // One project's unreadable policy is a gap; the other projects are still read.
+                match serde_json::from_value(policy) {
+                    Ok(policy) => read.policies.push(PolicyRecord {
+                        resource: format!("//cloudresourcemanager.googleapis.com/projects/{id}"),
+                        asset_type: Some("cloudresourcemanager.googleapis.com/Project".into()),
+                        project: p.number().map(|n| format!("projects/{n}")),
+                        policy,
+                        ..PolicyRecord::default()
+                    }),
+                    Err(e) => self.gap(format!("{what}: not the documented JSON: {e}")),
+                }
             }
         }
         let url = format!(

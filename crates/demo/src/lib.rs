@@ -1,8 +1,9 @@
 //! The bundled demo estate of `trustmap demo`: a partner registry (active, revoked, expired
 //! and subcontractor partners), an offline AWS export (authorization details JSON and
 //! credential report CSV), an offline GitHub inventory (as `trustmap github export` writes
-//! it), an Entra ID tenant export (as `trustmap entra export` writes it), a known-vendor list,
-//! and git repositories with secrets in their history, created on the fly with the machine's
+//! it), an Entra ID tenant export (as `trustmap entra export` writes it), a Google Cloud and
+//! Workspace export (the files gcloud and the Admin SDK write), a known-vendor list, and git
+//! repositories with secrets in their history, created on the fly with the machine's
 //! git. Dates are relative to `today`, so the demo tells the same
 //! story whenever it runs.
 //!
@@ -24,6 +25,30 @@ pub struct Secrets {
     pub stripe_key: String,
     /// A client secret of OldCo's Entra app, pasted beside its client id.
     pub oldco_entra_secret: String,
+    /// The private key of our deployer service account's key file, left on a shared drive.
+    pub gcp_private_key: String,
+}
+
+/// A fabricated PEM body (random-looking base64, not a key), with JSON's `\n` escapes.
+fn fabricated_private_key() -> String {
+    const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut x: u32 = 0x2545_f491;
+    let body: Vec<u8> = (0..1216)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            B64[(x % 64) as usize]
+        })
+        .collect();
+    let lines: Vec<&str> = body
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap_or_default())
+        .collect();
+    format!(
+        "-----BEGIN PRIVATE KEY-----\\n{}\\n-----END PRIVATE KEY-----\\n",
+        lines.join("\\n")
+    )
 }
 
 pub fn secrets() -> Secrets {
@@ -38,6 +63,7 @@ pub fn secrets() -> Secrets {
         oldco_key_id: trustmap_rules::aws_key_id_for_account(777_788_889_999, 0x0bad_cafe),
         stripe_key: "sk_live_51Nd3mQx8VtKp2LwR7yHc4ZbFgJ".into(),
         oldco_entra_secret: "Hv38Q~pT4.wZq7Kd_2NrXe9LbYc0Mf5Js~Ga1UhR".into(),
+        gcp_private_key: fabricated_private_key(),
     }
 }
 
@@ -70,11 +96,13 @@ status = "active"
 expires = "{acme_expires}"
 review_every_days = 90
 last_reviewed = "{acme_reviewed}"
-allowed_scopes = ["aws:s3:GetObject", "github:contents:read", "github:metadata:read", "entra:Microsoft Graph:User.Read.All"]
+allowed_scopes = ["aws:s3:GetObject", "github:contents:read", "github:metadata:read", "entra:Microsoft Graph:User.Read.All", "gcp:roles/bigquery.dataViewer", "oauth:https://www.googleapis.com/auth/drive.readonly"]
 allow_subcontractors = false
 [partners.match]
 aws_accounts = ["111122223333"]
 entra_tenants = ["{acme_tenant}"]
+gcp_projects = ["{acme_project}"]
+oauth_clients = ["{acme_google_client}"]
 github_orgs = ["acme-analytics"]
 github_users = ["acme-bot"]
 email_domains = ["acme.example"]
@@ -90,6 +118,7 @@ status = "active"
 expires = "{acme_expires}"
 [partners.match]
 aws_accounts = ["444455556666"]
+email_domains = ["datapipe.example"]
 name_patterns = ["datapipe-*"]
 
 [[partners]]
@@ -104,6 +133,7 @@ aws_accounts = ["777788889999"]
 entra_tenants = ["{oldco_tenant}"]
 github_orgs = ["oldco"]
 github_users = ["oldco-dev"]
+email_domains = ["oldco.example"]
 name_patterns = ["oldco-*"]
 
 [[partners]]
@@ -137,7 +167,7 @@ id = "platform"
 contact = "platform@corp.example"
 [owners.match]
 github_orgs = ["corp"]
-name_patterns = ["ci-*", "deploy-bot", "lambda-*", "gha-*"]
+name_patterns = ["ci-*", "deploy-bot", "lambda-*", "gha-*", "deployer@*"]
 "#,
         acme_expires = d.ahead(130),
         acme_reviewed = d.ago(40),
@@ -146,6 +176,8 @@ name_patterns = ["ci-*", "deploy-bot", "lambda-*", "gha-*"]
         bluebird_reviewed = d.ago(400),
         acme_tenant = ACME_TENANT,
         oldco_tenant = OLDCO_TENANT,
+        acme_project = ACME_PROJECT,
+        acme_google_client = ACME_GOOGLE_CLIENT,
     )
 }
 
@@ -474,7 +506,123 @@ fn github_inventory(d: &Days, token_last8: &str) -> Value {
     })
 }
 
-const SWEEP: &str = r#"# The demo sweep: offline AWS, GitHub and Entra ID exports, and git history.
+/// Our Google Cloud project and organisation, and the outsiders' projects and apps.
+const GCP_PROJECT: &str = "corp-prod";
+const GCP_PROJECT_NUMBER: &str = "400000000001";
+const GCP_ORG: &str = "223344556677";
+const ACME_PROJECT: &str = "acme-analytics-prod";
+/// Acme BI's Google OAuth client, which Workspace users granted Drive access.
+const ACME_GOOGLE_CLIENT: &str = "1234567890-acmebi.apps.googleusercontent.com";
+/// Our deployer's user-managed key, the one whose file was left on the shared drive.
+pub const GCP_DEPLOYER_KEY: &str = "3f1c2a9b8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a";
+const GCP_DEPLOYER: &str = "deployer@corp-prod.iam.gserviceaccount.com";
+
+fn gcp_binding(role: &str, members: &[&str]) -> Value {
+    json!({"role": role, "members": members})
+}
+
+fn gcp_policy(resource: &str, asset_type: &str, bindings: Vec<Value>) -> Value {
+    json!({
+        "resource": resource, "assetType": asset_type,
+        "project": format!("projects/{GCP_PROJECT_NUMBER}"),
+        "organization": format!("organizations/{GCP_ORG}"),
+        "policy": {"bindings": bindings}
+    })
+}
+
+fn gcp_key(email: &str, id: &str, created: &str) -> Value {
+    json!({
+        "name": format!("projects/{GCP_PROJECT}/serviceAccounts/{email}/keys/{id}"),
+        "validAfterTime": created, "validBeforeTime": "9999-12-31T23:59:59Z",
+        "keyAlgorithm": "KEY_ALG_RSA_2048", "keyOrigin": "GOOGLE_PROVIDED", "keyType": "USER_MANAGED"
+    })
+}
+
+/// Google Cloud and Workspace, as `gcloud asset search-all-iam-policies`, `gcloud iam
+/// service-accounts list` / `keys list`, `gcloud iam workload-identity-pools providers list`
+/// and the Admin SDK's token list write them: Acme's analyst (approved) and Acme's ETL account
+/// as editor (beyond what was approved); OldCo's contractor, who can still act as our
+/// owner-level deployer, and a pool trusting OldCo's AWS account; DataPipe's auditors at
+/// organisation level; a bucket open to anyone; a gmail account; an old unowned account's key;
+/// Workspace grants to Acme BI and to an unknown app reading mail.
+fn gcp_export(root: &Path, d: &Days) -> Result<()> {
+    let dir = root.join("gcp");
+    std::fs::create_dir_all(&dir)?;
+    let project = format!("//cloudresourcemanager.googleapis.com/projects/{GCP_PROJECT}");
+    let pool = format!("projects/{GCP_PROJECT_NUMBER}/locations/global/workloadIdentityPools/oldco-aws");
+    let policies = json!([
+        gcp_policy(&project, "cloudresourcemanager.googleapis.com/Project", vec![
+            gcp_binding("roles/owner", &["user:cto@corp.example", &format!("serviceAccount:{GCP_DEPLOYER}")]),
+            gcp_binding("roles/bigquery.dataViewer", &["user:analyst@acme.example"]),
+            gcp_binding("roles/editor", &[&format!("serviceAccount:etl@{ACME_PROJECT}.iam.gserviceaccount.com")]),
+            gcp_binding("roles/viewer", &["user:contractor@oldco.example"]),
+            gcp_binding("roles/storage.objectViewer", &["user:j.smith.consulting@gmail.com"]),
+            gcp_binding("roles/storage.admin", &[&format!("principalSet://iam.googleapis.com/{pool}/*")]),
+        ]),
+        gcp_policy(
+            &format!("//iam.googleapis.com/projects/{GCP_PROJECT}/serviceAccounts/{GCP_DEPLOYER}"),
+            "iam.googleapis.com/ServiceAccount",
+            vec![gcp_binding("roles/iam.serviceAccountTokenCreator", &["user:contractor@oldco.example"])],
+        ),
+        gcp_policy(
+            "//storage.googleapis.com/projects/_/buckets/corp-press-kit",
+            "storage.googleapis.com/Bucket",
+            vec![gcp_binding("roles/storage.objectViewer", &["allUsers"])],
+        ),
+        {
+            "resource": format!("//cloudresourcemanager.googleapis.com/organizations/{GCP_ORG}"),
+            "assetType": "cloudresourcemanager.googleapis.com/Organization",
+            "organization": format!("organizations/{GCP_ORG}"),
+            "policy": {"bindings": [gcp_binding("roles/resourcemanager.organizationViewer", &["group:auditors@datapipe.example"])]}
+        }
+    ]);
+    let account = |name: &str, display: &str| {
+        let email = format!("{name}@{GCP_PROJECT}.iam.gserviceaccount.com");
+        json!({"name": format!("projects/{GCP_PROJECT}/serviceAccounts/{email}"), "projectId": GCP_PROJECT,
+               "email": email, "displayName": display, "disabled": false})
+    };
+    let accounts = json!([account("deployer", "Deployer"), account("legacy-export", "Legacy export")]);
+    let legacy = format!("legacy-export@{GCP_PROJECT}.iam.gserviceaccount.com");
+    let keys = json!([
+        gcp_key(GCP_DEPLOYER, GCP_DEPLOYER_KEY, &d.ts(75)),
+        gcp_key(&legacy, "9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b", &d.ts(610)),
+    ]);
+    let providers = json!([{
+        "name": format!("{pool}/providers/oldco"), "state": "ACTIVE", "disabled": false,
+        "attributeMapping": {"google.subject": "assertion.arn"},
+        "aws": {"accountId": "777788889999"}
+    }]);
+    let token = |client: &str, name: &str, user: &str, scope: &str| {
+        json!({"kind": "admin#directory#token", "clientId": client, "displayText": name,
+               "anonymous": false, "nativeApp": false, "userKey": user, "scopes": [scope]})
+    };
+    let drive = "https://www.googleapis.com/auth/drive.readonly";
+    let tokens = json!([
+        token(ACME_GOOGLE_CLIENT, "Acme BI Connector", "ana@corp.example", drive),
+        token(ACME_GOOGLE_CLIENT, "Acme BI Connector", "ben@corp.example", drive),
+        token("555000111-mailmerge.apps.googleusercontent.com", "Mail Merge Pro", "li.wei@corp.example", "https://mail.google.com/"),
+    ]);
+    for (name, v) in [
+        ("iam-policies.json", policies),
+        ("service-accounts.json", accounts),
+        ("sa-keys.json", keys),
+        ("wif-providers.json", providers),
+        ("workspace-tokens.json", tokens),
+    ] {
+        std::fs::write(dir.join(name), serde_json::to_string_pretty(&v)?)?;
+    }
+    Ok(())
+}
+
+/// The deployer's key file, as `gcloud iam service-accounts keys create` writes it.
+fn gcp_key_file(s: &Secrets) -> String {
+    format!(
+        "{{\n  \"type\": \"service_account\",\n  \"project_id\": \"{GCP_PROJECT}\",\n  \"private_key_id\": \"{GCP_DEPLOYER_KEY}\",\n  \"private_key\": \"{}\",\n  \"client_email\": \"{GCP_DEPLOYER}\",\n  \"token_uri\": \"https://oauth2.googleapis.com/token\"\n}}\n",
+        s.gcp_private_key
+    )
+}
+
+const SWEEP: &str = r#"# The demo sweep: offline AWS, GitHub, Entra ID and Google Cloud exports, and git history.
 [sweep]
 partners = "partners.toml"
 dormant_after_days = 90
@@ -497,6 +645,17 @@ type = "entra"
 name = "entra-corp"
 tenant_id = "0b1c2d3e-0000-4000-8000-00000000c0de"
 export_dir = "entra"
+
+[[connectors]]
+type = "gcp"
+name = "gcp-corp"
+organization = "223344556677"
+workspace_domain = "corp.example"
+iam_policies_file = "gcp/iam-policies.json"
+service_accounts_file = "gcp/service-accounts.json"
+service_account_keys_file = "gcp/sa-keys.json"
+workload_identity_providers_file = "gcp/wif-providers.json"
+oauth_tokens_file = "gcp/workspace-tokens.json"
 
 [[connectors]]
 type = "git"
@@ -652,7 +811,12 @@ pub fn build(root: &Path, today: NaiveDate) -> Result<PathBuf> {
         root.join("shared-config/entra-sync.env"),
         format!("# OldCo migration tool, Graph access\nAZURE_TENANT_ID={OLDCO_TENANT}\nAZURE_CLIENT_ID={OLDCO_APP}\nAZURE_CLIENT_SECRET={}\n", s.oldco_entra_secret),
     )?;
+    std::fs::write(
+        root.join("shared-config/gcp-deployer-key.json"),
+        gcp_key_file(&s),
+    )?;
     entra_export(root, &d)?;
+    gcp_export(root, &d)?;
     payments_repo(root, &d, &s)?;
     Ok(root.join("sweep.toml"))
 }

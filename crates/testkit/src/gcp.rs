@@ -104,6 +104,11 @@ pub struct Behaviour {
     pub refuse_keys_in: Option<String>,
     /// `projects:search` hands out the same page token forever.
     pub loop_projects: bool,
+    /// Pages as large as the client asks, up to Google's maxima (else one or two items a
+    /// page, to exercise paging).
+    pub full_pages: bool,
+    /// Wait this long before each answer (the benchmark's network).
+    pub latency: std::time::Duration,
 }
 
 fn binding(role: &str, members: &[&str]) -> Value {
@@ -166,6 +171,105 @@ pub fn estate() -> Estate {
     accounts(&mut e);
     federation(&mut e);
     workspace(&mut e);
+    e
+}
+
+/// A generated organisation for the benchmark: `projects` projects, `accounts` service
+/// accounts spread over them, `keys` user-managed keys spread over the accounts (and one
+/// system-managed key each, which the client asks the server to leave out), and `bindings`
+/// role bindings spread over the projects' and the accounts' policies. One member in five is
+/// outside the estate: partners' users, other organisations' service accounts, a public grant
+/// now and then. Every tenth project has a workload identity pool trusting GitHub.
+pub fn generated(projects: usize, accounts: usize, keys: usize, bindings: usize) -> Estate {
+    let mut e = Estate {
+        domain: DOMAIN.into(),
+        ..Estate::default()
+    };
+    let projects = projects.max(1);
+    let project = |i: usize| format!("proj-{i:04}");
+    let number = |i: usize| format!("{}", 200_000_000_000u64 + i as u64);
+    let email = |a: usize| format!("sa-{a:05}@{}.iam.gserviceaccount.com", project(a % projects));
+    for i in 0..projects {
+        e.projects.push(json!({
+            "name": format!("projects/{}", number(i)), "projectId": project(i), "state": "ACTIVE",
+            "displayName": project(i), "parent": format!("organizations/{ORG}")
+        }));
+    }
+    for a in 0..accounts {
+        let p = project(a % projects);
+        e.accounts
+            .entry(p.clone())
+            .or_default()
+            .push(account(&p, &format!("sa-{a:05}"), "generated", false));
+        e.keys.entry(email(a)).or_default().push(key(
+            &p,
+            &email(a),
+            &format!("{a:040x}"),
+            "2026-01-01T00:00:00Z",
+            "SYSTEM_MANAGED",
+        ));
+    }
+    for k in 0..keys.min(accounts * 10) {
+        let a = k % accounts.max(1);
+        let created = if k % 3 == 0 { "2024-02-01T00:00:00Z" } else { "2026-10-01T00:00:00Z" };
+        e.keys.entry(email(a)).or_default().push(key(
+            &project(a % projects),
+            &email(a),
+            &format!("{:040x}", (1u128 << 100) + k as u128),
+            created,
+            "USER_MANAGED",
+        ));
+    }
+    const ROLES: [&str; 8] = [
+        "roles/viewer",
+        "roles/bigquery.dataViewer",
+        "roles/storage.objectViewer",
+        "roles/logging.viewer",
+        "roles/pubsub.subscriber",
+        "roles/editor",
+        "roles/iam.serviceAccountUser",
+        "roles/cloudsql.client",
+    ];
+    let member = |b: usize| match b % 100 {
+        0..=11 => format!("user:user{}@partner{}.example", b % 997, b % 20),
+        12..=17 => format!("serviceAccount:etl@vendor-{}.iam.gserviceaccount.com", b % 50),
+        18 => format!("group:ops@subco{}.example", b % 5),
+        19 if b % 1000 == 19 => "allAuthenticatedUsers".to_string(),
+        19..=49 => format!("group:team-{}@{DOMAIN}", b % 40),
+        _ => format!("serviceAccount:{}", email(b % accounts.max(1))),
+    };
+    // Policy records: each project's, then each account's; binding b goes to record
+    // b mod records, with one member.
+    let records = projects + accounts;
+    let mut grouped: Vec<Vec<Value>> = vec![Vec::new(); records];
+    for b in 0..bindings {
+        grouped[b % records].push(binding(ROLES[(b / records) % ROLES.len()], &[&member(b)]));
+    }
+    for (r, bs) in grouped.into_iter().enumerate() {
+        if r < projects {
+            e.policies.push(project_policy(&project(r), &number(r), bs));
+        } else {
+            let a = r - projects;
+            let i = a % projects;
+            e.policies.push(json!({
+                "resource": format!("//iam.googleapis.com/projects/{}/serviceAccounts/{}", project(i), email(a)),
+                "assetType": "iam.googleapis.com/ServiceAccount",
+                "project": format!("projects/{}", number(i)),
+                "policy": {"bindings": bs}
+            }));
+        }
+    }
+    for i in (0..projects).step_by(10) {
+        let pool = format!("projects/{}/locations/global/workloadIdentityPools/ci", number(i));
+        e.pools
+            .insert(project(i), vec![json!({"name": pool, "state": "ACTIVE", "disabled": false})]);
+        e.providers.insert(pool.clone(), vec![json!({
+            "name": format!("{pool}/providers/github"), "state": "ACTIVE", "disabled": false,
+            "attributeMapping": {"google.subject": "assertion.sub"},
+            "attributeCondition": format!("assertion.repository_owner == 'partner{}'", i % 20),
+            "oidc": {"issuerUri": "https://token.actions.githubusercontent.com"}
+        })]);
+    }
     e
 }
 
@@ -426,9 +530,10 @@ fn error(code: u16, status: &str, message: &str) -> Response {
     )
 }
 
-/// One page of `items` under `field`: `pageSize` honoured (capped at `cap`), the page token is
-/// the offset.
-fn page(req: &Request, field: &str, items: &[Value], cap: usize) -> Response {
+/// One page of `items` under `field`: `pageSize` honoured (capped at `small`, or with
+/// `full_pages` at Google's maximum `max`), the page token is the offset.
+fn page(state: &State, req: &Request, field: &str, items: &[Value], small: usize, max: usize) -> Response {
+    let cap = if state.behaviour.full_pages { max } else { small };
     let (_, query) = req.route();
     let get = |k: &str| query.iter().find(|(q, _)| q == k).map(|(_, v)| v.clone());
     let size = get("pageSize")
@@ -448,6 +553,9 @@ fn page(req: &Request, field: &str, items: &[Value], cap: usize) -> Response {
 }
 
 fn answer(state: &State, req: &Request) -> Response {
+    if !state.behaviour.latency.is_zero() {
+        std::thread::sleep(state.behaviour.latency);
+    }
     if req.header("authorization") != Some(&format!("Bearer {TOKEN}")) {
         return error(
             401,
@@ -473,7 +581,7 @@ fn answer(state: &State, req: &Request) -> Response {
                     &json!({"projects": e.projects, "nextPageToken": "again"}),
                 );
             }
-            page(req, "projects", &e.projects, 1)
+            page(state, req, "projects", &e.projects, 1, 500)
         }
         ("GET", ["v1", "organizations", search]) if search.ends_with(":searchAllIamPolicies") => {
             let second = query.iter().any(|(k, _)| k == "pageToken");
@@ -488,7 +596,7 @@ fn answer(state: &State, req: &Request) -> Response {
                 )
                 .header("retry-after", "1");
             }
-            page(req, "results", &e.policies, 2)
+            page(state, req, "results", &e.policies, 2, 500)
         }
         ("POST", ["v1", "projects", call]) if call.ends_with(":getIamPolicy") => {
             let project = call.trim_end_matches(":getIamPolicy");
@@ -527,10 +635,12 @@ fn iam(state: &State, req: &Request) -> Response {
     let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
     match (req.method.as_str(), parts.as_slice()) {
         ("GET", ["v1", "projects", p, "serviceAccounts"]) => page(
+            state,
             req,
             "accounts",
             e.accounts.get(*p).map_or(&[][..], Vec::as_slice),
             1,
+            100,
         ),
         ("GET", ["v1", "projects", p, "serviceAccounts", email, "keys"]) => {
             if state.behaviour.refuse_keys_in.as_deref() == Some(*p) {
@@ -551,9 +661,11 @@ fn iam(state: &State, req: &Request) -> Response {
             Response::json(200, &json!({"keys": keys}))
         }
         ("GET", ["v1", "projects", p, "locations", "global", "workloadIdentityPools"]) => page(
+            state,
             req,
             "workloadIdentityPools",
             e.pools.get(*p).map_or(&[][..], Vec::as_slice),
+            100,
             100,
         ),
         (
@@ -562,9 +674,11 @@ fn iam(state: &State, req: &Request) -> Response {
         ) => {
             let name = format!("projects/{n}/locations/global/workloadIdentityPools/{pool}");
             page(
+                state,
                 req,
                 "workloadIdentityPoolProviders",
                 e.providers.get(&name).map_or(&[][..], Vec::as_slice),
+                100,
                 100,
             )
         }
@@ -593,7 +707,7 @@ fn admin(state: &State, req: &Request) -> Response {
                 .iter()
                 .map(|u| json!({"kind": "admin#directory#user", "primaryEmail": u}))
                 .collect();
-            page(req, "users", &users, 2)
+            page(state, req, "users", &users, 2, 500)
         }
         ("GET", ["admin", "directory", "v1", "users", user, "tokens"]) => {
             let user = user.replace("%40", "@");

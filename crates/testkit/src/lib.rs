@@ -9,7 +9,9 @@
 //! It must not know how the scanner works inside: it only writes inputs and scores outputs.
 
 pub mod browser;
+pub mod child;
 pub mod corpus;
+pub mod discovery;
 pub mod entra;
 pub mod estate;
 pub mod gcp;

@@ -63,3 +63,43 @@ async fn run_with(connector: &dyn Connector, ctx: SweepContext) -> Run {
         result,
     }
 }
+
+/// What a benchmark run of a connector produced: wall time, observations counted (not kept,
+/// so that they do not weigh on the peak memory measured), gaps, notes.
+pub struct Timed {
+    pub wall_seconds: f64,
+    pub observations: usize,
+    pub gaps: Vec<String>,
+    pub notes: Vec<String>,
+    pub result: Result<(), ConnectorError>,
+}
+
+/// Run `connector` to the end, counting what it emits.
+pub async fn run_counted(connector: &dyn Connector, base_dir: &Path) -> Timed {
+    let ctx = context(base_dir);
+    let (tx, mut rx) = mpsc::channel(4096);
+    let emitter = Emitter::new(tx, connector.name());
+    let gather = async {
+        let mut n = 0usize;
+        while rx.recv().await.is_some() {
+            n += 1;
+        }
+        n
+    };
+    let started = std::time::Instant::now();
+    let run = async {
+        let result = connector.run(&ctx, &emitter).await;
+        let wall = started.elapsed().as_secs_f64();
+        let (gaps, notes) = (emitter.gaps(), emitter.notes());
+        drop(emitter);
+        (result, wall, gaps, notes)
+    };
+    let ((result, wall_seconds, gaps, notes), observations) = tokio::join!(run, gather);
+    Timed {
+        wall_seconds,
+        observations,
+        gaps,
+        notes,
+        result,
+    }
+}
