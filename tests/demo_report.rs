@@ -73,6 +73,24 @@ fn demo_runs_in_a_clean_directory_and_every_format_carries_the_same_findings() {
     assert!(has("unknown_external_access", "-", "Contoso Mail Tools"));
     assert!(has("leaked_secret", "oldco", "entra-sync.env"));
     assert!(has("stale_credential", "-", "500 days old"));
+    // Google Cloud and Workspace: OldCo's contractor can still act as our owner-level
+    // deployer, and a pool trusts OldCo's AWS account.
+    assert!(has("lingering_access", "oldco", "contractor@oldco.example"));
+    assert!(has("lingering_access", "oldco", "oldco-aws"));
+    assert!(has("over_scoped", "acme", "etl@acme-analytics-prod"));
+    assert!(has("nested_access", "datapipe", "auditors@datapipe.example"));
+    assert!(has("unknown_external_access", "-", "granted to allUsers"));
+    assert!(has("unknown_external_access", "-", "Mail Merge Pro"));
+    assert!(has("unknown_external_access", "-", "gmail.com"));
+    assert!(has("stale_credential", "-", "legacy-export@corp-prod"));
+    assert!(has("leaked_secret", "-", "gcp-deployer-key.json"));
+    assert!(
+        !fs.iter().any(|f| f["title"]
+            .as_str()
+            .unwrap()
+            .contains("Acme BI Connector")),
+        "Acme BI's Drive grant is registered and within what was approved"
+    );
     assert!(
         !fs.iter()
             .any(|f| f["kind"] == "dormant_access"
@@ -90,6 +108,7 @@ fn demo_runs_in_a_clean_directory_and_every_format_carries_the_same_findings() {
             &s.acme_bot_token,
             &s.stripe_key,
             &s.oldco_entra_secret,
+            &s.gcp_private_key[40..120].to_string(),
         ] {
             assert!(
                 !text.contains(secret.as_str()),
@@ -195,6 +214,7 @@ fn exit_plan_of_the_revoked_partner_covers_it_and_its_subcontractor_only() {
         );
     }
     assert!(md.contains("used recently") && md.contains("dormant for"));
+    assert!(md.contains("gcloud projects remove-iam-policy-binding corp-prod --member=user:contractor@oldco.example --role=roles/viewer"));
     let html = std::fs::read_to_string(tmp.path().join("plans/exit-plan-oldco.html")).unwrap();
     assert!(html.contains("cloudhands-ci") && html.contains("<input type=\"checkbox\">"));
     assert_eq!(
