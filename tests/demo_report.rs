@@ -78,17 +78,19 @@ fn demo_runs_in_a_clean_directory_and_every_format_carries_the_same_findings() {
     assert!(has("lingering_access", "oldco", "contractor@oldco.example"));
     assert!(has("lingering_access", "oldco", "oldco-aws"));
     assert!(has("over_scoped", "acme", "etl@acme-analytics-prod"));
-    assert!(has("nested_access", "datapipe", "auditors@datapipe.example"));
+    assert!(has(
+        "nested_access",
+        "datapipe",
+        "auditors@datapipe.example"
+    ));
     assert!(has("unknown_external_access", "-", "granted to allUsers"));
     assert!(has("unknown_external_access", "-", "Mail Merge Pro"));
     assert!(has("unknown_external_access", "-", "gmail.com"));
     assert!(has("stale_credential", "-", "legacy-export@corp-prod"));
     assert!(has("leaked_secret", "-", "gcp-deployer-key.json"));
     assert!(
-        !fs.iter().any(|f| f["title"]
-            .as_str()
-            .unwrap()
-            .contains("Acme BI Connector")),
+        !fs.iter()
+            .any(|f| f["title"].as_str().unwrap().contains("Acme BI Connector")),
         "Acme BI's Drive grant is registered and within what was approved"
     );
     assert!(

@@ -37,7 +37,12 @@ async fn main() -> anyhow::Result<()> {
     } else {
         vec![1, 8, 32]
     };
-    let mut server = ChildServer::spawn(&a[..a.len().min(5)].iter().map(u64::to_string).collect::<Vec<_>>())?;
+    let mut server = ChildServer::spawn(
+        &a[..a.len().min(5)]
+            .iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>(),
+    )?;
     println!(
         "organisation: {projects} projects, {accounts} service accounts, {keys} user-managed keys, {bindings} bindings, {latency_ms} ms per request (server process: {} MB)",
         server.server_mb

@@ -12,13 +12,21 @@ use trustmap_connector_gcp::live::{Endpoints, Google, Scope};
 use trustmap_testkit::discovery::{document, to_openapi};
 use trustmap_testkit::prism::{self, Prism};
 
-fn serve(dir: &std::path::Path, name: &str, mut spec: Value, examples: &[(&str, &str, Value)]) -> Prism {
+fn serve(
+    dir: &std::path::Path,
+    name: &str,
+    mut spec: Value,
+    examples: &[(&str, &str, Value)],
+) -> Prism {
     // Discovery documents carry no examples; where the client builds a URL from a value it
     // read (a pool's resource name), Prism's placeholder "string" would not be one, so the
     // schema gets an example in the documented form.
     for (schema, field, example) in examples {
         let prop = &mut spec["components"]["schemas"][*schema]["properties"][*field];
-        assert!(prop.is_object(), "{schema}.{field} is not in the description");
+        assert!(
+            prop.is_object(),
+            "{schema}.{field} is not in the description"
+        );
         prop["example"] = example.clone();
     }
     let path = dir.join(format!("{name}.json"));
@@ -85,7 +93,11 @@ fn mocks(dir: &std::path::Path) -> Mocks {
             dir,
             "admin",
             admin,
-            &[("directory_v1_User", "primaryEmail", json!("ana@acme.example"))],
+            &[(
+                "directory_v1_User",
+                "primaryEmail",
+                json!("ana@acme.example"),
+            )],
         ),
     }
 }
@@ -132,7 +144,12 @@ async fn every_call_matches_googles_discovery_documents() {
         .await
         .unwrap();
     only_loops(&inv.gaps);
-    for listed in ["projects:search", "searchAllIamPolicies", "/users: ", "/serviceAccounts: "] {
+    for listed in [
+        "projects:search",
+        "searchAllIamPolicies",
+        "/users: ",
+        "/serviceAccounts: ",
+    ] {
         assert!(
             inv.gaps.iter().any(|g| g.contains(listed)),
             "Prism's placeholder page token was not noticed on {listed}: {:?}",
@@ -182,5 +199,9 @@ async fn a_call_without_the_token_is_refused_by_the_description() {
         .send()
         .await
         .unwrap();
-    assert_eq!(bad_query.status().as_u16(), 422, "Prism checks query values");
+    assert_eq!(
+        bad_query.status().as_u16(),
+        422,
+        "Prism checks query values"
+    );
 }

@@ -172,6 +172,9 @@ fn identifiers_of(n: &Node) -> Identifiers<'_> {
         name: &n.name,
         ..Identifiers::default()
     };
+    if let Some(bare) = n.tags.get("bare_name") {
+        idf.other_names.push(bare);
+    }
     for id in &n.identifiers {
         match id {
             Identifier::AwsAccount(v) => idf.aws_accounts.push(v),

@@ -8,6 +8,7 @@
 //! A connector knows nothing about partners, policies or output formats; the graph never
 //! knows which connector made a node.
 
+pub mod build;
 mod policy;
 pub mod text;
 

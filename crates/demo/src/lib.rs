@@ -549,7 +549,8 @@ fn gcp_export(root: &Path, d: &Days) -> Result<()> {
     let dir = root.join("gcp");
     std::fs::create_dir_all(&dir)?;
     let project = format!("//cloudresourcemanager.googleapis.com/projects/{GCP_PROJECT}");
-    let pool = format!("projects/{GCP_PROJECT_NUMBER}/locations/global/workloadIdentityPools/oldco-aws");
+    let pool =
+        format!("projects/{GCP_PROJECT_NUMBER}/locations/global/workloadIdentityPools/oldco-aws");
     let policies = json!([
         gcp_policy(&project, "cloudresourcemanager.googleapis.com/Project", vec![
             gcp_binding("roles/owner", &["user:cto@corp.example", &format!("serviceAccount:{GCP_DEPLOYER}")]),
@@ -581,11 +582,18 @@ fn gcp_export(root: &Path, d: &Days) -> Result<()> {
         json!({"name": format!("projects/{GCP_PROJECT}/serviceAccounts/{email}"), "projectId": GCP_PROJECT,
                "email": email, "displayName": display, "disabled": false})
     };
-    let accounts = json!([account("deployer", "Deployer"), account("legacy-export", "Legacy export")]);
+    let accounts = json!([
+        account("deployer", "Deployer"),
+        account("legacy-export", "Legacy export")
+    ]);
     let legacy = format!("legacy-export@{GCP_PROJECT}.iam.gserviceaccount.com");
     let keys = json!([
         gcp_key(GCP_DEPLOYER, GCP_DEPLOYER_KEY, &d.ts(75)),
-        gcp_key(&legacy, "9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b", &d.ts(610)),
+        gcp_key(
+            &legacy,
+            "9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b",
+            &d.ts(610)
+        ),
     ]);
     let providers = json!([{
         "name": format!("{pool}/providers/oldco"), "state": "ACTIVE", "disabled": false,
@@ -598,9 +606,24 @@ fn gcp_export(root: &Path, d: &Days) -> Result<()> {
     };
     let drive = "https://www.googleapis.com/auth/drive.readonly";
     let tokens = json!([
-        token(ACME_GOOGLE_CLIENT, "Acme BI Connector", "ana@corp.example", drive),
-        token(ACME_GOOGLE_CLIENT, "Acme BI Connector", "ben@corp.example", drive),
-        token("555000111-mailmerge.apps.googleusercontent.com", "Mail Merge Pro", "li.wei@corp.example", "https://mail.google.com/"),
+        token(
+            ACME_GOOGLE_CLIENT,
+            "Acme BI Connector",
+            "ana@corp.example",
+            drive
+        ),
+        token(
+            ACME_GOOGLE_CLIENT,
+            "Acme BI Connector",
+            "ben@corp.example",
+            drive
+        ),
+        token(
+            "555000111-mailmerge.apps.googleusercontent.com",
+            "Mail Merge Pro",
+            "li.wei@corp.example",
+            "https://mail.google.com/"
+        ),
     ]);
     for (name, v) in [
         ("iam-policies.json", policies),

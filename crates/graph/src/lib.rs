@@ -254,7 +254,18 @@ impl Graph {
                 }
             }
             existing.tags.extend(node.tags);
-            if existing.subtype == "external" {
+            // A node first made from an edge's target (no source described it yet) becomes
+            // what the connector that sees it says it is: connectors run side by side, so
+            // the edge of one may arrive before the identity of another.
+            if existing.sources.is_empty()
+                && existing.kind == NodeKind::ExternalPrincipal
+                && node.kind != NodeKind::ExternalPrincipal
+            {
+                existing.kind = node.kind;
+                existing.subtype = node.subtype;
+                existing.name = node.name;
+                existing.active = node.active;
+            } else if existing.subtype == "external" {
                 existing.subtype = node.subtype;
             }
             if existing.revoke.is_none() {
@@ -359,8 +370,64 @@ impl Graph {
             let f = g.ensure(&from);
             g.add_edge(f, to, kind, cond);
         }
+        g.inherit_through_workload_identity();
         g.link_leaks();
         g
+    }
+
+    /// A workload that may act as a cloud identity (a Kubernetes service account annotated
+    /// with an AWS role, a Google service account, an Entra application: a `can_assume` edge
+    /// with a `workload_identity` condition) holds what that identity holds, so a partner's
+    /// account reaching an `s3:*` role is one node with `s3:*`, and `tags.acts_as` names the
+    /// role. Targets no connector described stay as they are and are listed by
+    /// [`Self::unseen_workload_targets`].
+    fn inherit_through_workload_identity(&mut self) {
+        let pairs: Vec<(usize, usize)> = self
+            .edges
+            .iter()
+            .filter(|e| {
+                e.kind == EdgeKind::CanAssume && e.conditions.contains_key("workload_identity")
+            })
+            .map(|e| (e.from, e.to))
+            .collect();
+        for (from, to) in pairs {
+            if self.nodes[to].sources.is_empty() {
+                continue;
+            }
+            let (scopes, target) = (self.nodes[to].scopes.clone(), self.nodes[to].id.clone());
+            let n = &mut self.nodes[from];
+            n.scopes.extend(scopes);
+            n.scopes.sort();
+            n.scopes.dedup();
+            let acts = n.tags.entry("acts_as".into()).or_default();
+            if !acts.split(", ").any(|a| a == target) {
+                if !acts.is_empty() {
+                    acts.push_str(", ");
+                }
+                acts.push_str(&target);
+            }
+        }
+    }
+
+    /// Workload identity targets that no connector described: (the connector that named it,
+    /// a note saying what is not known).
+    pub fn unseen_workload_targets(&self) -> Vec<(String, String)> {
+        self.edges
+            .iter()
+            .filter(|e| e.kind == EdgeKind::CanAssume && self.nodes[e.to].sources.is_empty())
+            .filter_map(|e| {
+                let annotation = e.conditions.get("workload_identity")?;
+                let from = &self.nodes[e.from];
+                let connector = from.sources.first()?.clone();
+                Some((
+                    connector,
+                    format!(
+                        "{} may act as {} ({annotation}), which no connector of this sweep sees: what it can do there is unknown",
+                        from.name, self.nodes[e.to].id
+                    ),
+                ))
+            })
+            .collect()
     }
 
     /// What leaks can be tied to, indexed: credentials by identifier digest, token tail and

@@ -251,8 +251,14 @@ pub const KEY_LIKE_KINDS: &[&str] = &[
 ];
 
 /// Identity kinds that are people (or groups and domains of them) holding access directly:
-/// IAM bindings of users. Of the estate's own domain they are staff, which no check is about.
-pub const PERSON_KINDS: &[&str] = &["gcp_user", "gcp_group", "gcp_domain"];
+/// IAM bindings of users, RBAC bindings of an identity provider's users. Of the estate's own domain they are staff, which no check is about.
+pub const PERSON_KINDS: &[&str] = &[
+    "gcp_user",
+    "gcp_group",
+    "gcp_domain",
+    "k8s_user",
+    "k8s_group",
+];
 
 /// Whether an identity of this kind is a person (see [`PERSON_KINDS`]).
 pub fn is_person_kind(kind: &str) -> bool {

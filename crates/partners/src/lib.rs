@@ -147,6 +147,9 @@ impl std::fmt::Display for Gap {
 #[derive(Debug, Clone, Default)]
 pub struct Identifiers<'a> {
     pub name: &'a str,
+    /// Other names `name_patterns` match (a Kubernetes service account's bare name beside
+    /// its `namespace/name`).
+    pub other_names: Vec<&'a str>,
     pub aws_accounts: Vec<&'a str>,
     pub github_orgs: Vec<&'a str>,
     pub github_apps: Vec<&'a str>,
@@ -264,10 +267,15 @@ impl Registry {
                 offer(subject, 800, format!("tags: {k}={v}"));
             }
         }
-        if !ids.name.is_empty() && !idx.globs.is_empty() {
-            for g in idx.globs.matches(ids.name) {
-                let (subject, pattern, literal) = &idx.glob_owners[g];
-                offer(*subject, 100 + literal, format!("name_patterns: {pattern}"));
+        if !idx.globs.is_empty() {
+            for name in std::iter::once(ids.name).chain(ids.other_names.iter().copied()) {
+                if name.is_empty() {
+                    continue;
+                }
+                for g in idx.globs.matches(name) {
+                    let (subject, pattern, literal) = &idx.glob_owners[g];
+                    offer(*subject, 100 + literal, format!("name_patterns: {pattern}"));
+                }
             }
         }
         let mut scored: Vec<(u32, usize, String)> =

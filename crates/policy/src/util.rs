@@ -145,6 +145,24 @@ pub fn is_google_admin(scope: &str) -> bool {
     })
 }
 
+/// Kubernetes permissions that are cluster administration in all but name: `cluster-admin`,
+/// any wildcard verb or resource, the verbs that escalate (`escalate`, `bind`, `impersonate`)
+/// and reading Secrets (every token and password in the namespace).
+pub fn is_k8s_admin(scope: &str) -> bool {
+    if scope == "k8s:cluster-admin" {
+        return true;
+    }
+    let Some((verb, resource)) = scope.strip_prefix("k8s:").and_then(|s| s.split_once(':')) else {
+        return false;
+    };
+    verb == "*"
+        || resource == "*"
+        || resource.ends_with("/*")
+        || resource.starts_with("*/")
+        || matches!(verb, "escalate" | "bind" | "impersonate")
+        || resource == "secrets" && matches!(verb, "get" | "list" | "watch")
+}
+
 /// The permission of an `entra:<resource>:<permission>` scope.
 fn entra_permission(scope: &str) -> Option<&str> {
     scope

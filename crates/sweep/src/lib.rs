@@ -132,6 +132,12 @@ impl Plan {
             None => Memory::default(),
         };
         let mut graph = Graph::build(observations);
+        let mut connectors = connectors;
+        for (name, note) in graph.unseen_workload_targets() {
+            if let Some(c) = connectors.iter_mut().find(|c| c.name == name) {
+                c.notes.push(note);
+            }
+        }
         trustmap_attribution::attribute(&mut graph, &self.registry, &estate);
         let findings = run_checks(&CheckContext {
             graph: &graph,

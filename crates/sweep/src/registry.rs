@@ -15,6 +15,8 @@ pub const CONNECTOR_TYPES: &[&str] = &[
     "entra",
     #[cfg(feature = "gcp")]
     "gcp",
+    #[cfg(feature = "kubernetes")]
+    "kubernetes",
 ];
 
 /// Types that exist but that this build may leave out: (type, cargo feature).
@@ -23,6 +25,7 @@ const OPTIONAL_TYPES: &[(&str, &str)] = &[
     ("github", "github"),
     ("entra", "entra"),
     ("gcp", "gcp"),
+    ("kubernetes", "kubernetes"),
 ];
 
 /// Why a `[[connectors]]` table built no connector.
@@ -72,6 +75,11 @@ pub fn build_connector(
         )?),
         #[cfg(feature = "gcp")]
         "gcp" => Box::new(trustmap_connector_gcp::GcpConnector::new(
+            name,
+            parse_config(table)?,
+        )?),
+        #[cfg(feature = "kubernetes")]
+        "kubernetes" => Box::new(trustmap_connector_kubernetes::KubernetesConnector::new(
             name,
             parse_config(table)?,
         )?),

@@ -168,11 +168,19 @@ pub fn to_openapi(apis: &[(&Value, &[&str])]) -> Value {
                 .iter()
                 .find(|m| m["id"] == *id)
                 .unwrap_or_else(|| panic!("{}: no method {id}", doc["name"]));
-            let flat = m["flatPath"].as_str().or(m["path"].as_str()).unwrap_or_default();
+            let flat = m["flatPath"]
+                .as_str()
+                .or(m["path"].as_str())
+                .unwrap_or_default();
             let path = format!("/{}{flat}", doc["servicePath"].as_str().unwrap_or_default());
-            let verb = m["httpMethod"].as_str().unwrap_or("GET").to_ascii_lowercase();
+            let verb = m["httpMethod"]
+                .as_str()
+                .unwrap_or("GET")
+                .to_ascii_lowercase();
             let response = match m["response"]["$ref"].as_str() {
-                Some(r) => json!({"content": {"application/json": {"schema": schema(doc, &json!({"$ref": r}))}}}),
+                Some(r) => {
+                    json!({"content": {"application/json": {"schema": schema(doc, &json!({"$ref": r}))}}})
+                }
                 None => json!({}),
             };
             let mut op = json!({
@@ -265,7 +273,9 @@ mod tests {
         );
         let schemas = &spec["components"]["schemas"];
         assert!(schemas["v1_Account"].is_object());
-        assert!(schemas["v1_Account"]["properties"]["etag"].get("format").is_none());
+        assert!(schemas["v1_Account"]["properties"]["etag"]
+            .get("format")
+            .is_none());
         assert_eq!(schemas["v1_Account"]["properties"]["extra"], json!({}));
         assert!(schemas.get("v1_Unused").is_none());
         assert!(spec["paths"]

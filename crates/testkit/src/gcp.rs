@@ -188,7 +188,12 @@ pub fn generated(projects: usize, accounts: usize, keys: usize, bindings: usize)
     let projects = projects.max(1);
     let project = |i: usize| format!("proj-{i:04}");
     let number = |i: usize| format!("{}", 200_000_000_000u64 + i as u64);
-    let email = |a: usize| format!("sa-{a:05}@{}.iam.gserviceaccount.com", project(a % projects));
+    let email = |a: usize| {
+        format!(
+            "sa-{a:05}@{}.iam.gserviceaccount.com",
+            project(a % projects)
+        )
+    };
     for i in 0..projects {
         e.projects.push(json!({
             "name": format!("projects/{}", number(i)), "projectId": project(i), "state": "ACTIVE",
@@ -197,10 +202,12 @@ pub fn generated(projects: usize, accounts: usize, keys: usize, bindings: usize)
     }
     for a in 0..accounts {
         let p = project(a % projects);
-        e.accounts
-            .entry(p.clone())
-            .or_default()
-            .push(account(&p, &format!("sa-{a:05}"), "generated", false));
+        e.accounts.entry(p.clone()).or_default().push(account(
+            &p,
+            &format!("sa-{a:05}"),
+            "generated",
+            false,
+        ));
         e.keys.entry(email(a)).or_default().push(key(
             &p,
             &email(a),
@@ -211,7 +218,11 @@ pub fn generated(projects: usize, accounts: usize, keys: usize, bindings: usize)
     }
     for k in 0..keys.min(accounts * 10) {
         let a = k % accounts.max(1);
-        let created = if k % 3 == 0 { "2024-02-01T00:00:00Z" } else { "2026-10-01T00:00:00Z" };
+        let created = if k % 3 == 0 {
+            "2024-02-01T00:00:00Z"
+        } else {
+            "2026-10-01T00:00:00Z"
+        };
         e.keys.entry(email(a)).or_default().push(key(
             &project(a % projects),
             &email(a),
@@ -232,7 +243,10 @@ pub fn generated(projects: usize, accounts: usize, keys: usize, bindings: usize)
     ];
     let member = |b: usize| match b % 100 {
         0..=11 => format!("user:user{}@partner{}.example", b % 997, b % 20),
-        12..=17 => format!("serviceAccount:etl@vendor-{}.iam.gserviceaccount.com", b % 50),
+        12..=17 => format!(
+            "serviceAccount:etl@vendor-{}.iam.gserviceaccount.com",
+            b % 50
+        ),
         18 => format!("group:ops@subco{}.example", b % 5),
         19 if b % 1000 == 19 => "allAuthenticatedUsers".to_string(),
         19..=49 => format!("group:team-{}@{DOMAIN}", b % 40),
@@ -260,15 +274,23 @@ pub fn generated(projects: usize, accounts: usize, keys: usize, bindings: usize)
         }
     }
     for i in (0..projects).step_by(10) {
-        let pool = format!("projects/{}/locations/global/workloadIdentityPools/ci", number(i));
-        e.pools
-            .insert(project(i), vec![json!({"name": pool, "state": "ACTIVE", "disabled": false})]);
-        e.providers.insert(pool.clone(), vec![json!({
-            "name": format!("{pool}/providers/github"), "state": "ACTIVE", "disabled": false,
-            "attributeMapping": {"google.subject": "assertion.sub"},
-            "attributeCondition": format!("assertion.repository_owner == 'partner{}'", i % 20),
-            "oidc": {"issuerUri": "https://token.actions.githubusercontent.com"}
-        })]);
+        let pool = format!(
+            "projects/{}/locations/global/workloadIdentityPools/ci",
+            number(i)
+        );
+        e.pools.insert(
+            project(i),
+            vec![json!({"name": pool, "state": "ACTIVE", "disabled": false})],
+        );
+        e.providers.insert(
+            pool.clone(),
+            vec![json!({
+                "name": format!("{pool}/providers/github"), "state": "ACTIVE", "disabled": false,
+                "attributeMapping": {"google.subject": "assertion.sub"},
+                "attributeCondition": format!("assertion.repository_owner == 'partner{}'", i % 20),
+                "oidc": {"issuerUri": "https://token.actions.githubusercontent.com"}
+            })],
+        );
     }
     e
 }
@@ -532,8 +554,19 @@ fn error(code: u16, status: &str, message: &str) -> Response {
 
 /// One page of `items` under `field`: `pageSize` honoured (capped at `small`, or with
 /// `full_pages` at Google's maximum `max`), the page token is the offset.
-fn page(state: &State, req: &Request, field: &str, items: &[Value], small: usize, max: usize) -> Response {
-    let cap = if state.behaviour.full_pages { max } else { small };
+fn page(
+    state: &State,
+    req: &Request,
+    field: &str,
+    items: &[Value],
+    small: usize,
+    max: usize,
+) -> Response {
+    let cap = if state.behaviour.full_pages {
+        max
+    } else {
+        small
+    };
     let (_, query) = req.route();
     let get = |k: &str| query.iter().find(|(q, _)| q == k).map(|(_, v)| v.clone());
     let size = get("pageSize")

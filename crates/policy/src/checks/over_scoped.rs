@@ -11,6 +11,7 @@ pub struct OverScoped;
 pub fn is_wildcard(scope: &str) -> bool {
     crate::util::is_entra_admin(scope)
         || crate::util::is_google_admin(scope)
+        || crate::util::is_k8s_admin(scope)
         || scope == "*"
         || scope.ends_with(":*")
         || scope.contains(":*:")
@@ -47,6 +48,15 @@ impl Check for OverScoped {
             if let Some(p) = partner {
                 evidence.insert("allowed_scopes".into(), p.allowed_scopes.clone().into());
             }
+            // Permissions held through a workload identity: the finding names both ends.
+            let through = n
+                .tags
+                .get("acts_as")
+                .map(|a| format!(" (acting as {a})"))
+                .unwrap_or_default();
+            if let Some(a) = n.tags.get("acts_as") {
+                evidence.insert("acts_as".into(), a.clone().into());
+            }
             evidence.insert(
                 "beyond_approved".into(),
                 beyond
@@ -74,8 +84,8 @@ impl Check for OverScoped {
                     severity,
                     node: n,
                     title: match partner {
-                        Some(p) => format!("{} of {} has permissions beyond what was approved", n.name, p.name),
-                        None => format!("{} has wildcard or admin permissions", n.name),
+                        Some(p) => format!("{} of {} has permissions beyond what was approved{through}", n.name, p.name),
+                        None => format!("{} has wildcard or admin permissions{through}", n.name),
                     },
                     remediation: "Reduce the permissions to the approved scopes (least privilege); replace wildcards with the actions actually used.".into(),
                     reference: "OWASP-NHI5",
