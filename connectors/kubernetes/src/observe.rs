@@ -421,6 +421,8 @@ fn account_tags(ns: &str, name: &str, held: &Held) -> BTreeMap<String, String> {
     let mut tags = BTreeMap::from([
         ("namespace".to_string(), ns.to_string()),
         ("bare_name".to_string(), name.to_string()),
+        // The API records no use of an account or a binding (audit logs would).
+        ("usage".to_string(), "untracked".to_string()),
     ]);
     if !held.grants.is_empty() {
         tags.insert("bindings".into(), grant_tags(&held.grants));
@@ -508,7 +510,10 @@ fn people(cx: &mut Ctx<'_>) {
             last_used: None,
             active: true,
             scopes: held.scopes.into_iter().collect(),
-            tags: BTreeMap::from([("bindings".to_string(), grant_tags(&held.grants))]),
+            tags: BTreeMap::from([
+                ("bindings".to_string(), grant_tags(&held.grants)),
+                ("usage".to_string(), "untracked".to_string()),
+            ]),
             identifiers: identifiers.clone(),
             revoke: Some(Revocation {
                 commands: removals(&cluster, &held.grants),

@@ -241,6 +241,12 @@ impl Graph {
     pub fn upsert(&mut self, node: Node) -> usize {
         if let Some(&i) = self.index.get(&node.id) {
             let existing = &mut self.nodes[i];
+            // A node first made from an edge's target (no source described it yet) becomes
+            // what the connector that sees it says it is: connectors run side by side, so
+            // the edge of one may arrive before the identity of another.
+            let placeholder = existing.sources.is_empty()
+                && existing.kind == NodeKind::ExternalPrincipal
+                && node.kind != NodeKind::ExternalPrincipal;
             // A later observation of the same node adds what the first lacked.
             existing.identifiers.extend(node.identifiers);
             existing.identifiers.sort();
@@ -254,13 +260,7 @@ impl Graph {
                 }
             }
             existing.tags.extend(node.tags);
-            // A node first made from an edge's target (no source described it yet) becomes
-            // what the connector that sees it says it is: connectors run side by side, so
-            // the edge of one may arrive before the identity of another.
-            if existing.sources.is_empty()
-                && existing.kind == NodeKind::ExternalPrincipal
-                && node.kind != NodeKind::ExternalPrincipal
-            {
+            if placeholder {
                 existing.kind = node.kind;
                 existing.subtype = node.subtype;
                 existing.name = node.name;
@@ -671,6 +671,80 @@ mod tests {
         assert!(
             linked("c.json").is_empty(),
             "an account of no estate links nothing"
+        );
+    }
+
+    fn identity(id: &str, kind: &str, scopes: &[&str], connector: &str) -> Observation {
+        Observation::Identity(IdentityObs {
+            id: id.into(),
+            kind: kind.into(),
+            name: id.rsplit('/').next().unwrap_or(id).into(),
+            provider: String::new(),
+            account: None,
+            created: None,
+            last_used: None,
+            active: true,
+            scopes: scopes.iter().map(|s| (*s).to_string()).collect(),
+            tags: BTreeMap::new(),
+            identifiers: vec![],
+            revoke: None,
+            provenance: trustmap_model::Provenance {
+                connector: connector.into(),
+                source: String::new(),
+            },
+        })
+    }
+
+    #[test]
+    fn a_workload_identity_joins_its_target_whichever_came_first_and_holds_its_scopes() {
+        let role = "aws:123456789012:role/etl-s3";
+        let edge = |to: &str| {
+            Observation::Edge(trustmap_model::EdgeObs {
+                from: "k8s:c:sa/acme/etl".into(),
+                to: to.into(),
+                kind: EdgeKind::CanAssume,
+                conditions: BTreeMap::from([(
+                    "workload_identity".to_string(),
+                    "eks.amazonaws.com/role-arn".to_string(),
+                )]),
+                provenance: Default::default(),
+            })
+        };
+        let sa = identity(
+            "k8s:c:sa/acme/etl",
+            "k8s_service_account",
+            &["k8s:get:pods"],
+            "k8s",
+        );
+        let target = identity(role, "aws_iam_role", &["aws:s3:*"], "aws");
+        for order in [
+            vec![sa.clone(), edge(role), target.clone()],
+            vec![target.clone(), sa.clone(), edge(role)],
+        ] {
+            let g = Graph::build(order);
+            let r = g.node(role).unwrap();
+            assert_eq!(
+                (r.kind, r.subtype.as_str(), r.name.as_str()),
+                (NodeKind::Identity, "aws_iam_role", "etl-s3")
+            );
+            let s = g.node("k8s:c:sa/acme/etl").unwrap();
+            assert_eq!(s.scopes, ["aws:s3:*", "k8s:get:pods"]);
+            assert_eq!(s.tags["acts_as"], role);
+            assert!(g.unseen_workload_targets().is_empty());
+        }
+        // A target no connector describes stays a bare node, and is noted.
+        let g = Graph::build(vec![sa, edge("gcp:p:sa/x@p.iam.gserviceaccount.com")]);
+        assert_eq!(
+            g.node("k8s:c:sa/acme/etl").unwrap().scopes,
+            ["k8s:get:pods"]
+        );
+        let unseen = g.unseen_workload_targets();
+        assert_eq!(unseen.len(), 1);
+        assert_eq!(unseen[0].0, "k8s");
+        assert!(
+            unseen[0].1.contains("gcp:p:sa/x@p.iam.gserviceaccount.com"),
+            "{}",
+            unseen[0].1
         );
     }
 }

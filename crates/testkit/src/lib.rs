@@ -19,6 +19,7 @@ pub mod gcplocal;
 pub mod git;
 pub mod github;
 pub mod http;
+pub mod k8s;
 pub mod measure;
 pub mod moto;
 pub mod openapi;

@@ -60,7 +60,12 @@ impl Check for UnknownExternalAccess {
             )
         }) {
             let (from, to) = (&g.nodes[e.from], &g.nodes[e.to]);
-            if to.kind != NodeKind::ExternalPrincipal || !from.active {
+            // A workload identity names a cloud identity, not an outsider; one no connector
+            // sees is a coverage note (Graph::unseen_workload_targets), not unknown access.
+            if to.kind != NodeKind::ExternalPrincipal
+                || !from.active
+                || e.conditions.contains_key("workload_identity")
+            {
                 continue;
             }
             let open = open_federation(&to.id, &e.conditions);
