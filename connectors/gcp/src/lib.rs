@@ -251,10 +251,12 @@ impl Connector for GcpConnector {
             out.gap(g.clone());
         }
         ctx.check_cancelled()?;
-        let (obs, gaps) = observe::observe(&inv);
+        let mut inv = inv;
+        let (obs, gaps) = observe::observe_taking_policies(&mut inv);
         for g in gaps {
             out.gap(g);
         }
-        out.emit_all(obs).await
+        out.emit_all(obs).await?;
+        out.emit_all(observe::key_observations(&inv)).await
     }
 }

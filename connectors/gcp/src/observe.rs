@@ -73,7 +73,6 @@ enum Member {
 #[derive(Default)]
 struct Held {
     scopes: BTreeSet<String>,
-    grants: BTreeSet<String>,
     conditions: BTreeSet<String>,
     /// (resource, role, conditional) of each binding, for the revocation commands.
     bindings: BTreeSet<(String, String, bool)>,
@@ -170,6 +169,27 @@ pub fn observations(inv: &Inventory) -> Vec<Observation> {
 /// The observations, and the coverage gaps met reading them (binding members of a kind this
 /// version does not know).
 pub fn observe(inv: &Inventory) -> (Vec<Observation>, Vec<String>) {
+    let (mut obs, gaps) = observe_all_but_keys(inv);
+    obs.extend(key_observations(inv));
+    (obs, gaps)
+}
+
+/// [`observe`] without the keys, which [`key_observations`] makes as they are sent.
+pub fn observe_all_but_keys(inv: &Inventory) -> (Vec<Observation>, Vec<String>) {
+    observe_with(inv, std::borrow::Cow::Borrowed(&inv.policies))
+}
+
+/// [`observe_all_but_keys`] that frees the IAM policies (an organisation's hundreds of
+/// thousands of bindings) as soon as they are read.
+pub fn observe_taking_policies(inv: &mut Inventory) -> (Vec<Observation>, Vec<String>) {
+    let policies = std::mem::take(&mut inv.policies);
+    observe_with(inv, std::borrow::Cow::Owned(policies))
+}
+
+fn observe_with(
+    inv: &Inventory,
+    policies: std::borrow::Cow<'_, [crate::inventory::PolicyRecord]>,
+) -> (Vec<Observation>, Vec<String>) {
     let mut internal_projects = BTreeSet::new();
     for p in &inv.projects {
         internal_projects.insert(p.project_id.to_ascii_lowercase());
@@ -203,11 +223,12 @@ pub fn observe(inv: &Inventory) -> (Vec<Observation>, Vec<String>) {
         out: Vec::new(),
         externals: BTreeSet::new(),
     };
-    for record in &inv.policies {
+    for record in policies.iter() {
         for b in &record.policy.bindings {
             o.binding(record, b);
         }
     }
+    drop(policies);
     o.service_accounts();
     o.outsiders();
     o.pools();
@@ -376,7 +397,6 @@ impl<'a> Observer<'a> {
             let h = self.held.entry(node.clone()).or_default();
             h.account.get_or_insert(account);
             h.scopes.insert(format!("gcp:{}", b.role));
-            h.grants.insert(format!("{} on {resource}", b.role));
             if let Some(c) = &condition {
                 h.conditions.insert(format!("{}: {c}", b.role));
             }
@@ -465,20 +485,18 @@ impl<'a> Observer<'a> {
     fn apply_held(i: &mut IdentityObs, h: Option<&Held>) {
         let Some(h) = h else { return };
         i.scopes = h.scopes.iter().cloned().collect();
-        i.tags.insert("grants".into(), join(&h.grants));
+        let grants: BTreeSet<String> = h
+            .bindings
+            .iter()
+            .map(|(resource, role, _)| format!("{role} on {resource}"))
+            .collect();
+        i.tags.insert("grants".into(), join(&grants));
         if !h.conditions.is_empty() {
             i.tags.insert("conditions".into(), join(&h.conditions));
         }
     }
 
     fn service_accounts(&mut self) {
-        let disabled: BTreeSet<String> = self
-            .inv
-            .service_accounts
-            .iter()
-            .filter(|sa| sa.disabled)
-            .map(|sa| sa.email.to_ascii_lowercase())
-            .collect();
         for sa in &self.inv.service_accounts {
             let email = sa.email.to_ascii_lowercase();
             if is_google_managed(&email) {
@@ -532,7 +550,6 @@ impl<'a> Observer<'a> {
             self.out.push(Observation::Identity(i));
         }
         self.unlisted_accounts();
-        self.keys(&disabled);
     }
 
     /// Accounts bound somewhere but not listed (an export without that project's list).
@@ -568,62 +585,6 @@ impl<'a> Observer<'a> {
     }
 
     /// Our accounts' user-managed keys (a key of a disabled account grants nothing).
-    fn keys(&mut self, disabled: &BTreeSet<String>) {
-        for k in &self.inv.keys {
-            let Some((email, key_id)) = k.parts() else {
-                continue;
-            };
-            let email = email.to_ascii_lowercase();
-            if !k.user_managed() || is_google_managed(&email) {
-                continue;
-            }
-            let holder = self.sa_node(&email);
-            let expires = k
-                .valid_before_time
-                .clone()
-                // 9999-12-31: a key that never expires.
-                .filter(|t| !t.starts_with("9999"));
-            self.out.push(Observation::Credential(CredentialObs {
-                id: format!("{holder}/key/{key_id}"),
-                kind: "gcp_service_account_key".into(),
-                holder,
-                name: Some(format!("{email}: key {}", short_key(key_id))),
-                created: k.valid_after_time.clone(),
-                last_used: None,
-                last_rotated: None,
-                expires,
-                active: !k.disabled && !disabled.contains(&email),
-                // What a leaked key file's `private_key_id` links to.
-                identifiers: vec![Identifier::GcpKey(key_id.to_ascii_lowercase())],
-                scopes: Vec::new(),
-                revoke: Some(Revocation::commands(&[
-                    &[
-                        "gcloud",
-                        "iam",
-                        "service-accounts",
-                        "keys",
-                        "disable",
-                        key_id,
-                        "--iam-account",
-                        &email,
-                    ],
-                    &[
-                        "gcloud",
-                        "iam",
-                        "service-accounts",
-                        "keys",
-                        "delete",
-                        key_id,
-                        "--iam-account",
-                        &email,
-                        "--quiet",
-                    ],
-                ])),
-                provenance: provenance("serviceAccountKeys"),
-            }));
-        }
-    }
-
     /// Outsiders (users, groups, domains, other projects' accounts, the public).
     fn outsiders(&mut self) {
         let members = std::mem::take(&mut self.members);
@@ -1049,6 +1010,81 @@ impl<'a> Observer<'a> {
             provenance: provenance(source),
         }));
     }
+}
+
+/// The user-managed keys of our accounts, made one at a time as they are consumed: an
+/// organisation's tens of thousands of keys need not all be in memory at once.
+pub fn key_observations(inv: &Inventory) -> impl Iterator<Item = Observation> + Send + '_ {
+    let accounts: HashMap<String, (String, bool)> = inv
+        .service_accounts
+        .iter()
+        .map(|sa| (sa.email.to_ascii_lowercase(), (sa.project(), sa.disabled)))
+        .collect();
+    inv.keys
+        .iter()
+        .filter_map(move |k| key_observation(k, &accounts))
+}
+
+fn key_observation(
+    k: &crate::inventory::ServiceAccountKey,
+    accounts: &HashMap<String, (String, bool)>,
+) -> Option<Observation> {
+    let (email, key_id) = k.parts()?;
+    let email = email.to_ascii_lowercase();
+    if !k.user_managed() || is_google_managed(&email) {
+        return None;
+    }
+    let (project, account_disabled) = match accounts.get(&email) {
+        Some((p, d)) => (p.clone(), *d),
+        None => (
+            project_of_email(&email).unwrap_or_default().to_string(),
+            false,
+        ),
+    };
+    let holder = format!("gcp:{project}:sa/{email}");
+    let expires = k
+        .valid_before_time
+        .clone()
+        // 9999-12-31: a key that never expires.
+        .filter(|t| !t.starts_with("9999"));
+    Some(Observation::Credential(CredentialObs {
+        id: format!("{holder}/key/{key_id}"),
+        kind: "gcp_service_account_key".into(),
+        holder,
+        name: Some(format!("{email}: key {}", short_key(key_id))),
+        created: k.valid_after_time.clone(),
+        last_used: None,
+        last_rotated: None,
+        expires,
+        active: !k.disabled && !account_disabled,
+        // What a leaked key file's `private_key_id` links to.
+        identifiers: vec![Identifier::GcpKey(key_id.to_ascii_lowercase())],
+        scopes: Vec::new(),
+        revoke: Some(Revocation::commands(&[
+            &[
+                "gcloud",
+                "iam",
+                "service-accounts",
+                "keys",
+                "disable",
+                key_id,
+                "--iam-account",
+                &email,
+            ],
+            &[
+                "gcloud",
+                "iam",
+                "service-accounts",
+                "keys",
+                "delete",
+                key_id,
+                "--iam-account",
+                &email,
+                "--quiet",
+            ],
+        ])),
+        provenance: provenance("serviceAccountKeys"),
+    }))
 }
 
 /// The member string of a member node id (`gcp:member/user:x` → `user:x`).

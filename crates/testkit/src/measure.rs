@@ -5,6 +5,17 @@ pub fn peak_mb() -> f64 {
     status_kb("VmHWM:").map_or(0.0, |kb| kb / 1024.0)
 }
 
+/// Start measuring the peak afresh (Linux: writing 5 to clear_refs resets VmHWM to the current
+/// resident size), so each run of a benchmark reports its own peak.
+pub fn reset_peak() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// Resident memory now (VmRSS), in MB.
+pub fn resident_mb() -> f64 {
+    status_kb("VmRSS:").map_or(0.0, |kb| kb / 1024.0)
+}
+
 fn status_kb(field: &str) -> Option<f64> {
     let s = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = s.lines().find(|l| l.starts_with(field))?;
