@@ -13,6 +13,42 @@ use trustmap_testkit::child::{self, numeric_args, ChildServer};
 use trustmap_testkit::gcp::{self, Behaviour};
 use trustmap_testkit::measure::{peak_mb, reset_peak, resident_mb};
 
+fn config(base: &str, concurrency: usize) -> anyhow::Result<GcpConfig> {
+    Ok(toml::from_str(&format!(
+        "organization = \"{org}\"\ntoken_env = \"TRUSTMAP_BENCH_GOOGLE_TOKEN\"\niam_url = \"{base}\"\nresource_manager_url = \"{base}\"\nasset_url = \"{base}\"\nadmin_url = \"{base}\"\nconcurrency = {concurrency}\n",
+        org = gcp::ORG,
+    ))?)
+}
+
+/// The inventory read, then the observations made from it (without the keys, which the
+/// connector makes as it sends them, and with the policies freed once read).
+async fn memory_breakdown(c: &GcpConnector) -> anyhow::Result<()> {
+    let base_mb = resident_mb();
+    reset_peak();
+    let g = c
+        .client(&std::env::temp_dir())
+        .await
+        .map_err(anyhow::Error::msg)?;
+    let mut inv = g
+        .inventory(&trustmap_connector_gcp::live::Scope {
+            organization: Some(gcp::ORG.into()),
+            ..Default::default()
+        })
+        .await
+        .map_err(anyhow::Error::msg)?;
+    let (read_peak, held) = (peak_mb(), resident_mb());
+    let policies = inv.policies.len();
+    let (obs, _) = trustmap_connector_gcp::observe::observe_taking_policies(&mut inv);
+    println!(
+        "memory: {base_mb:.0} MB at start; reading the inventory peaks at {read_peak:.0} MB ({held:.0} MB held: {policies} policies, {} accounts, {} keys); with its {} observations but the keys, and without the policies, {:.0} MB",
+        inv.service_accounts.len(),
+        inv.keys.len(),
+        obs.len(),
+        resident_mb()
+    );
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let a = numeric_args();
@@ -49,46 +85,16 @@ async fn main() -> anyhow::Result<()> {
     );
     std::env::set_var("TRUSTMAP_BENCH_GOOGLE_TOKEN", gcp::TOKEN);
     let base = server.base.clone();
-    let config = |concurrency: usize| -> anyhow::Result<GcpConfig> {
-        Ok(toml::from_str(&format!(
-            "organization = \"{org}\"\ntoken_env = \"TRUSTMAP_BENCH_GOOGLE_TOKEN\"\niam_url = \"{base}\"\nresource_manager_url = \"{base}\"\nasset_url = \"{base}\"\nadmin_url = \"{base}\"\nconcurrency = {concurrency}\n",
-            org = gcp::ORG,
-        ))?)
-    };
-    // Where the memory goes, at the highest concurrency: the inventory read, then the
-    // observations made from it.
-    {
-        let top = levels.iter().copied().max().unwrap_or(8);
-        let c = GcpConnector::new("bench".into(), config(top)?).map_err(anyhow::Error::msg)?;
-        let base_mb = resident_mb();
-        reset_peak();
-        let g = c
-            .client(&std::env::temp_dir())
-            .await
-            .map_err(anyhow::Error::msg)?;
-        let mut inv = g
-            .inventory(&trustmap_connector_gcp::live::Scope {
-                organization: Some(gcp::ORG.into()),
-                ..Default::default()
-            })
-            .await
-            .map_err(anyhow::Error::msg)?;
-        let (read_peak, held) = (peak_mb(), resident_mb());
-        let policies = inv.policies.len();
-        let (obs, _) = trustmap_connector_gcp::observe::observe_taking_policies(&mut inv);
-        println!(
-            "memory: {base_mb:.0} MB at start; reading the inventory peaks at {read_peak:.0} MB ({held:.0} MB held: {} policies, {} accounts, {} keys); with its {} observations but the keys (made as they are sent) and without the policies (freed once read) {:.0} MB",
-            policies,
-            inv.service_accounts.len(),
-            inv.keys.len(),
-            obs.len(),
-            resident_mb()
-        );
-    }
+    // Where the memory goes, at the highest concurrency.
+    let top = levels.iter().copied().max().unwrap_or(8);
+    memory_breakdown(
+        &GcpConnector::new("bench".into(), config(&base, top)?).map_err(anyhow::Error::msg)?,
+    )
+    .await?;
     for concurrency in levels {
         server.clear()?;
-        let c =
-            GcpConnector::new("bench".into(), config(concurrency)?).map_err(anyhow::Error::msg)?;
+        let c = GcpConnector::new("bench".into(), config(&base, concurrency)?)
+            .map_err(anyhow::Error::msg)?;
         reset_peak();
         let run = trustmap_testkit::run::run_counted(&c, &std::env::temp_dir()).await;
         run.result.map_err(anyhow::Error::msg)?;

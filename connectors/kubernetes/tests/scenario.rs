@@ -1,6 +1,7 @@
 //! The kubernetes connector over the designed cluster (testkit::k8s) from its `kubectl get -o
 //! json` export: the exact identities, credentials, edges and gaps; Secret data scanned; bad
 //! input (an unknown kind, a truncated file, an object the API would not write, bad configs).
+#![allow(clippy::too_many_lines)] // a scenario test reads as one story, set-up to assertions
 #![allow(clippy::unwrap_used)] // test set-up: a panic is the clearest report
 use std::collections::BTreeMap;
 use trustmap_connector_kubernetes::{KubernetesConfig, KubernetesConnector};

@@ -538,20 +538,10 @@ fn gcp_key(email: &str, id: &str, created: &str) -> Value {
     })
 }
 
-/// Google Cloud and Workspace, as `gcloud asset search-all-iam-policies`, `gcloud iam
-/// service-accounts list` / `keys list`, `gcloud iam workload-identity-pools providers list`
-/// and the Admin SDK's token list write them: Acme's analyst (approved) and Acme's ETL account
-/// as editor (beyond what was approved); OldCo's contractor, who can still act as our
-/// owner-level deployer, and a pool trusting OldCo's AWS account; DataPipe's auditors at
-/// organisation level; a bucket open to anyone; a gmail account; an old unowned account's key;
-/// Workspace grants to Acme BI and to an unknown app reading mail.
-fn gcp_export(root: &Path, d: &Days) -> Result<()> {
-    let dir = root.join("gcp");
-    std::fs::create_dir_all(&dir)?;
+/// The organisation's IAM policies, as Cloud Asset's search returns them.
+fn gcp_policies(pool: &str) -> Value {
     let project = format!("//cloudresourcemanager.googleapis.com/projects/{GCP_PROJECT}");
-    let pool =
-        format!("projects/{GCP_PROJECT_NUMBER}/locations/global/workloadIdentityPools/oldco-aws");
-    let policies = json!([
+    json!([
         gcp_policy(&project, "cloudresourcemanager.googleapis.com/Project", vec![
             gcp_binding("roles/owner", &["user:cto@corp.example", &format!("serviceAccount:{GCP_DEPLOYER}")]),
             gcp_binding("roles/bigquery.dataViewer", &["user:analyst@acme.example"]),
@@ -576,7 +566,22 @@ fn gcp_export(root: &Path, d: &Days) -> Result<()> {
             "organization": format!("organizations/{GCP_ORG}"),
             "policy": {"bindings": [gcp_binding("roles/resourcemanager.organizationViewer", &["group:auditors@datapipe.example"])]}
         }
-    ]);
+    ])
+}
+
+/// Google Cloud and Workspace, as `gcloud asset search-all-iam-policies`, `gcloud iam
+/// service-accounts list` / `keys list`, `gcloud iam workload-identity-pools providers list`
+/// and the Admin SDK's token list write them: Acme's analyst (approved) and Acme's ETL account
+/// as editor (beyond what was approved); OldCo's contractor, who can still act as our
+/// owner-level deployer, and a pool trusting OldCo's AWS account; DataPipe's auditors at
+/// organisation level; a bucket open to anyone; a gmail account; an old unowned account's key;
+/// Workspace grants to Acme BI and to an unknown app reading mail.
+fn gcp_export(root: &Path, d: &Days) -> Result<()> {
+    let dir = root.join("gcp");
+    std::fs::create_dir_all(&dir)?;
+    let pool =
+        format!("projects/{GCP_PROJECT_NUMBER}/locations/global/workloadIdentityPools/oldco-aws");
+    let policies = gcp_policies(&pool);
     let account = |name: &str, display: &str| {
         let email = format!("{name}@{GCP_PROJECT}.iam.gserviceaccount.com");
         json!({"name": format!("projects/{GCP_PROJECT}/serviceAccounts/{email}"), "projectId": GCP_PROJECT,

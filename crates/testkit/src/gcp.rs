@@ -231,6 +231,40 @@ pub fn generated(projects: usize, accounts: usize, keys: usize, bindings: usize)
             "USER_MANAGED",
         ));
     }
+    generated_policies(&mut e, projects, accounts, bindings);
+    for i in (0..projects).step_by(10) {
+        let pool = format!(
+            "projects/{}/locations/global/workloadIdentityPools/ci",
+            number(i)
+        );
+        e.pools.insert(
+            project(i),
+            vec![json!({"name": pool, "state": "ACTIVE", "disabled": false})],
+        );
+        e.providers.insert(
+            pool.clone(),
+            vec![json!({
+                "name": format!("{pool}/providers/github"), "state": "ACTIVE", "disabled": false,
+                "attributeMapping": {"google.subject": "assertion.sub"},
+                "attributeCondition": format!("assertion.repository_owner == 'partner{}'", i % 20),
+                "oidc": {"issuerUri": "https://token.actions.githubusercontent.com"}
+            })],
+        );
+    }
+    e
+}
+
+/// The generated organisation's policies: binding b goes to record b mod records (each
+/// project's policy, then each account's), with one member.
+fn generated_policies(e: &mut Estate, projects: usize, accounts: usize, bindings: usize) {
+    let project = |i: usize| format!("proj-{i:04}");
+    let number = |i: usize| format!("{}", 200_000_000_000u64 + i as u64);
+    let email = |a: usize| {
+        format!(
+            "sa-{a:05}@{}.iam.gserviceaccount.com",
+            project(a % projects)
+        )
+    };
     const ROLES: [&str; 8] = [
         "roles/viewer",
         "roles/bigquery.dataViewer",
@@ -252,8 +286,6 @@ pub fn generated(projects: usize, accounts: usize, keys: usize, bindings: usize)
         19..=49 => format!("group:team-{}@{DOMAIN}", b % 40),
         _ => format!("serviceAccount:{}", email(b % accounts.max(1))),
     };
-    // Policy records: each project's, then each account's; binding b goes to record
-    // b mod records, with one member.
     let records = projects + accounts;
     let mut grouped: Vec<Vec<Value>> = vec![Vec::new(); records];
     for b in 0..bindings {
@@ -273,26 +305,6 @@ pub fn generated(projects: usize, accounts: usize, keys: usize, bindings: usize)
             }));
         }
     }
-    for i in (0..projects).step_by(10) {
-        let pool = format!(
-            "projects/{}/locations/global/workloadIdentityPools/ci",
-            number(i)
-        );
-        e.pools.insert(
-            project(i),
-            vec![json!({"name": pool, "state": "ACTIVE", "disabled": false})],
-        );
-        e.providers.insert(
-            pool.clone(),
-            vec![json!({
-                "name": format!("{pool}/providers/github"), "state": "ACTIVE", "disabled": false,
-                "attributeMapping": {"google.subject": "assertion.sub"},
-                "attributeCondition": format!("assertion.repository_owner == 'partner{}'", i % 20),
-                "oidc": {"issuerUri": "https://token.actions.githubusercontent.com"}
-            })],
-        );
-    }
-    e
 }
 
 /// Bindings: the project's members, an impersonation grant, a public bucket, the

@@ -119,6 +119,7 @@ fn b64(s: &str) -> String {
 
 /// The cluster's objects, in the order `kubectl get serviceaccounts,secrets,roles,rolebindings,
 /// clusterroles,clusterrolebindings -A -o json` lists them.
+#[allow(clippy::too_many_lines)] // one object per line: the cluster as data
 pub fn objects() -> Vec<Value> {
     let mut token = json!({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/service-account-token",
         "metadata": meta(Some("payments"), "legacy-ci-token"),

@@ -46,6 +46,18 @@ fn open_federation(
     }
 }
 
+/// An active identity's trust in (or installation by) an external principal. A workload
+/// identity names a cloud identity, not an outsider; one no connector sees is a coverage note
+/// (`Graph::unseen_workload_targets`), not unknown access.
+fn reaches_outside(g: &trustmap_graph::Graph, e: &trustmap_graph::Edge) -> bool {
+    matches!(
+        e.kind,
+        EdgeKind::Trusts | EdgeKind::CanAssume | EdgeKind::InstalledBy
+    ) && g.nodes[e.to].kind == NodeKind::ExternalPrincipal
+        && g.nodes[e.from].active
+        && !e.conditions.contains_key("workload_identity")
+}
+
 impl Check for UnknownExternalAccess {
     fn id(&self) -> &'static str {
         "unknown_external_access"
@@ -53,21 +65,8 @@ impl Check for UnknownExternalAccess {
     fn run(&self, ctx: &CheckContext<'_>) -> Vec<Finding> {
         let g = ctx.graph;
         let mut out = Vec::new();
-        for e in g.edges.iter().filter(|e| {
-            matches!(
-                e.kind,
-                EdgeKind::Trusts | EdgeKind::CanAssume | EdgeKind::InstalledBy
-            )
-        }) {
+        for e in g.edges.iter().filter(|e| reaches_outside(g, e)) {
             let (from, to) = (&g.nodes[e.from], &g.nodes[e.to]);
-            // A workload identity names a cloud identity, not an outsider; one no connector
-            // sees is a coverage note (Graph::unseen_workload_targets), not unknown access.
-            if to.kind != NodeKind::ExternalPrincipal
-                || !from.active
-                || e.conditions.contains_key("workload_identity")
-            {
-                continue;
-            }
             let open = open_federation(&to.id, &e.conditions);
             // A federated trust scoped by `sub` names who may come in; only open ones are flagged.
             if !open && (to.attribution.is_some() || to.id.starts_with("oidc:")) {
