@@ -20,6 +20,7 @@ pub mod git;
 pub mod github;
 pub mod http;
 pub mod k8s;
+pub mod kmock;
 pub mod measure;
 pub mod moto;
 pub mod openapi;
