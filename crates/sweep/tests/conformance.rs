@@ -91,6 +91,21 @@ export_dir = \"missing\""
                 t(r#"iam_policies_file = "missing.json""#),
             )
         }
+        "kubernetes" => {
+            std::fs::write(
+                working.join("k8s.json"),
+                r#"{"kind": "List", "items": [
+                    {"kind": "ClusterRole", "metadata": {"name": "view"}, "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}]},
+                    {"kind": "RoleBinding", "metadata": {"name": "b", "namespace": "apps"},
+                     "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
+                     "subjects": [{"kind": "User", "name": "bob@acme.example"}]}]}"#,
+            )
+            .unwrap();
+            (
+                t("cluster = \"c\"\nexport_file = \"work/k8s.json\""),
+                t("cluster = \"c\"\nexport_file = \"missing.json\""),
+            )
+        }
         other => panic!("no conformance fixture for connector type {other:?}: add one"),
     }
 }

@@ -268,3 +268,105 @@ pub fn aws_authorization_details() -> Value {
         }]
     })
 }
+
+/// A generated cluster for the benchmark: `namespaces` namespaces, `accounts` service accounts
+/// spread over them (one in ten with a legacy token, one in twenty annotated with an AWS
+/// role), a few roles per namespace, and `bindings` RoleBindings, each binding one subject: an
+/// account of its namespace, of another namespace, or an identity-provider user of a partner's
+/// or our own domain. One ClusterRoleBinding in a thousand is to `cluster-admin`.
+pub fn generated(namespaces: usize, accounts: usize, bindings: usize) -> Value {
+    let namespaces = namespaces.max(1);
+    let ns = |i: usize| format!("team-{:03}", i % namespaces);
+    let mut items = vec![
+        cluster_role("cluster-admin", vec![rule(&["*"], &["*"], &["*"])]),
+        cluster_role(
+            "view",
+            vec![rule(
+                &[""],
+                &["pods", "services", "configmaps"],
+                &["get", "list", "watch"],
+            )],
+        ),
+    ];
+    for i in 0..namespaces {
+        items.push(role(
+            &ns(i),
+            "deployer",
+            vec![rule(
+                &["apps"],
+                &["deployments", "replicasets"],
+                &["get", "list", "update", "patch"],
+            )],
+        ));
+        items.push(role(
+            &ns(i),
+            "secret-reader",
+            vec![rule(&[""], &["secrets"], &["get", "list"])],
+        ));
+    }
+    for a in 0..accounts {
+        let annotations = if a % 20 == 0 {
+            json!({"eks.amazonaws.com/role-arn": format!("arn:aws:iam::{AWS_ACCOUNT}:role/app-{a}")})
+        } else {
+            Value::Null
+        };
+        items.push(account(&ns(a), &format!("app-{a:05}"), annotations));
+        if a % 10 == 0 {
+            let mut t = json!({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/service-account-token",
+                "metadata": meta(Some(&ns(a)), &format!("app-{a:05}-token")), "data": {"token": b64("x")}});
+            t["metadata"]["annotations"] =
+                json!({"kubernetes.io/service-account.name": format!("app-{a:05}")});
+            items.push(t);
+        }
+    }
+    items.extend(generated_bindings(namespaces, accounts, bindings));
+    json!({"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": ""}, "items": items})
+}
+
+/// The generated cluster's bindings (see [`generated`]).
+fn generated_bindings(namespaces: usize, accounts: usize, bindings: usize) -> Vec<Value> {
+    let ns = |i: usize| format!("team-{:03}", i % namespaces);
+    let mut items = Vec::with_capacity(bindings);
+    for b in 0..bindings {
+        let n = ns(b);
+        let subject = match b % 10 {
+            0..=5 => subject(
+                "ServiceAccount",
+                &format!("app-{:05}", (b * 7) % accounts.max(1)),
+                Some(&ns((b * 7) % accounts.max(1))),
+            ),
+            6 | 7 => subject("User", &format!("dev{}@corp.example", b % 500), None),
+            8 => subject(
+                "User",
+                &format!("eng{}@partner{}.example", b % 300, b % 30),
+                None,
+            ),
+            _ => subject("Group", &format!("oidc:team-{}", b % 50), None),
+        };
+        let role = if b % 3 == 0 {
+            ("ClusterRole", "view")
+        } else if b % 3 == 1 {
+            ("Role", "deployer")
+        } else {
+            ("Role", "secret-reader")
+        };
+        if b % 1000 == 999 {
+            items.push(binding(
+                None,
+                &format!("admin-{b}"),
+                "ClusterRole",
+                "cluster-admin",
+                vec![subject],
+            ));
+        } else {
+            items.push(binding(
+                Some(&n),
+                &format!("b-{b}"),
+                role.0,
+                role.1,
+                vec![subject],
+            ));
+        }
+    }
+    items
+}
