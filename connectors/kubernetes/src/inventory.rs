@@ -4,7 +4,7 @@
 use k8s_openapi::api::core::v1::{Secret, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
 use serde::de::DeserializeOwned;
-use serde_json::Value;
+use serde_json::value::RawValue;
 use std::path::Path;
 use trustmap_connector::{ConnectorError, ErrorKind};
 
@@ -32,17 +32,42 @@ pub fn display_name(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::Objec
     }
 }
 
-fn item<T: DeserializeOwned>(file: &str, index: usize, v: Value) -> Result<T, ConnectorError> {
-    let kind = v["kind"].as_str().unwrap_or("?").to_string();
-    let name = match (
-        v["metadata"]["namespace"].as_str(),
-        v["metadata"]["name"].as_str(),
-    ) {
-        (Some(ns), Some(n)) => format!("{ns}/{n}"),
-        (None, Some(n)) => n.to_string(),
-        _ => "(unnamed)".to_string(),
-    };
-    serde_json::from_value(v).map_err(|e| {
+/// The export as kubectl writes it: a `List` whose items stay text until their kind is known.
+#[derive(serde::Deserialize)]
+struct List<'a> {
+    #[serde(borrow)]
+    items: Option<Vec<&'a RawValue>>,
+    kind: Option<String>,
+}
+
+/// Enough of an item to know what it is and to name it in an error.
+#[derive(serde::Deserialize, Default)]
+struct Head {
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    metadata: HeadMeta,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct HeadMeta {
+    name: Option<String>,
+    namespace: Option<String>,
+}
+
+fn item<T: DeserializeOwned>(
+    file: &str,
+    index: usize,
+    head: &Head,
+    raw: &RawValue,
+) -> Result<T, ConnectorError> {
+    serde_json::from_str(raw.get()).map_err(|e| {
+        let name = match (&head.metadata.namespace, &head.metadata.name) {
+            (Some(ns), Some(n)) => format!("{ns}/{n}"),
+            (None, Some(n)) => n.clone(),
+            _ => "(unnamed)".to_string(),
+        };
+        let kind = &head.kind;
         ConnectorError::new(
             ErrorKind::Data,
             format!("{file}: items[{index}] ({kind} {name}): not a {kind} as the Kubernetes API writes it: {e}"),
@@ -53,10 +78,14 @@ fn item<T: DeserializeOwned>(file: &str, index: usize, v: Value) -> Result<T, Co
 /// Read the export (a `List`, or a single object of a kind read here).
 pub fn load(path: &Path) -> Result<Inventory, ConnectorError> {
     let file = path.display().to_string();
-    let text = std::fs::read(path)
+    let text = std::fs::read_to_string(path)
         .map_err(|e| ConnectorError::new(ErrorKind::Config, format!("export_file {file}: {e}")))?;
-    let doc: Value = serde_json::from_slice(&text).map_err(|e| {
-        let what = if e.is_eof() { "truncated" } else { "not JSON" };
+    let list: List<'_> = serde_json::from_str(&text).map_err(|e| {
+        let what = if e.is_eof() {
+            "truncated"
+        } else {
+            "not a Kubernetes List"
+        };
         ConnectorError::new(
             ErrorKind::Data,
             format!(
@@ -66,16 +95,15 @@ pub fn load(path: &Path) -> Result<Inventory, ConnectorError> {
             ),
         )
     })?;
-    let items = match doc.get("items") {
-        Some(Value::Array(items)) => items.clone(),
-        Some(_) => {
-            return Err(ConnectorError::new(
-                ErrorKind::Data,
-                format!("{file}: field `items`: not an array (expected `kubectl get ... -o json`)"),
-            ))
+    let single;
+    let items: Vec<&RawValue> = match (list.items, list.kind) {
+        (Some(items), _) => items,
+        (None, Some(_)) => {
+            single = RawValue::from_string(text.clone())
+                .map_err(|e| ConnectorError::new(ErrorKind::Data, format!("{file}: {e}")))?;
+            vec![single.as_ref()]
         }
-        None if doc.get("kind").is_some() => vec![doc],
-        None => {
+        (None, None) => {
             return Err(ConnectorError::new(
                 ErrorKind::Data,
                 format!("{file}: no `items` and no `kind`: not what `kubectl get -o json` writes"),
@@ -87,14 +115,15 @@ pub fn load(path: &Path) -> Result<Inventory, ConnectorError> {
         ..Inventory::default()
     };
     let mut unknown: std::collections::BTreeMap<String, usize> = Default::default();
-    for (i, v) in items.into_iter().enumerate() {
-        match v["kind"].as_str().unwrap_or_default() {
-            "ServiceAccount" => inv.service_accounts.push(item(&file, i, v)?),
-            "Secret" => inv.secrets.push(item(&file, i, v)?),
-            "Role" => inv.roles.push(item(&file, i, v)?),
-            "ClusterRole" => inv.cluster_roles.push(item(&file, i, v)?),
-            "RoleBinding" => inv.role_bindings.push(item(&file, i, v)?),
-            "ClusterRoleBinding" => inv.cluster_role_bindings.push(item(&file, i, v)?),
+    for (i, raw) in items.into_iter().enumerate() {
+        let head: Head = serde_json::from_str(raw.get()).unwrap_or_default();
+        match head.kind.as_str() {
+            "ServiceAccount" => inv.service_accounts.push(item(&file, i, &head, raw)?),
+            "Secret" => inv.secrets.push(item(&file, i, &head, raw)?),
+            "Role" => inv.roles.push(item(&file, i, &head, raw)?),
+            "ClusterRole" => inv.cluster_roles.push(item(&file, i, &head, raw)?),
+            "RoleBinding" => inv.role_bindings.push(item(&file, i, &head, raw)?),
+            "ClusterRoleBinding" => inv.cluster_role_bindings.push(item(&file, i, &head, raw)?),
             other => {
                 *unknown
                     .entry(if other.is_empty() {
