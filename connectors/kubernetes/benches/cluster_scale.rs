@@ -26,20 +26,14 @@ id = "platform"
 name_patterns = ["app-0*"]
 "#;
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let a = numeric_args();
-    let get = |i: usize, d: u64| a.get(i).copied().unwrap_or(d) as usize;
-    let (namespaces, accounts, bindings) = (get(0, 200), get(1, 20_000), get(2, 50_000));
-    // The export is written by a child (this binary with `write`), so that the generator's
-    // copy of the cluster is not in the peak measured here.
-    if let Some(path) = std::env::args().skip_while(|a| a != "write").nth(1) {
-        let cluster = trustmap_testkit::k8s::generated(namespaces, accounts, bindings);
-        std::fs::write(path, serde_json::to_vec(&cluster)?)?;
-        return Ok(());
-    }
-    let dir = tempfile::tempdir()?;
-    let export = dir.path().join("k8s.json");
+/// The export, written by a child (this binary with `write`), so that the generator's copy of
+/// the cluster is not in the peak measured here.
+fn write_in_child(
+    export: &std::path::Path,
+    namespaces: usize,
+    accounts: usize,
+    bindings: usize,
+) -> anyhow::Result<()> {
     let status = std::process::Command::new(std::env::current_exe()?)
         .args([
             namespaces.to_string(),
@@ -47,9 +41,25 @@ async fn main() -> anyhow::Result<()> {
             bindings.to_string(),
             "write".into(),
         ])
-        .arg(&export)
+        .arg(export)
         .status()?;
     anyhow::ensure!(status.success(), "writing the export failed: {status}");
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let a = numeric_args();
+    let get = |i: usize, d: u64| a.get(i).copied().unwrap_or(d) as usize;
+    let (namespaces, accounts, bindings) = (get(0, 200), get(1, 20_000), get(2, 50_000));
+    if let Some(path) = std::env::args().skip_while(|a| a != "write").nth(1) {
+        let cluster = trustmap_testkit::k8s::generated(namespaces, accounts, bindings);
+        std::fs::write(path, serde_json::to_vec(&cluster)?)?;
+        return Ok(());
+    }
+    let dir = tempfile::tempdir()?;
+    let export = dir.path().join("k8s.json");
+    write_in_child(&export, namespaces, accounts, bindings)?;
     let bytes = std::fs::metadata(&export)?.len();
     println!("cluster: {namespaces} namespaces, {accounts} service accounts, {bindings} bindings; export {:.1} MB", bytes as f64 / 1e6);
     reset_peak();
