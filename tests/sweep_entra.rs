@@ -7,6 +7,7 @@ use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
 use trustmap_testkit::entra::{self, Behaviour, Tenant};
+use trustmap_testkit::findings::summary;
 
 const LEAKED: &str = "Xy78Q~kT3vN.q9Lr_2YcKe0uHs7bMdZf4Ag~j1Rk";
 
@@ -120,23 +121,6 @@ fn sweep(dir: &Path, out: &str) -> (std::process::Output, Vec<Value>) {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     (o, findings)
-}
-
-fn summary(findings: &[Value]) -> Vec<String> {
-    let mut v: Vec<String> = findings
-        .iter()
-        .map(|f| {
-            format!(
-                "{} {} {} {}",
-                f["kind"].as_str().unwrap(),
-                f["severity"].as_str().unwrap(),
-                f["subject"]["id"].as_str().unwrap(),
-                f["partner"].as_str().unwrap_or("-")
-            )
-        })
-        .collect();
-    v.sort();
-    v
 }
 
 #[test]

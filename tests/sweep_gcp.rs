@@ -8,6 +8,7 @@ use base64::Engine as _;
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
+use trustmap_testkit::findings::comparable;
 use trustmap_testkit::gcp::{self, Behaviour};
 
 /// A fabricated PEM body (random-looking, not a key).
@@ -77,23 +78,6 @@ fn sweep(dir: &Path, out: &str) -> (std::process::Output, Vec<Value>) {
     (o, findings)
 }
 
-fn summary(findings: &[Value]) -> Vec<String> {
-    let mut v: Vec<String> = findings
-        .iter()
-        .map(|f| {
-            format!(
-                "{} {} {} {}",
-                f["kind"].as_str().unwrap(),
-                f["severity"].as_str().unwrap(),
-                f["subject"]["id"].as_str().unwrap(),
-                f["partner"].as_str().unwrap_or("-")
-            )
-        })
-        .collect();
-    v.sort();
-    v
-}
-
 const CONTRACTOR: &str = "gcp:member/user:contractor@oldco.example";
 
 fn expected() -> Vec<String> {
@@ -135,19 +119,6 @@ fn expected() -> Vec<String> {
     .iter()
     .map(|s| (*s).to_string())
     .collect();
-    v.sort();
-    v
-}
-
-/// Findings with a leak's digest taken out of its id (it is keyed per estate).
-fn comparable(findings: &[Value]) -> Vec<String> {
-    let mut v: Vec<String> = summary(findings)
-        .into_iter()
-        .map(|s| match (s.find("secret:"), s.find('@')) {
-            (Some(a), Some(b)) if a < b => format!("{}secret:{}", &s[..a], &s[b..]),
-            _ => s,
-        })
-        .collect();
     v.sort();
     v
 }

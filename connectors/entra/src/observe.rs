@@ -19,10 +19,8 @@
 //! (`oauth2PermissionGrants`) and application permissions (`appRoleAssignments`, resolved to
 //! the resource's app role `value`).
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use trustmap_model::{
-    CredentialObs, EdgeKind, EdgeObs, ExternalPrincipalObs, Identifier, IdentityObs, Observation,
-    Provenance, Revocation,
-};
+use trustmap_connector::build::{provenance, Observations};
+use trustmap_model::{CredentialObs, EdgeKind, Identifier, IdentityObs, Observation, Revocation};
 
 use crate::inventory::{
     Application, FederatedCredential, Inventory, KeyCredential, Owner, PasswordCredential,
@@ -72,15 +70,7 @@ struct Observer<'a> {
     inv: &'a Inventory,
     tenant: String,
     by_object: HashMap<&'a str, &'a ServicePrincipal>,
-    out: Vec<Observation>,
-    externals: BTreeSet<String>,
-}
-
-fn provenance(source: &str) -> Provenance {
-    Provenance {
-        connector: String::new(),
-        source: source.to_string(),
-    }
+    obs: Observations,
 }
 
 /// Every observation an inventory gives, in a stable order.
@@ -93,8 +83,7 @@ pub fn observations(inv: &Inventory) -> Vec<Observation> {
             .iter()
             .map(|sp| (sp.id.as_str(), sp))
             .collect(),
-        out: Vec::new(),
-        externals: BTreeSet::new(),
+        obs: Observations::default(),
     };
     let held = o.held();
     let apps: HashMap<&str, &Application> = inv
@@ -122,7 +111,7 @@ pub fn observations(inv: &Inventory) -> Vec<Observation> {
         let h = sp.and_then(|sp| held.get(sp.id.as_str()));
         o.application(app, sp, h);
     }
-    o.out
+    o.obs.into_vec()
 }
 
 impl<'a> Observer<'a> {
@@ -267,7 +256,7 @@ impl<'a> Observer<'a> {
     /// Emit a service principal's identity and the secrets and certificates it holds.
     fn push_principal(&mut self, i: IdentityObs, sp: &ServicePrincipal) {
         let (id, name) = (i.id.clone(), i.name.clone());
-        self.out.push(Observation::Identity(i));
+        self.obs.push(Observation::Identity(i));
         let holder = Holder {
             id: &id,
             name: &name,
@@ -364,7 +353,7 @@ impl<'a> Observer<'a> {
         Self::apply_held(&mut i, held);
         Self::owners(&mut i, app.owners.as_ref());
         i.revoke = Some(Self::app_revocation(app, self.inv.federated.get(&app.id)));
-        self.out.push(Observation::Identity(i));
+        self.obs.push(Observation::Identity(i));
         self.credentials(
             &Holder {
                 id: &id,
@@ -473,7 +462,7 @@ impl<'a> Observer<'a> {
                 }
                 Revocation::commands(&[&argv])
             });
-            self.out.push(Observation::Credential(CredentialObs {
+            self.obs.push(Observation::Credential(CredentialObs {
                 id: format!("{}/{segment}/{key}", holder.id),
                 kind: kind.into(),
                 holder: holder.id.to_string(),
@@ -568,16 +557,7 @@ impl<'a> Observer<'a> {
         identifiers: Vec<Identifier>,
         source: &str,
     ) {
-        if self.externals.insert(id.clone()) {
-            self.out
-                .push(Observation::ExternalPrincipal(ExternalPrincipalObs {
-                    id,
-                    kind: kind.to_string(),
-                    name,
-                    identifiers,
-                    provenance: provenance(source),
-                }));
-        }
+        self.obs.external(&id, kind, &name, identifiers, source);
     }
 
     fn edge(
@@ -588,13 +568,7 @@ impl<'a> Observer<'a> {
         conditions: BTreeMap<String, String>,
         source: &str,
     ) {
-        self.out.push(Observation::Edge(EdgeObs {
-            from: from.to_string(),
-            to: to.to_string(),
-            kind,
-            conditions,
-            provenance: provenance(source),
-        }));
+        self.obs.edge(from, to, kind, conditions, source);
     }
 }
 

@@ -22,10 +22,8 @@
 use regex::Regex;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::LazyLock;
-use trustmap_model::{
-    CredentialObs, EdgeKind, EdgeObs, ExternalPrincipalObs, Identifier, IdentityObs, Observation,
-    Provenance, Revocation,
-};
+use trustmap_connector::build::{provenance, Observations};
+use trustmap_model::{CredentialObs, EdgeKind, Identifier, IdentityObs, Observation, Revocation};
 
 use crate::inventory::{project_of_email, Binding, Inventory, PolicyRecord, Provider};
 
@@ -104,13 +102,6 @@ pub fn is_google_managed(email: &str) -> bool {
             .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
-fn provenance(source: &str) -> Provenance {
-    Provenance {
-        connector: String::new(),
-        source: source.to_string(),
-    }
-}
-
 /// `//cloudresourcemanager.googleapis.com/projects/p` → `projects/p`; other services keep
 /// their host (`storage.googleapis.com/projects/_/buckets/b`).
 pub fn short_resource(resource: &str) -> &str {
@@ -157,8 +148,7 @@ struct Observer<'a> {
     pools: BTreeMap<String, BTreeSet<String>>,
     /// Member prefixes this version does not know, with a count: coverage gaps.
     unknown: BTreeMap<String, usize>,
-    out: Vec<Observation>,
-    externals: BTreeSet<String>,
+    obs: Observations,
 }
 
 /// Every observation an inventory gives, in a stable order.
@@ -220,8 +210,7 @@ fn observe_with(
         assumes: BTreeSet::new(),
         pools: BTreeMap::new(),
         unknown: BTreeMap::new(),
-        out: Vec::new(),
-        externals: BTreeSet::new(),
+        obs: Observations::default(),
     };
     for record in policies.iter() {
         for b in &record.policy.bindings {
@@ -241,7 +230,7 @@ fn observe_with(
             format!("IAM policies: {n} binding member(s) of unknown kind `{prefix}:` not read")
         })
         .collect();
-    (o.out, gaps)
+    (o.obs.into_vec(), gaps)
 }
 
 impl<'a> Observer<'a> {
@@ -547,7 +536,7 @@ impl<'a> Observer<'a> {
                 }
             }
             Self::apply_held(&mut i, self.held.get(&id));
-            self.out.push(Observation::Identity(i));
+            self.obs.push(Observation::Identity(i));
         }
         self.unlisted_accounts();
     }
@@ -580,7 +569,7 @@ impl<'a> Observer<'a> {
                 provenance: provenance("iamPolicies"),
             };
             Self::apply_held(&mut i, self.held.get(&id));
-            self.out.push(Observation::Identity(i));
+            self.obs.push(Observation::Identity(i));
         }
     }
 
@@ -628,7 +617,7 @@ impl<'a> Observer<'a> {
                     )
                 }
             };
-            self.out.push(Observation::Identity(i));
+            self.obs.push(Observation::Identity(i));
             self.external(target.clone(), kind, name, identifiers, "iamPolicies");
             self.edge(
                 &id,
@@ -681,7 +670,7 @@ impl<'a> Observer<'a> {
                 .filter(|p| p.pool().eq_ignore_ascii_case(&pool) && p.active())
                 .collect();
             i.active = !providers.is_empty() || !self.inv.providers_read;
-            self.out.push(Observation::Identity(i));
+            self.obs.push(Observation::Identity(i));
             // Offline without the providers file, whom the pool trusts is a coverage gap
             // (the export loader names it).
             if !self.inv.providers_read {
@@ -880,7 +869,7 @@ impl<'a> Observer<'a> {
             .flatten()
             .filter_map(|e| Some((e, roles.get(&self.sa_node(e))?)))
             .collect();
-        for obs in &mut self.out {
+        for obs in self.obs.iter_mut() {
             let Observation::Identity(i) = obs else {
                 continue;
             };
@@ -938,7 +927,7 @@ impl<'a> Observer<'a> {
             if a.native {
                 tags.insert("native_app".into(), "true".into());
             }
-            self.out.push(Observation::Identity(IdentityObs {
+            self.obs.push(Observation::Identity(IdentityObs {
                 id: id.clone(),
                 kind: "workspace_oauth_app".into(),
                 name: a.name.clone(),
@@ -982,16 +971,7 @@ impl<'a> Observer<'a> {
         identifiers: Vec<Identifier>,
         source: &str,
     ) {
-        if self.externals.insert(id.clone()) {
-            self.out
-                .push(Observation::ExternalPrincipal(ExternalPrincipalObs {
-                    id,
-                    kind: kind.to_string(),
-                    name,
-                    identifiers,
-                    provenance: provenance(source),
-                }));
-        }
+        self.obs.external(&id, kind, &name, identifiers, source);
     }
 
     fn edge(
@@ -1002,13 +982,7 @@ impl<'a> Observer<'a> {
         conditions: BTreeMap<String, String>,
         source: &str,
     ) {
-        self.out.push(Observation::Edge(EdgeObs {
-            from: from.to_string(),
-            to: to.to_string(),
-            kind,
-            conditions,
-            provenance: provenance(source),
-        }));
+        self.obs.edge(from, to, kind, conditions, source);
     }
 }
 

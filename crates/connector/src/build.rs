@@ -62,6 +62,11 @@ impl Observations {
         }));
     }
 
+    /// What was collected so far, to amend (scopes known only once every binding is read).
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut Observation> {
+        self.out.iter_mut()
+    }
+
     pub fn into_vec(self) -> Vec<Observation> {
         self.out
     }

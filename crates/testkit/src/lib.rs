@@ -14,6 +14,7 @@ pub mod corpus;
 pub mod discovery;
 pub mod entra;
 pub mod estate;
+pub mod findings;
 pub mod gcp;
 pub mod gcplocal;
 pub mod git;
