@@ -88,6 +88,15 @@ fn demo_runs_in_a_clean_directory_and_every_format_carries_the_same_findings() {
     assert!(has("unknown_external_access", "-", "gmail.com"));
     assert!(has("stale_credential", "-", "legacy-export@corp-prod"));
     assert!(has("leaked_secret", "-", "gcp-deployer-key.json"));
+    // Kubernetes: OldCo's contractor still cluster-admin, and Acme's account that may act as our
+    // AWS deploy role (one finding naming both ends).
+    assert!(has(
+        "lingering_access",
+        "oldco",
+        "k8s user contractor@oldco.example"
+    ));
+    assert!(has("over_scoped", "acme", "acme-etl/etl-runner of Acme Analytics Ltd has permissions beyond what was approved (acting as aws:123456789012:role/gha-deploy)"));
+    assert!(has("stale_credential", "-", "payments/release-bot-token"));
     assert!(
         !fs.iter()
             .any(|f| f["title"].as_str().unwrap().contains("Acme BI Connector")),

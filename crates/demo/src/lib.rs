@@ -2,7 +2,8 @@
 //! and subcontractor partners), an offline AWS export (authorization details JSON and
 //! credential report CSV), an offline GitHub inventory (as `trustmap github export` writes
 //! it), an Entra ID tenant export (as `trustmap entra export` writes it), a Google Cloud and
-//! Workspace export (the files gcloud and the Admin SDK write), a known-vendor list, and git
+//! Workspace export (the files gcloud and the Admin SDK write), a Kubernetes cluster export, a
+//! known-vendor list, and git
 //! repositories with secrets in their history, created on the fly with the machine's
 //! git. Dates are relative to `today`, so the demo tells the same
 //! story whenever it runs.
@@ -650,7 +651,49 @@ fn gcp_key_file(s: &Secrets) -> String {
     )
 }
 
-const SWEEP: &str = r#"# The demo sweep: offline AWS, GitHub, Entra ID and Google Cloud exports, and git history.
+/// The production cluster, as `kubectl get serviceaccounts,secrets,roles,rolebindings,
+/// clusterroles,clusterrolebindings -A -o json` prints it: OldCo's contractor still bound to
+/// `cluster-admin`, Acme's own namespace's account bound into ours and annotated to act as our
+/// deploy role in AWS (the cross-cloud chain), and a legacy token from the first rollout.
+fn k8s_export(root: &Path, d: &Days) -> Result<()> {
+    let meta = |ns: Option<&str>, name: &str, created: &str| {
+        let mut m = json!({"name": name, "creationTimestamp": created});
+        if let Some(ns) = ns {
+            m["namespace"] = json!(ns);
+        }
+        m
+    };
+    let rbac = "rbac.authorization.k8s.io/v1";
+    let mut token = json!({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/service-account-token",
+        "metadata": meta(Some("payments"), "release-bot-token", &d.ts(700)), "data": {}});
+    token["metadata"]["annotations"] = json!({"kubernetes.io/service-account.name": "release-bot"});
+    let items = json!([
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {
+            "name": "etl-runner", "namespace": "acme-etl", "creationTimestamp": d.ts(200),
+            "annotations": {"eks.amazonaws.com/role-arn": format!("arn:aws:iam::{ACCOUNT}:role/gha-deploy")}}},
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta(Some("payments"), "release-bot", &d.ts(700))},
+        token,
+        {"apiVersion": rbac, "kind": "Role", "metadata": meta(Some("payments"), "deployer", &d.ts(700)),
+         "rules": [{"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get", "update", "patch"]}]},
+        {"apiVersion": rbac, "kind": "RoleBinding", "metadata": meta(Some("payments"), "acme-deploy", &d.ts(200)),
+         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "deployer"},
+         "subjects": [{"kind": "ServiceAccount", "name": "etl-runner", "namespace": "acme-etl"},
+                      {"kind": "ServiceAccount", "name": "release-bot", "namespace": "payments"}]},
+        {"apiVersion": rbac, "kind": "ClusterRole", "metadata": meta(None, "cluster-admin", &d.ts(900)),
+         "rules": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}]},
+        {"apiVersion": rbac, "kind": "ClusterRoleBinding", "metadata": meta(None, "migration-admins", &d.ts(600)),
+         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+         "subjects": [{"kind": "User", "apiGroup": "rbac.authorization.k8s.io", "name": "contractor@oldco.example"}]}
+    ]);
+    std::fs::create_dir_all(root.join("k8s"))?;
+    std::fs::write(
+        root.join("k8s/cluster.json"),
+        serde_json::to_string_pretty(&json!({"apiVersion": "v1", "kind": "List", "items": items}))?,
+    )?;
+    Ok(())
+}
+
+const SWEEP: &str = r#"# The demo sweep: offline AWS, GitHub, Entra ID, Google Cloud and Kubernetes exports, and git history.
 [sweep]
 partners = "partners.toml"
 dormant_after_days = 90
@@ -684,6 +727,12 @@ service_accounts_file = "gcp/service-accounts.json"
 service_account_keys_file = "gcp/sa-keys.json"
 workload_identity_providers_file = "gcp/wif-providers.json"
 oauth_tokens_file = "gcp/workspace-tokens.json"
+
+[[connectors]]
+type = "kubernetes"
+name = "k8s-prod"
+cluster = "prod-eu"
+export_file = "k8s/cluster.json"
 
 [[connectors]]
 type = "git"
@@ -845,6 +894,7 @@ pub fn build(root: &Path, today: NaiveDate) -> Result<PathBuf> {
     )?;
     entra_export(root, &d)?;
     gcp_export(root, &d)?;
+    k8s_export(root, &d)?;
     payments_repo(root, &d, &s)?;
     Ok(root.join("sweep.toml"))
 }
