@@ -159,18 +159,13 @@ pub fn observations(inv: &Inventory) -> Vec<Observation> {
 /// The observations, and the coverage gaps met reading them (binding members of a kind this
 /// version does not know).
 pub fn observe(inv: &Inventory) -> (Vec<Observation>, Vec<String>) {
-    let (mut obs, gaps) = observe_all_but_keys(inv);
+    let (mut obs, gaps) = observe_with(inv, std::borrow::Cow::Borrowed(&inv.policies));
     obs.extend(key_observations(inv));
     (obs, gaps)
 }
 
-/// [`observe`] without the keys, which [`key_observations`] makes as they are sent.
-pub fn observe_all_but_keys(inv: &Inventory) -> (Vec<Observation>, Vec<String>) {
-    observe_with(inv, std::borrow::Cow::Borrowed(&inv.policies))
-}
-
-/// [`observe_all_but_keys`] that frees the IAM policies (an organisation's hundreds of
-/// thousands of bindings) as soon as they are read.
+/// [`observe`] without the keys (which [`key_observations`] makes as they are sent), freeing
+/// the IAM policies (an organisation's hundreds of thousands of bindings) once they are read.
 pub fn observe_taking_policies(inv: &mut Inventory) -> (Vec<Observation>, Vec<String>) {
     let policies = std::mem::take(&mut inv.policies);
     observe_with(inv, std::borrow::Cow::Owned(policies))
@@ -573,7 +568,6 @@ impl<'a> Observer<'a> {
         }
     }
 
-    /// Our accounts' user-managed keys (a key of a disabled account grants nothing).
     /// Outsiders (users, groups, domains, other projects' accounts, the public).
     fn outsiders(&mut self) {
         let members = std::mem::take(&mut self.members);
@@ -881,7 +875,8 @@ impl<'a> Observer<'a> {
                 scopes.extend(roles_of.get(e).into_iter().copied().flatten().cloned());
             }
             i.scopes = scopes.into_iter().collect();
-            i.tags.insert("acts_as".into(), join(emails));
+            i.tags
+                .insert(trustmap_model::ACTS_AS_TAG.into(), join(emails));
         }
     }
 

@@ -359,7 +359,10 @@ fn service_accounts(cx: &mut Ctx<'_>) {
                         &id,
                         &target,
                         EdgeKind::CanAssume,
-                        BTreeMap::from([("workload_identity".to_string(), (*key).to_string())]),
+                        BTreeMap::from([(
+                            trustmap_model::WORKLOAD_IDENTITY_CONDITION.to_string(),
+                            (*key).to_string(),
+                        )]),
                         "serviceaccounts",
                     );
                 }
@@ -420,7 +423,7 @@ fn token_holders(cx: &Ctx<'_>) -> BTreeSet<String> {
 fn account_tags(ns: &str, name: &str, held: &Held) -> BTreeMap<String, String> {
     let mut tags = BTreeMap::from([
         ("namespace".to_string(), ns.to_string()),
-        ("bare_name".to_string(), name.to_string()),
+        (trustmap_model::BARE_NAME_TAG.to_string(), name.to_string()),
         // The API records no use of an account or a binding (audit logs would).
         ("usage".to_string(), "untracked".to_string()),
     ]);

@@ -172,7 +172,7 @@ fn identifiers_of(n: &Node) -> Identifiers<'_> {
         name: &n.name,
         ..Identifiers::default()
     };
-    if let Some(bare) = n.tags.get("bare_name") {
+    if let Some(bare) = n.tags.get(trustmap_model::BARE_NAME_TAG) {
         idf.other_names.push(bare);
     }
     for id in &n.identifiers {

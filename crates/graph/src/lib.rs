@@ -386,7 +386,9 @@ impl Graph {
             .edges
             .iter()
             .filter(|e| {
-                e.kind == EdgeKind::CanAssume && e.conditions.contains_key("workload_identity")
+                e.kind == EdgeKind::CanAssume
+                    && e.conditions
+                        .contains_key(trustmap_model::WORKLOAD_IDENTITY_CONDITION)
             })
             .map(|e| (e.from, e.to))
             .collect();
@@ -399,7 +401,10 @@ impl Graph {
             n.scopes.extend(scopes);
             n.scopes.sort();
             n.scopes.dedup();
-            let acts = n.tags.entry("acts_as".into()).or_default();
+            let acts = n
+                .tags
+                .entry(trustmap_model::ACTS_AS_TAG.into())
+                .or_default();
             if !acts.split(", ").any(|a| a == target) {
                 if !acts.is_empty() {
                     acts.push_str(", ");
@@ -416,7 +421,7 @@ impl Graph {
             .iter()
             .filter(|e| e.kind == EdgeKind::CanAssume && self.nodes[e.to].sources.is_empty())
             .filter_map(|e| {
-                let annotation = e.conditions.get("workload_identity")?;
+                let annotation = e.conditions.get(trustmap_model::WORKLOAD_IDENTITY_CONDITION)?;
                 let from = &self.nodes[e.from];
                 let connector = from.sources.first()?.clone();
                 Some((

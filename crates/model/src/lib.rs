@@ -37,7 +37,8 @@ pub use leak::{leak_id, leaked_secret_finding, Leak, DEFAULT_LEAK_REMEDIATION};
 pub use memory::{Memory, PartnerChange, PartnerState, RememberedNode};
 pub use observation::{
     is_key_like_kind, is_person_kind, CredentialObs, EdgeKind, EdgeObs, ExternalPrincipalObs,
-    IdentityObs, Observation, Provenance, Revocation, SecretObs, KEY_LIKE_KINDS,
+    IdentityObs, Observation, Provenance, Revocation, SecretObs, ACTS_AS_TAG, BARE_NAME_TAG,
+    KEY_LIKE_KINDS, WORKLOAD_IDENTITY_CONDITION,
 };
 pub use progress::{NoProgress, Progress};
 pub use secret::{redact, Secret, SecretMatch};

@@ -250,6 +250,19 @@ pub const KEY_LIKE_KINDS: &[&str] = &[
     "k8s_service_account_token",
 ];
 
+/// An edge condition naming the annotation through which a workload may act as a cloud
+/// identity (a Kubernetes service account's `eks.amazonaws.com/role-arn`): the graph lends the
+/// workload what that identity holds.
+pub const WORKLOAD_IDENTITY_CONDITION: &str = "workload_identity";
+
+/// The tag listing the identities a node may act as (impersonation, workload identity), whose
+/// permissions its scopes include.
+pub const ACTS_AS_TAG: &str = "acts_as";
+
+/// The tag giving another name `name_patterns` match (a Kubernetes service account's name
+/// without its namespace).
+pub const BARE_NAME_TAG: &str = "bare_name";
+
 /// Identity kinds that are people (or groups and domains of them) holding access directly:
 /// IAM bindings of users, RBAC bindings of an identity provider's users. Of the estate's own domain they are staff, which no check is about.
 pub const PERSON_KINDS: &[&str] = &[

@@ -49,14 +49,13 @@ impl Check for OverScoped {
                 evidence.insert("allowed_scopes".into(), p.allowed_scopes.clone().into());
             }
             // Permissions held through a workload identity: the finding names both ends.
-            let through = n
-                .tags
-                .get("acts_as")
-                .map(|a| format!(" (acting as {a})"))
-                .unwrap_or_default();
-            if let Some(a) = n.tags.get("acts_as") {
+            let acts_as = n.tags.get(trustmap_model::ACTS_AS_TAG);
+            if let Some(a) = acts_as {
                 evidence.insert("acts_as".into(), a.clone().into());
             }
+            let through = acts_as
+                .map(|a| format!(" (acting as {a})"))
+                .unwrap_or_default();
             evidence.insert(
                 "beyond_approved".into(),
                 beyond

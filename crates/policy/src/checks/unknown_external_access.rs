@@ -55,7 +55,9 @@ fn reaches_outside(g: &trustmap_graph::Graph, e: &trustmap_graph::Edge) -> bool 
         EdgeKind::Trusts | EdgeKind::CanAssume | EdgeKind::InstalledBy
     ) && g.nodes[e.to].kind == NodeKind::ExternalPrincipal
         && g.nodes[e.from].active
-        && !e.conditions.contains_key("workload_identity")
+        && !e
+            .conditions
+            .contains_key(trustmap_model::WORKLOAD_IDENTITY_CONDITION)
 }
 
 impl Check for UnknownExternalAccess {
