@@ -1,7 +1,7 @@
 #!/bin/sh
 # Seed corpora for the fuzz targets from what the repository already holds: the rule files,
-# the demo estate (sweep.toml, partners.toml, the AWS exports, the GitHub inventory, the Entra
-# export), the observation examples of docs/observations.md and git's own batch output of this
+# the demo estate (sweep.toml, partners.toml, the AWS exports, the GitHub inventory, the Entra,
+# Google Cloud and Kubernetes exports), the observation examples of docs/observations.md and git's own batch output of this
 # repository. Usage: fuzz/seed.sh PATH-TO-TRUSTMAP-BINARY (corpora go to fuzz/corpus/, which
 # is not committed).
 set -eu
@@ -13,7 +13,7 @@ demo=$(mktemp -d)
 trap 'rm -rf "$demo"' EXIT
 "$bin" demo --dir "$demo/estate" -q >/dev/null 2>&1
 for t in rule_file sweep_toml partners_toml aws_exports github_bodies graph_bodies \
-         observations_to_reports git_batch decoders scan_engine; do
+         observations_to_reports git_batch decoders scan_engine gcp_exports kubernetes_export; do
     mkdir -p "$corpus/$t"
 done
 cp "$root"/rules/*.toml "$corpus/rule_file/"
@@ -30,6 +30,13 @@ for page in servicePrincipals applications oauth2PermissionGrants appRoleAssignm
         > "$corpus/graph_bodies/$page.json"
     i=$((i + 1))
 done
+i=0
+for f in iam-policies service-accounts sa-keys wif-providers workspace-tokens; do
+    # The first byte picks the file (see gcp_exports.rs).
+    { printf "\\$(printf '%03o' $i)"; cat "$demo/estate/gcp/$f.json"; } > "$corpus/gcp_exports/$f.json"
+    i=$((i + 1))
+done
+cp "$demo/estate/k8s/cluster.json" "$corpus/kubernetes_export/cluster.json"
 grep '^{"type"' "$root/docs/observations.md" > "$corpus/observations_to_reports/docs.jsonl"
 cd "$root"
 git rev-list --objects HEAD -- rules docs | head -40 | cut -d' ' -f1 | git cat-file --batch > "$corpus/git_batch/batch"

@@ -441,7 +441,7 @@ fn poison(items: &mut serde_json::Value, field: &str, tag: &str) {
 }
 
 #[test]
-fn hostile_names_from_the_aws_github_and_entra_exports_stay_well_formed() {
+fn hostile_names_from_every_cloud_export_stay_well_formed() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("estate");
     let o = Command::new(env!("CARGO_BIN_EXE_trustmap"))
@@ -475,6 +475,39 @@ fn hostile_names_from_the_aws_github_and_entra_exports_stay_well_formed() {
     edit("entra/applications.json", &|v| {
         poison(v, "displayName", "app")
     });
+    edit("gcp/workspace-tokens.json", &|v| {
+        poison(v, "displayText", "gws")
+    });
+    edit("gcp/service-accounts.json", &|v| {
+        poison(v, "displayName", "gsa")
+    });
+    edit("k8s/cluster.json", &|v| {
+        // The contractor's user name, and a service account renamed everywhere it is named
+        // (its object, the binding's subject, its legacy token's annotation).
+        let hostile = |tag: &str| {
+            format!(
+                "<script>alert({tag})</script>\u{202e}=SUM(1)\n|`\u{1b}[2J{}",
+                "z".repeat(20_000)
+            )
+        };
+        for item in v["items"].as_array_mut().unwrap() {
+            if item["metadata"]["name"] == "release-bot" {
+                item["metadata"]["name"] = hostile("k8ssa").into();
+            }
+            if let Some(a) =
+                item["metadata"]["annotations"].get_mut("kubernetes.io/service-account.name")
+            {
+                *a = hostile("k8ssa").into();
+            }
+            for subject in item["subjects"].as_array_mut().into_iter().flatten() {
+                if subject["kind"] == "User" {
+                    subject["name"] = hostile("k8s").into();
+                } else if subject["name"] == "release-bot" {
+                    subject["name"] = hostile("k8ssa").into();
+                }
+            }
+        }
+    });
     let o = sweep_every_format(&root, "hostile-out");
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(0), "{stderr}");
@@ -483,7 +516,7 @@ fn hostile_names_from_the_aws_github_and_entra_exports_stay_well_formed() {
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("findings.json")).unwrap()).unwrap();
     let findings = json["findings"].as_array().unwrap();
-    for tag in ["aws", "gh", "sp"] {
+    for tag in ["aws", "gh", "sp", "gws", "k8s"] {
         assert!(
             findings.iter().any(|f| f["subject"]["name"]
                 .as_str()

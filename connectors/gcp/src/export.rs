@@ -27,9 +27,6 @@ impl Files {
     }
 }
 
-/// One array (what `gcloud ... --format=json` prints), or the API's page object with the array
-/// under `field` (`{"accounts": [...]}`, `{"items": [...]}`), each element parsed as itself so
-/// an error names the line and field.
 fn read<T: DeserializeOwned>(file: &Path, field: &str) -> Result<Vec<T>, ConnectorError> {
     let text = std::fs::read_to_string(file).map_err(|e| {
         ConnectorError::new(
@@ -37,12 +34,22 @@ fn read<T: DeserializeOwned>(file: &Path, field: &str) -> Result<Vec<T>, Connect
             format!("{}: cannot read: {e}", file.display()),
         )
     })?;
+    parse_items(&file.display().to_string(), &text, field)
+}
+
+/// One array (what `gcloud ... --format=json` prints), or the API's page object with the array
+/// under `field` (`{"accounts": [...]}`, `{"items": [...]}`), each element parsed as itself so
+/// an error names the line and field. `file` names the text in errors.
+pub fn parse_items<T: DeserializeOwned>(
+    file: &str,
+    text: &str,
+    field: &str,
+) -> Result<Vec<T>, ConnectorError> {
     let bad = |e: serde_json::Error| {
         ConnectorError::new(
             ErrorKind::Data,
             format!(
-                "{}:{}:{}: not the JSON gcloud writes: {e}",
-                file.display(),
+                "{file}:{}:{}: not the JSON gcloud writes: {e}",
                 e.line(),
                 e.column()
             ),
@@ -50,7 +57,7 @@ fn read<T: DeserializeOwned>(file: &Path, field: &str) -> Result<Vec<T>, Connect
     };
     if text.trim_start().starts_with('{') {
         let mut page: serde_json::Map<String, serde_json::Value> =
-            serde_json::from_str(&text).map_err(bad)?;
+            serde_json::from_str(text).map_err(bad)?;
         let items = page
             .remove(field)
             .unwrap_or(serde_json::Value::Array(Vec::new()));
@@ -58,14 +65,11 @@ fn read<T: DeserializeOwned>(file: &Path, field: &str) -> Result<Vec<T>, Connect
         return serde_json::from_str(&items.to_string()).map_err(|e| {
             ConnectorError::new(
                 ErrorKind::Data,
-                format!(
-                    "{}: field `{field}`: not the JSON gcloud writes: {e}",
-                    file.display()
-                ),
+                format!("{file}: field `{field}`: not the JSON gcloud writes: {e}"),
             )
         });
     }
-    serde_json::from_str::<Vec<T>>(&text).map_err(bad)
+    serde_json::from_str::<Vec<T>>(text).map_err(bad)
 }
 
 /// Read the offline files for `organization` and `projects`.

@@ -80,7 +80,12 @@ pub fn load(path: &Path) -> Result<Inventory, ConnectorError> {
     let file = path.display().to_string();
     let text = std::fs::read_to_string(path)
         .map_err(|e| ConnectorError::new(ErrorKind::Config, format!("export_file {file}: {e}")))?;
-    let list: List<'_> = serde_json::from_str(&text).map_err(|e| {
+    parse(&file, &text)
+}
+
+/// Parse an export's text; `file` names it in errors and gaps.
+pub fn parse(file: &str, text: &str) -> Result<Inventory, ConnectorError> {
+    let list: List<'_> = serde_json::from_str(text).map_err(|e| {
         let what = if e.is_eof() {
             "truncated"
         } else {
@@ -99,7 +104,7 @@ pub fn load(path: &Path) -> Result<Inventory, ConnectorError> {
     let items: Vec<&RawValue> = match (list.items, list.kind) {
         (Some(items), _) => items,
         (None, Some(_)) => {
-            single = RawValue::from_string(text.clone())
+            single = RawValue::from_string(text.to_string())
                 .map_err(|e| ConnectorError::new(ErrorKind::Data, format!("{file}: {e}")))?;
             vec![single.as_ref()]
         }
@@ -118,12 +123,12 @@ pub fn load(path: &Path) -> Result<Inventory, ConnectorError> {
     for (i, raw) in items.into_iter().enumerate() {
         let head: Head = serde_json::from_str(raw.get()).unwrap_or_default();
         match head.kind.as_str() {
-            "ServiceAccount" => inv.service_accounts.push(item(&file, i, &head, raw)?),
-            "Secret" => inv.secrets.push(item(&file, i, &head, raw)?),
-            "Role" => inv.roles.push(item(&file, i, &head, raw)?),
-            "ClusterRole" => inv.cluster_roles.push(item(&file, i, &head, raw)?),
-            "RoleBinding" => inv.role_bindings.push(item(&file, i, &head, raw)?),
-            "ClusterRoleBinding" => inv.cluster_role_bindings.push(item(&file, i, &head, raw)?),
+            "ServiceAccount" => inv.service_accounts.push(item(file, i, &head, raw)?),
+            "Secret" => inv.secrets.push(item(file, i, &head, raw)?),
+            "Role" => inv.roles.push(item(file, i, &head, raw)?),
+            "ClusterRole" => inv.cluster_roles.push(item(file, i, &head, raw)?),
+            "RoleBinding" => inv.role_bindings.push(item(file, i, &head, raw)?),
+            "ClusterRoleBinding" => inv.cluster_role_bindings.push(item(file, i, &head, raw)?),
             other => {
                 *unknown
                     .entry(if other.is_empty() {

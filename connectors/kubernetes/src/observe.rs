@@ -80,6 +80,9 @@ struct Grant {
     role: String,
     /// The subject's position in the binding (what a precise removal patches out).
     index: usize,
+    /// The subject's name, tested before the removal so a binding edited since (its subjects
+    /// shifted) refuses the patch rather than losing someone else.
+    subject: String,
 }
 
 #[derive(Debug, Default)]
@@ -196,12 +199,14 @@ impl Ctx<'_> {
                 name: name_of(meta),
                 role: format!("{}/{}", role.kind, role.name),
                 index,
+                subject: s.name.clone(),
             });
         }
     }
 }
 
-/// `kubectl` commands removing each grant: the subject patched out of its binding.
+/// `kubectl` commands removing each grant: the subject patched out of its binding, after a
+/// JSON-patch `test` that it is still the subject at that position.
 fn removals(cluster: &str, grants: &[Grant]) -> Vec<Vec<String>> {
     grants
         .iter()
@@ -216,8 +221,11 @@ fn removals(cluster: &str, grants: &[Grant]) -> Vec<Vec<String>> {
                 g.name.clone(),
                 "--type=json".to_string(),
                 format!(
-                    "--patch=[{{\"op\": \"remove\", \"path\": \"/subjects/{}\"}}]",
-                    g.index
+                    "--patch={}",
+                    serde_json::json!([
+                        {"op": "test", "path": format!("/subjects/{}/name", g.index), "value": g.subject},
+                        {"op": "remove", "path": format!("/subjects/{}", g.index)}
+                    ])
                 ),
             ]);
             c

@@ -131,7 +131,7 @@ async fn the_designed_cluster_from_its_export() {
     let revoke = &contractor.revoke.as_ref().unwrap().commands[0];
     assert_eq!(
         revoke.join(" "),
-        "kubectl --context=prod-eu patch clusterrolebinding oldco-admin --type=json --patch=[{\"op\": \"remove\", \"path\": \"/subjects/0\"}]"
+        r#"kubectl --context=prod-eu patch clusterrolebinding oldco-admin --type=json --patch=[{"op":"test","path":"/subjects/0/name","value":"contractor@oldco.example"},{"op":"remove","path":"/subjects/0"}]"#
     );
     // The legacy token is a credential of its account, with its age and last use.
     let token = run
