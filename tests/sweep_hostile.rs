@@ -428,14 +428,20 @@ print(len(rows) - 1, len(bad), len(formula))
     );
 }
 
+/// A 20 KB name with markup, a bidi override, a formula, a newline, a pipe, a backtick and an
+/// ANSI escape, carrying `tag`.
+fn hostile_name(tag: &str) -> String {
+    format!(
+        "<script>alert({tag})</script>\u{202e}=SUM(1)\n|`\u{1b}[2J{}",
+        "y".repeat(20_000)
+    )
+}
+
 /// Rewrite the `field` of every object in `items` to a hostile name carrying `tag`.
 fn poison(items: &mut serde_json::Value, field: &str, tag: &str) {
     for (i, item) in items.as_array_mut().unwrap().iter_mut().enumerate() {
         if item.get(field).is_some() {
-            item[field] = serde_json::Value::String(format!(
-                "<script>alert({tag}{i})</script>\u{202e}=SUM(1)\n|`\u{1b}[2J{}",
-                "y".repeat(20_000)
-            ));
+            item[field] = hostile_name(&format!("{tag}{i}")).into();
         }
     }
 }
@@ -484,26 +490,20 @@ fn hostile_names_from_every_cloud_export_stay_well_formed() {
     edit("k8s/cluster.json", &|v| {
         // The contractor's user name, and a service account renamed everywhere it is named
         // (its object, the binding's subject, its legacy token's annotation).
-        let hostile = |tag: &str| {
-            format!(
-                "<script>alert({tag})</script>\u{202e}=SUM(1)\n|`\u{1b}[2J{}",
-                "z".repeat(20_000)
-            )
-        };
         for item in v["items"].as_array_mut().unwrap() {
             if item["metadata"]["name"] == "release-bot" {
-                item["metadata"]["name"] = hostile("k8ssa").into();
+                item["metadata"]["name"] = hostile_name("k8ssa").into();
             }
             if let Some(a) =
                 item["metadata"]["annotations"].get_mut("kubernetes.io/service-account.name")
             {
-                *a = hostile("k8ssa").into();
+                *a = hostile_name("k8ssa").into();
             }
             for subject in item["subjects"].as_array_mut().into_iter().flatten() {
                 if subject["kind"] == "User" {
-                    subject["name"] = hostile("k8s").into();
+                    subject["name"] = hostile_name("k8s").into();
                 } else if subject["name"] == "release-bot" {
-                    subject["name"] = hostile("k8ssa").into();
+                    subject["name"] = hostile_name("k8ssa").into();
                 }
             }
         }
