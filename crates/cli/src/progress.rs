@@ -23,6 +23,20 @@ impl BarProgress {
         BarProgress { bar: Some(bar) }
     }
 
+    /// A counting bar (`label 3/10 msg`) on stderr, or nothing when not a terminal or `quiet`.
+    pub fn count(quiet: bool, label: &str) -> Self {
+        if quiet || !std::io::stderr().is_terminal() {
+            return BarProgress { bar: None };
+        }
+        let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {prefix} {bar:30} {pos}/{len} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar.set_prefix(label.to_string());
+        BarProgress { bar: Some(bar) }
+    }
+
     /// One bar per connector in a sweep, under a shared [`MultiProgress`].
     pub fn connector(multi: &MultiProgress, name: &str, quiet: bool) -> Self {
         if quiet || !std::io::stderr().is_terminal() {

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 use trustmap_model::Severity;
 use trustmap_report::{write_findings, Format, RuleInfo, RunInfo};
-use trustmap_scan::{apply_baseline, load_baseline, run_scan, ScanRequest};
+use trustmap_scan::{apply_baseline, load_baseline, run_scan, run_scan_verified, ScanRequest};
 
 use crate::exit;
 use crate::progress::BarProgress;
@@ -51,6 +51,18 @@ pub struct ScanArgs {
     /// Worker threads (default: one per core).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
+    /// Ask each found secret's issuer whether it is live: one read-only request per distinct
+    /// secret, sent only to its issuer (AWS_ENDPOINT_URL_STS / AWS_ENDPOINT_URL and
+    /// GITHUB_API_URL are honoured). Evidence gains `verification`; severity follows it.
+    #[arg(long)]
+    pub verify: bool,
+    /// With --verify: send what is for PROVIDER to URL instead (`slack=https://...`);
+    /// repeatable.
+    #[arg(long, value_name = "PROVIDER=URL", requires = "verify")]
+    pub verify_endpoint: Vec<String>,
+    /// With --verify: seconds one request may take before its answer is `unknown`.
+    #[arg(long, default_value_t = 10, value_name = "SECONDS")]
+    pub verify_timeout: u64,
     /// No progress bar and no summary on stderr.
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -85,8 +97,16 @@ pub fn run(args: ScanArgs) -> Result<u8> {
         None => None,
     };
     let request = request(&args)?;
+    let verifier = verifier(&args)?;
     let progress = BarProgress::bytes(args.quiet);
-    let result = run_scan(&engine, &request, &progress);
+    let result = match &verifier {
+        Some(v) => run_scan_verified(&engine, &request, &progress, &mut |ms| {
+            progress.finish();
+            v.runtime.block_on(v.verifier.verify_all(ms));
+            v.bar.finish();
+        }),
+        None => run_scan(&engine, &request, &progress),
+    };
     progress.finish();
     let mut outcome = result?;
     if let Some(known) = &baseline {
@@ -94,14 +114,24 @@ pub fn run(args: ScanArgs) -> Result<u8> {
     }
     let elapsed = started.elapsed();
 
+    let mut stats = serde_json::to_value(outcome.report(elapsed.as_secs_f64()))?;
+    if let (Some(v), Some(map)) = (&verifier, stats.as_object_mut()) {
+        map.insert(
+            "verification".into(),
+            serde_json::to_value(v.verifier.tally())?,
+        );
+    }
     let info = RunInfo {
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
-        stats: serde_json::to_value(outcome.report(elapsed.as_secs_f64()))?,
+        stats,
         rules: rule_infos(&engine),
     };
     write_output(args.output.as_deref(), format, &outcome.findings, &info)?;
     if !args.quiet {
         eprint!("{}", outcome.summary_text(elapsed.as_secs_f64()));
+        if let Some(v) = &verifier {
+            eprintln!("verified secrets: {}", v.verifier.tally().line());
+        }
     }
     for f in &outcome.failures {
         let line = format!(
@@ -115,6 +145,42 @@ pub fn run(args: ScanArgs) -> Result<u8> {
     }
     let failing = fail_on.is_some_and(|min| outcome.findings.iter().any(|f| f.severity >= min));
     Ok(if failing { exit::FINDINGS } else { exit::OK })
+}
+
+/// `--verify`: the verifier, the runtime its requests run on and its progress bar.
+struct Verifying {
+    runtime: tokio::runtime::Runtime,
+    verifier: trustmap_verify::Verifier,
+    bar: std::sync::Arc<BarProgress>,
+}
+
+fn verifier(args: &ScanArgs) -> Result<Option<Verifying>> {
+    if !args.verify {
+        return Ok(None);
+    }
+    let mut options = trustmap_verify::VerifyOptions {
+        timeout: std::time::Duration::from_secs(args.verify_timeout.max(1)),
+        ..Default::default()
+    };
+    for e in &args.verify_endpoint {
+        let Some((provider, url)) = e.split_once('=') else {
+            bail!("--verify-endpoint {e:?}: expected PROVIDER=URL");
+        };
+        options.endpoints.insert(provider.into(), url.into());
+    }
+    let bar = std::sync::Arc::new(BarProgress::count(args.quiet, "verify"));
+    let verifier = trustmap_verify::Verifier::new(options, bar.clone())
+        .map_err(|m| anyhow::anyhow!("--verify-endpoint: {m}"))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    Ok(Some(Verifying {
+        runtime,
+        verifier,
+        bar,
+    }))
 }
 
 /// What to scan, from the arguments (default: the current directory).

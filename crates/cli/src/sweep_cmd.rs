@@ -37,6 +37,10 @@ pub struct SweepArgs {
     /// Evaluate dates as of this day (YYYY-MM-DD), for reproducible sweeps.
     #[arg(long, value_name = "YYYY-MM-DD")]
     pub now: Option<String>,
+    /// Ask each found secret's issuer whether it is live (as `[sweep] verify = true`; the
+    /// secret goes only to its issuer, `[verify.endpoints]` names other endpoints).
+    #[arg(long)]
+    pub verify: bool,
     /// No progress bars and no summary.
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -83,7 +87,8 @@ pub fn run_sweep(args: SweepArgs) -> Result<u8> {
         .map(|f| f.parse::<Format>())
         .collect::<Result<_, _>>()?;
     let as_of = parse_now(args.now.as_deref())?;
-    let plan = Plan::load(&args.config, as_of)?;
+    let mut plan = Plan::load(&args.config, as_of)?;
+    plan.config.verify |= args.verify;
     // Sinks are built (their credentials read) before anything runs, so a sink that cannot be
     // built never leaves a run recorded whose events were not sent.
     let sinks = plan.config.build_sinks()?;

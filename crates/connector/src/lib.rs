@@ -89,6 +89,16 @@ pub struct Emitter {
     notes: Arc<std::sync::Mutex<Vec<String>>>,
     estate: Arc<std::sync::Mutex<Vec<Identifier>>>,
     cancelled: Arc<AtomicBool>,
+    verifier: Option<Arc<dyn SecretVerifier>>,
+}
+
+/// Asks found secrets' issuers whether they are live (`verify = true`). It gets a connector's
+/// matches together, while the values are still in hand (observations carry only digests), so
+/// that it can pair what belongs together: an AWS key id and the secret beside it.
+#[async_trait]
+pub trait SecretVerifier: Send + Sync {
+    /// Fill `verification` of each match it has a verifier for; leave the others `None`.
+    async fn verify(&self, matches: &mut [trustmap_model::SecretMatch]);
 }
 
 impl Emitter {
@@ -103,7 +113,14 @@ impl Emitter {
             notes: Arc::default(),
             estate: Arc::default(),
             cancelled: Arc::default(),
+            verifier: None,
         }
+    }
+
+    /// The same emitter, verifying secrets with `verifier` before it emits them.
+    pub fn verifying(mut self, verifier: Option<Arc<dyn SecretVerifier>>) -> Self {
+        self.verifier = verifier;
+        self
     }
 
     /// The same emitter, refusing observations once `cancelled` is set: every connector then
@@ -189,11 +206,21 @@ impl Emitter {
         Ok(())
     }
 
-    /// Emit each secret match as a `secret` observation (digest and redacted form only).
+    /// Emit each secret match as a `secret` observation (digest and redacted form only),
+    /// verified first when the sweep verifies.
     pub async fn emit_secrets(
         &self,
         matches: &[trustmap_model::SecretMatch],
     ) -> Result<(), ConnectorError> {
+        let mut verified;
+        let matches = match &self.verifier {
+            Some(v) => {
+                verified = matches.to_vec();
+                v.verify(&mut verified).await;
+                &verified[..]
+            }
+            None => matches,
+        };
         for m in matches {
             self.emit(Observation::Secret(trustmap_model::SecretObs::from(m)))
                 .await?;

@@ -59,6 +59,8 @@ pub struct SecretLocation {
     /// What the secret reveals (provider, account id, a token's last eight, ...).
     pub hints: BTreeMap<String, String>,
     pub remediation: Option<String>,
+    /// What the issuer said, when the sweep verified it.
+    pub verification: Option<trustmap_model::Verification>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -216,6 +218,7 @@ fn secret_node(o: trustmap_model::SecretObs) -> Node {
         severity: o.severity,
         hints: o.hints,
         remediation: o.remediation,
+        verification: o.verification,
     });
     n
 }
@@ -596,6 +599,7 @@ mod tests {
                 .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
                 .collect(),
             remediation: None,
+            verification: None,
             provenance: Default::default(),
         })
     }

@@ -13,6 +13,12 @@ pub const HOME: &str = "HOME";
 pub const XDG_CONFIG_HOME: &str = "XDG_CONFIG_HOME";
 /// Log filter (`RUST_LOG=trustmap=debug`, `trace`): logs go to stderr, secrets never do.
 pub const RUST_LOG: &str = "RUST_LOG";
+/// `--verify`: each ecosystem's own endpoint overrides, so a verifier reaches the same server
+/// the user's other tools do (and tests reach local ones).
+pub const AWS_ENDPOINT_URL_STS: &str = "AWS_ENDPOINT_URL_STS";
+pub const AWS_ENDPOINT_URL: &str = "AWS_ENDPOINT_URL";
+pub const AWS_REGION: &str = "AWS_REGION";
+pub const GITHUB_API_URL: &str = "GITHUB_API_URL";
 /// The digest key as 64 hex digits: overrides every key file (shared CI runners, containers).
 pub const DIGEST_KEY: &str = "TRUSTMAP_KEY";
 

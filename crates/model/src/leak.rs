@@ -24,6 +24,8 @@ pub struct Leak<'a> {
     pub hints: &'a BTreeMap<String, String>,
     /// The rule's own remediation, if it has one.
     pub remediation: Option<&'a str>,
+    /// What the issuer said (`--verify`). The caller has already adjusted `severity` by it.
+    pub verification: Option<&'a crate::Verification>,
     pub subject: Subject,
 }
 
@@ -45,6 +47,12 @@ pub fn leaked_secret_finding(leak: Leak<'_>, now: &str) -> Finding {
         .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
         .collect();
     evidence.insert("reveals".into(), reveals.into());
+    if let Some(v) = leak.verification {
+        evidence.insert(
+            "verification".into(),
+            serde_json::to_value(v).unwrap_or_default(),
+        );
+    }
     Finding {
         id: leak_id(leak.rule, leak.path, leak.digest),
         kind: FindingKind::LeakedSecret,

@@ -24,6 +24,7 @@ mod progress;
 mod secret;
 mod stats;
 pub mod text;
+mod verification;
 
 pub use attribution::{Attributee, Attribution};
 pub use config_error::ConfigFileError;
@@ -43,6 +44,7 @@ pub use observation::{
 pub use progress::{NoProgress, Progress};
 pub use secret::{redact, Secret, SecretMatch};
 pub use stats::{ScanStats, MAX_GAPS};
+pub use verification::{Verification, VerificationStatus};
 
 /// The 1-based line of a byte offset in `text` (for errors that name file, line and field).
 pub fn line_of(text: &str, offset: usize) -> usize {

@@ -196,6 +196,9 @@ pub struct SecretObs {
     /// The rule's own remediation text, if it has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remediation: Option<String>,
+    /// What the issuer said when asked (`verify = true`): taken where the value was in hand.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verification: Option<crate::Verification>,
     #[serde(default)]
     pub provenance: Provenance,
 }
@@ -231,6 +234,7 @@ impl From<&crate::SecretMatch> for SecretObs {
             commit_date: m.commit_date.clone(),
             hints: m.hints.clone(),
             remediation: m.remediation.clone(),
+            verification: m.verification.clone(),
             provenance: Provenance::default(),
         }
     }

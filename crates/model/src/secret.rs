@@ -84,6 +84,8 @@ pub struct SecretMatch {
     pub entropy: f64,
     /// The rule's own remediation text, if it has one.
     pub remediation: Option<String>,
+    /// What the issuer said when asked (`--verify`); `None` when nobody asked.
+    pub verification: Option<crate::Verification>,
 }
 
 #[cfg(test)]

@@ -33,6 +33,7 @@ fn findings() -> Vec<Finding> {
             commit_date: Some("2026-03-01T10:00:00Z"),
             hints: &hints,
             remediation: None,
+            verification: None,
             subject: Subject {
                 id: "secret:0fbcdfde9edc5e687e5dd258@repos/payments/deploy/export.env".into(),
                 kind: "leaked_secret".into(),

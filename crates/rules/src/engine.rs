@@ -600,6 +600,7 @@ impl Engine {
                     hints: m.hints,
                     entropy: m.entropy,
                     remediation: rule.remediation.clone(),
+                    verification: None,
                 }
             })
             .collect()

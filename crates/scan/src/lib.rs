@@ -159,6 +159,17 @@ pub fn run_scan(
     req: &ScanRequest,
     progress: &dyn Progress,
 ) -> Result<ScanOutcome, ScanError> {
+    run_scan_verified(engine, req, progress, &mut |_| {})
+}
+
+/// [`run_scan`], with `verify` given every match while the values are still in hand (it fills
+/// their `verification`: `--verify`), before they become findings.
+pub fn run_scan_verified(
+    engine: &Engine,
+    req: &ScanRequest,
+    progress: &dyn Progress,
+    verify: &mut dyn FnMut(&mut [SecretMatch]),
+) -> Result<ScanOutcome, ScanError> {
     for p in &req.paths {
         if std::fs::symlink_metadata(p).is_err() {
             return Err(ScanError::PathNotFound(p.clone()));
@@ -216,6 +227,7 @@ pub fn run_scan(
         }
     }
 
+    verify(&mut matches);
     let mut by_id: HashMap<String, Finding> = HashMap::new();
     for m in &matches {
         let f = leaked_secret_finding(m, &req.now, req.show_secrets);
@@ -288,7 +300,10 @@ pub fn leaked_secret_finding(m: &SecretMatch, now: &str, show_secrets: bool) -> 
         trustmap_model::Leak {
             rule: &m.rule_id,
             rule_name: &m.rule_name,
-            severity: m.severity,
+            severity: m
+                .verification
+                .as_ref()
+                .map_or(m.severity, |v| v.adjust(m.severity, false)),
             digest: &digest,
             shown: if show_secrets {
                 m.secret.expose().to_string()
@@ -302,6 +317,7 @@ pub fn leaked_secret_finding(m: &SecretMatch, now: &str, show_secrets: bool) -> 
             commit_date: m.commit_date.as_deref(),
             hints: &m.hints,
             remediation: m.remediation.as_deref(),
+            verification: m.verification.as_ref(),
             subject: Subject {
                 id: format!("secret:{digest}"),
                 kind: format!("{provider}_{credential}"),

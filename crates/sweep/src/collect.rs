@@ -2,7 +2,7 @@
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use tokio::sync::{mpsc, Semaphore};
-use trustmap_connector::{Connector, Emitter, SweepContext};
+use trustmap_connector::{Connector, Emitter, SecretVerifier, SweepContext};
 use trustmap_model::{Identifier, Observation, Progress};
 use trustmap_rules::Engine;
 
@@ -39,6 +39,7 @@ pub async fn collect(
     engine: Arc<Engine>,
     cancelled: Arc<AtomicBool>,
     progress_for: &(dyn Fn(&str) -> Arc<dyn Progress> + Sync),
+    verifier: Option<Arc<dyn SecretVerifier>>,
 ) -> (Vec<Observation>, Vec<ConnectorReport>) {
     let budget = Arc::new(Semaphore::new(config.concurrency));
     let runs = config.connectors.iter().map(|c| {
@@ -49,7 +50,8 @@ pub async fn collect(
             engine: engine.clone(),
             base_dir: config.base_dir.clone(),
         };
-        async move { run_one(c.as_ref(), ctx).await }
+        let verifier = verifier.clone();
+        async move { run_one(c.as_ref(), ctx, verifier).await }
     });
     let mut observations = Vec::new();
     let mut reports = Vec::new();
@@ -61,9 +63,15 @@ pub async fn collect(
     (observations, reports)
 }
 
-async fn run_one(c: &dyn Connector, ctx: SweepContext) -> (Vec<Observation>, ConnectorReport) {
+async fn run_one(
+    c: &dyn Connector,
+    ctx: SweepContext,
+    verifier: Option<Arc<dyn SecretVerifier>>,
+) -> (Vec<Observation>, ConnectorReport) {
     let (tx, mut rx) = mpsc::channel::<Observation>(1024);
-    let emitter = Emitter::new(tx, c.name()).cancellable(ctx.cancelled.clone());
+    let emitter = Emitter::new(tx, c.name())
+        .cancellable(ctx.cancelled.clone())
+        .verifying(verifier);
     let started = std::time::Instant::now();
     let run = async {
         let r = c.run(&ctx, &emitter).await;

@@ -18,6 +18,20 @@ struct FileDef {
     connectors: Vec<Spanned<toml::Table>>,
     #[serde(default)]
     sinks: Vec<Spanned<toml::Table>>,
+    #[serde(default)]
+    verify: Option<Spanned<VerifyDef>>,
+}
+
+/// `[verify]`: how `verify = true` asks issuers.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VerifyDef {
+    /// Issuer name → base URL (`slack = "https://slack.example"`).
+    #[serde(default)]
+    endpoints: std::collections::BTreeMap<String, String>,
+    concurrency: Option<usize>,
+    requests_per_second: Option<f64>,
+    timeout_seconds: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -44,6 +58,9 @@ struct SweepDef {
     /// and grants to them are not external access. The swept ones are implied.
     #[serde(default)]
     internal: Vec<Spanned<String>>,
+    /// Ask each found secret's issuer whether it is live (`[verify]` says how).
+    #[serde(default)]
+    verify: bool,
 }
 
 fn default_dormant() -> i64 {
@@ -83,6 +100,10 @@ pub struct SweepConfig {
     pub sinks: Vec<SinkDef>,
     /// `[sweep] internal`.
     pub internal: Vec<Identifier>,
+    /// `[sweep] verify` (or `--verify`).
+    pub verify: bool,
+    /// `[verify]`.
+    pub verify_options: trustmap_verify::VerifyOptions,
 }
 
 impl SweepConfig {
@@ -172,6 +193,7 @@ pub fn parse_config(file: &Path, text: &str) -> Result<SweepConfig, ConfigError>
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
+    let verify_options = verify_options(def.verify, text, &invalid)?;
     Ok(SweepConfig {
         state_file: def.sweep.state.as_deref().map(resolve),
         digest_key_file: def.sweep.digest_key_file.as_deref().map(resolve),
@@ -185,7 +207,35 @@ pub fn parse_config(file: &Path, text: &str) -> Result<SweepConfig, ConfigError>
         concurrency: def.sweep.concurrency.max(1),
         sinks,
         internal,
+        verify: def.sweep.verify,
+        verify_options,
     })
+}
+
+/// `[verify]` as options, checked: an unknown issuer or a bad URL names its line.
+fn verify_options(
+    def: Option<Spanned<VerifyDef>>,
+    text: &str,
+    invalid: &dyn Fn(usize, String) -> ConfigError,
+) -> Result<trustmap_verify::VerifyOptions, ConfigError> {
+    let mut options = trustmap_verify::VerifyOptions::default();
+    let Some(def) = def else {
+        return Ok(options);
+    };
+    let line = line_of(text, def.span().start);
+    let def = def.into_inner();
+    options.endpoints = def.endpoints;
+    options.concurrency = def.concurrency.unwrap_or(options.concurrency);
+    options.requests_per_second = def
+        .requests_per_second
+        .unwrap_or(options.requests_per_second);
+    if let Some(s) = def.timeout_seconds {
+        options.timeout = std::time::Duration::from_secs(s.max(1));
+    }
+    options
+        .validate()
+        .map_err(|m| invalid(line, format!("[verify] {m}")))?;
+    Ok(options)
 }
 
 /// Each `[[connectors]]` table (position, line, table) built by its type; names are unique.

@@ -59,6 +59,8 @@ pub enum SweepError {
     NoState(PathBuf),
     #[error("digest key: {0}")]
     Key(String),
+    #[error("verify: {0}")]
+    Verify(String),
 }
 
 /// A validated sweep: the configuration, the registry and the day it is evaluated as of.
@@ -116,11 +118,15 @@ impl Plan {
         let key_source = self.install_digest_key(ctx.state)?;
         tracing::debug!(key = %key_source, "digest key");
         let engine = Arc::new(trustmap_rules::Engine::builtin()?);
+        let verifier = self.verifier(ctx)?;
         let (observations, connectors) = collect::collect(
             &self.config,
             engine,
             ctx.cancelled.clone(),
             ctx.progress_for,
+            verifier
+                .clone()
+                .map(|v| v as Arc<dyn trustmap_connector::SecretVerifier>),
         )
         .await;
         let mut estate = Estate::new(self.config.internal.iter().cloned());
@@ -160,7 +166,25 @@ impl Plan {
             started,
             memory,
             key_source,
+            verification: verifier.map(|v| v.tally()),
         })
+    }
+
+    /// The run's one verifier when `[sweep] verify` is on (its cache and bounds span every
+    /// connector); it reports progress as the `verify` line.
+    fn verifier(
+        &self,
+        ctx: &RunContext<'_>,
+    ) -> Result<Option<Arc<trustmap_verify::Verifier>>, SweepError> {
+        if !self.config.verify {
+            return Ok(None);
+        }
+        let v = trustmap_verify::Verifier::new(
+            self.config.verify_options.clone(),
+            (ctx.progress_for)("verify"),
+        )
+        .map_err(SweepError::Verify)?;
+        Ok(Some(Arc::new(v)))
     }
 
     /// [`Plan::run`] on a runtime of its own, with Ctrl-C (SIGINT) or SIGTERM (a scheduler
@@ -224,6 +248,8 @@ pub struct SweepRun {
     pub memory: Memory,
     /// Where the digest key came from.
     pub key_source: KeySource,
+    /// What verification found, when the sweep verified.
+    pub verification: Option<trustmap_verify::Tally>,
 }
 
 /// How a run should end, for the caller to map to an exit code.

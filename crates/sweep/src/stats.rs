@@ -16,6 +16,9 @@ pub struct SweepStats {
     pub connectors: Vec<ConnectorStats>,
     /// The estate the run treated as the organisation's own (`aws_account:…`, ...).
     pub internal: Vec<String>,
+    /// What `verify = true` found (absent when the sweep did not verify).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verification: Option<trustmap_verify::Tally>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -118,6 +121,7 @@ impl SweepRun {
                 .into_iter()
                 .map(ToString::to_string)
                 .collect(),
+            verification: self.verification.clone(),
         }
     }
 }

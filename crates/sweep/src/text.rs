@@ -35,6 +35,9 @@ impl SweepRun {
             sev.join(", ")
         };
         let _ = writeln!(out, "{} findings: {shown}", self.findings.len());
+        if let Some(t) = &self.verification {
+            let _ = writeln!(out, "verified secrets: {}", t.line());
+        }
         for (k, n) in &summary.by_kind {
             let _ = writeln!(out, "  {k}: {n}");
         }

@@ -1,6 +1,8 @@
 //! A secret found in content, linked to the credential and partner it belongs to.
 use trustmap_graph::{Node, NodeKind};
-use trustmap_model::{leaked_secret_finding, EdgeKind, Finding, Leak, Severity, Subject};
+use trustmap_model::{
+    leaked_secret_finding, EdgeKind, Finding, Leak, Severity, Subject, VerificationStatus,
+};
 
 use crate::util::{attribution_evidence, partner_of};
 use crate::{Check, CheckContext};
@@ -38,10 +40,16 @@ fn leak_finding(ctx: &CheckContext<'_>, n: &Node, linked: &[&Node]) -> Option<Fi
     let s = n.secret.as_ref()?;
     let live = linked.iter().any(|c| c.active);
     let partner = partner_of(ctx, n);
-    let severity = if live && partner.is_some_and(|p| p.status.forbids_access()) {
-        Severity::Critical
-    } else {
-        s.severity
+    let forbids = partner.is_some_and(|p| p.status.forbids_access());
+    let answered = s
+        .verification
+        .as_ref()
+        .filter(|v| v.status != VerificationStatus::Unknown);
+    let severity = match answered {
+        // The issuer's answer is newer and surer than the inventory's `active` flag.
+        Some(v) => v.adjust(s.severity, forbids),
+        None if live && forbids => Severity::Critical,
+        None => s.severity,
     };
     let mut f = leaked_secret_finding(
         Leak {
@@ -57,6 +65,7 @@ fn leak_finding(ctx: &CheckContext<'_>, n: &Node, linked: &[&Node]) -> Option<Fi
             commit_date: s.commit_date.as_deref(),
             hints: &s.hints,
             remediation: s.remediation.as_deref(),
+            verification: s.verification.as_ref(),
             subject: Subject {
                 id: n.id.clone(),
                 kind: n.subtype.clone(),
