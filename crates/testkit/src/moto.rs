@@ -27,6 +27,17 @@ impl Moto {
     /// Start moto with AWS managed policies loaded (AdministratorAccess ...), and wait until it
     /// accepts connections.
     pub fn start() -> anyhow::Result<Moto> {
+        Self::start_with(&[])
+    }
+
+    /// Start moto checking signatures against the access keys it issued, after the first
+    /// `unauthenticated` requests (which set the estate up): an unknown key id is refused with
+    /// `InvalidClientTokenId`, a wrong secret with `SignatureDoesNotMatch`, as AWS does.
+    pub fn start_authenticating(unauthenticated: u32) -> anyhow::Result<Moto> {
+        Self::start_with(&[("INITIAL_NO_AUTH_ACTION_COUNT", &unauthenticated.to_string())])
+    }
+
+    fn start_with(env: &[(&str, &str)]) -> anyhow::Result<Moto> {
         let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let child = Command::new("python3")
             .args([
@@ -38,6 +49,7 @@ impl Moto {
                 &port.to_string(),
             ])
             .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())

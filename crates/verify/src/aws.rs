@@ -42,9 +42,14 @@ pub async fn ask(
     let client = aws_sdk_sts::Client::from_conf(conf.build());
     match client.get_caller_identity().send().await {
         Ok(out) => Answer::live(out.arn().map(str::to_string)),
-        Err(e) => match e.code() {
-            Some("InvalidClientTokenId" | "ExpiredToken") => {
-                Answer::revoked(format!("aws: {}", e.code().unwrap_or_default()))
+        Err(e) => match e
+            .code()
+            .map(str::to_string)
+            .or_else(|| raw_code(&e))
+            .as_deref()
+        {
+            Some(code @ ("InvalidClientTokenId" | "ExpiredToken")) => {
+                Answer::revoked(format!("aws: {code}"))
             }
             Some("SignatureDoesNotMatch") => Answer::unknown(
                 "aws: the key id is known but the secret beside it is not its secret",
@@ -61,6 +66,18 @@ pub async fn ask(
             }),
         },
     }
+}
+
+/// The error code of a body the SDK could not parse: STS-compatible servers (moto among them)
+/// wrap `<Error>` in `<Errors>`, which the query-protocol parser does not expect.
+#[cfg(feature = "aws")]
+fn raw_code<E>(
+    e: &aws_sdk_sts::error::SdkError<E, aws_sdk_sts::config::http::HttpResponse>,
+) -> Option<String> {
+    let body = std::str::from_utf8(e.raw_response()?.body().bytes()?).ok()?;
+    let start = body.find("<Code>")? + "<Code>".len();
+    let len = body[start..].find("</Code>")?;
+    Some(body[start..start + len].trim().to_string()).filter(|c| !c.is_empty())
 }
 
 #[cfg(not(feature = "aws"))]
