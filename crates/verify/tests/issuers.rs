@@ -76,35 +76,8 @@ fn assert_no_secret_in(ms: &[SecretMatch]) {
 
 #[test]
 fn aws_key_pairs_are_asked_of_sts_and_only_a_refused_key_is_revoked() -> anyhow::Result<()> {
-    // Two unauthenticated requests create the user and its key; from then on moto checks
-    // every signature against the keys it issued.
-    let moto = trustmap_testkit::moto::Moto::start_authenticating(2)?;
-    let aws = |args: &[&str]| -> anyhow::Result<serde_json::Value> {
-        let out = std::process::Command::new("aws")
-            .args(args)
-            .args(["--output", "json"])
-            .env("AWS_ENDPOINT_URL", &moto.endpoint)
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_DEFAULT_REGION", "us-east-1")
-            .output()?;
-        anyhow::ensure!(
-            out.status.success(),
-            "aws {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        Ok(serde_json::from_slice(&out.stdout)?)
-    };
-    aws(&["iam", "create-user", "--user-name", "acme-deployer"])?;
-    let key = aws(&["iam", "create-access-key", "--user-name", "acme-deployer"])?;
-    let id = key["AccessKey"]["AccessKeyId"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let secret = key["AccessKey"]["SecretAccessKey"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (moto, key) = trustmap_testkit::moto::Moto::start_authenticating("123456789012")?;
+    let (id, secret) = (key.id.clone(), key.secret.clone());
     let mut rng = fastrand::Rng::with_seed(7);
     let b64 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let other_secret = random(40, b64, &mut rng);
@@ -128,7 +101,7 @@ fn aws_key_pairs_are_asked_of_sts_and_only_a_refused_key_is_revoked() -> anyhow:
     assert_eq!(live.status, VerificationStatus::Live);
     assert_eq!(
         live.identity.as_deref(),
-        Some("arn:aws:iam::123456789012:user/acme-deployer")
+        Some(format!("arn:aws:iam::123456789012:user/{}", key.user).as_str())
     );
     // The key id shares the answer of the pair it belongs to.
     assert_eq!(answer(&ms, "live/credentials", "aws-access-key-id"), live);
