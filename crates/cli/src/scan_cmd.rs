@@ -80,35 +80,14 @@ pub fn run(args: ScanArgs) -> Result<u8> {
     let fail_on = parse_fail_on(&args.fail_on)?;
     let format: Format = args.format.parse()?;
     let engine = load_engine(args.rules.as_ref())?;
-    // Before anything is scanned: every digest is taken under the user's (or team's) key.
-    let (key, source) = match &args.key_file {
-        Some(path) => (
-            trustmap_store::key_file(path)?,
-            trustmap_sweep::KeySource::KeyFile(path.clone()),
-        ),
-        None => trustmap_sweep::resolve_key(None, None)?,
-    };
-    if let trustmap_sweep::KeySource::ThisRunOnly(_) = &source {
-        eprintln!("trustmap: digest key for {source}: leak ids will differ from run to run (set TRUSTMAP_KEY or --key-file)");
-    }
-    trustmap_sweep::install(key, &source)?;
+    install_digest_key(&args)?;
     let baseline = match &args.baseline {
         Some(p) => Some(load_baseline(p)?),
         None => None,
     };
     let request = request(&args)?;
     let verifier = verifier(&args)?;
-    let progress = BarProgress::bytes(args.quiet);
-    let result = match &verifier {
-        Some(v) => run_scan_verified(&engine, &request, &progress, &mut |ms| {
-            progress.finish();
-            v.runtime.block_on(v.verifier.verify_all(ms));
-            v.bar.finish();
-        }),
-        None => run_scan(&engine, &request, &progress),
-    };
-    progress.finish();
-    let mut outcome = result?;
+    let mut outcome = scan(&engine, &request, verifier.as_ref(), args.quiet)?;
     if let Some(known) = &baseline {
         apply_baseline(&mut outcome, known);
     }
@@ -145,6 +124,42 @@ pub fn run(args: ScanArgs) -> Result<u8> {
     }
     let failing = fail_on.is_some_and(|min| outcome.findings.iter().any(|f| f.severity >= min));
     Ok(if failing { exit::FINDINGS } else { exit::OK })
+}
+
+/// Before anything is scanned: every digest is taken under the user's (or team's) key.
+fn install_digest_key(args: &ScanArgs) -> Result<()> {
+    let (key, source) = match &args.key_file {
+        Some(path) => (
+            trustmap_store::key_file(path)?,
+            trustmap_sweep::KeySource::KeyFile(path.clone()),
+        ),
+        None => trustmap_sweep::resolve_key(None, None)?,
+    };
+    if let trustmap_sweep::KeySource::ThisRunOnly(_) = &source {
+        eprintln!("trustmap: digest key for {source}: leak ids will differ from run to run (set TRUSTMAP_KEY or --key-file)");
+    }
+    trustmap_sweep::install(key, &source)?;
+    Ok(())
+}
+
+/// Scan with a byte bar, verifying before the matches become findings under `--verify`.
+fn scan(
+    engine: &trustmap_rules::Engine,
+    request: &ScanRequest,
+    verifier: Option<&Verifying>,
+    quiet: bool,
+) -> Result<trustmap_scan::ScanOutcome> {
+    let progress = BarProgress::bytes(quiet);
+    let result = match verifier {
+        Some(v) => run_scan_verified(engine, request, &progress, &mut |ms| {
+            progress.finish();
+            v.runtime.block_on(v.verifier.verify_all(ms));
+            v.bar.finish();
+        }),
+        None => run_scan(engine, request, &progress),
+    };
+    progress.finish();
+    Ok(result?)
 }
 
 /// `--verify`: the verifier, the runtime its requests run on and its progress bar.

@@ -95,7 +95,7 @@ impl VerifyOptions {
         if self.concurrency == 0 {
             return Err("concurrency: must be at least 1".into());
         }
-        if !(self.requests_per_second > 0.0) {
+        if !self.requests_per_second.is_finite() || self.requests_per_second <= 0.0 {
             return Err("requests_per_second: must be above 0".into());
         }
         Ok(())
@@ -121,6 +121,7 @@ impl VerifyOptions {
 /// What a run's verification did, for the summary.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Tally {
+    /// Found secrets by answer (an AWS key id and its secret count as two).
     pub live: usize,
     pub revoked: usize,
     pub unknown: usize,
@@ -261,7 +262,10 @@ impl Verifier {
             .await
             .clone();
         if let Ok(mut t) = self.tally.lock() {
-            t.count(answer.status);
+            // Counted by found secret: an AWS pair is two findings sharing one answer.
+            for _ in job.members() {
+                t.count(answer.status);
+            }
             if !fresh {
                 t.cached += 1;
             }

@@ -2,6 +2,8 @@
 //! issued), and local HTTP servers standing in for GitHub, Slack, Stripe, Telegram, Twilio and
 //! Google's token endpoint, each accepting exactly one credential presented the way the
 //! issuer wants it. Secrets are found by the real rule engine in real text.
+#![allow(clippy::too_many_lines)] // a scenario test reads as one story, set-up to assertions
+#![allow(clippy::unwrap_used)] // test set-up: a panic is the clearest report
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
