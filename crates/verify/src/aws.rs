@@ -4,6 +4,7 @@ use crate::http::Answer;
 use std::time::Duration;
 
 /// The key id and secret (and session token, for a temporary `ASIA` key) found together.
+#[cfg_attr(not(feature = "aws"), allow(dead_code))] // read only by the STS call
 pub struct KeyPair<'a> {
     pub key_id: &'a str,
     pub secret: &'a str,
