@@ -40,7 +40,10 @@ fn leak_finding(ctx: &CheckContext<'_>, n: &Node, linked: &[&Node]) -> Option<Fi
     let s = n.secret.as_ref()?;
     let live = linked.iter().any(|c| c.active);
     let partner = partner_of(ctx, n);
-    let forbids = partner.is_some_and(|p| p.status.forbids_access());
+    // Revoked, suspended or past its expiry: nothing of this partner should still work.
+    let forbids = partner.is_some_and(|p| {
+        p.status.forbids_access() || p.expires.is_some_and(|e| e < ctx.settings.today)
+    });
     let answered = s
         .verification
         .as_ref()
