@@ -131,6 +131,12 @@ fn scan_verify_follows_each_ecosystems_endpoint_conventions_and_redacts_every_ou
     assert_eq!(key_id["severity"], "critical");
     let secret = by_rule(&jsonl, "aws-secret-access-key", "credentials");
     assert_eq!(secret["evidence"]["verification"]["status"], "live");
+    // The key id and its secret name each other: one credential, two findings.
+    assert_eq!(v["paired_with"], secret["evidence"]["secret_digest"]);
+    assert_eq!(
+        secret["evidence"]["verification"]["paired_with"],
+        key_id["evidence"]["secret_digest"]
+    );
 
     let tokens: Vec<&serde_json::Value> = jsonl
         .iter()

@@ -49,6 +49,10 @@ pub struct Verification {
     /// Why the answer is `unknown`, or what else the issuer said.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// The `secret_digest` of the secret verified together with this one (an AWS key id and
+    /// the secret access key beside it): the two findings are one credential.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paired_with: Option<String>,
 }
 
 impl Verification {
@@ -76,6 +80,7 @@ mod tests {
             identity: None,
             scopes: Vec::new(),
             detail: None,
+            paired_with: None,
         }
     }
 

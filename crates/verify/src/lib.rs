@@ -232,8 +232,13 @@ impl Verifier {
         let asked = futures::future::join_all(jobs.iter().map(|j| self.answer(matches, j))).await;
         let checked_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         for (job, answer) in jobs.iter().zip(asked) {
-            for i in job.members() {
+            let members = job.members();
+            for &i in &members {
                 let secret = matches[i].secret.clone();
+                let paired_with = members
+                    .iter()
+                    .find(|&&j| j != i)
+                    .map(|&j| matches[j].secret.digest());
                 matches[i].verification = Some(Verification {
                     status: answer.status,
                     checked_at: checked_at.clone(),
@@ -241,6 +246,7 @@ impl Verifier {
                     identity: answer.identity.as_deref().map(|s| scrub(s, &secret)),
                     scopes: answer.scopes.iter().map(|s| scrub(s, &secret)).collect(),
                     detail: answer.detail.as_deref().map(|s| scrub(s, &secret)),
+                    paired_with,
                 });
             }
         }

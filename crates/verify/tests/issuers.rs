@@ -105,8 +105,24 @@ fn aws_key_pairs_are_asked_of_sts_and_only_a_refused_key_is_revoked() -> anyhow:
         live.identity.as_deref(),
         Some(format!("arn:aws:iam::123456789012:user/{}", key.user).as_str())
     );
-    // The key id shares the answer of the pair it belongs to.
-    assert_eq!(answer(&ms, "live/credentials", "aws-access-key-id"), live);
+    // The key id shares the answer of the pair it belongs to, and each names the other.
+    let id_answer = answer(&ms, "live/credentials", "aws-access-key-id");
+    assert_eq!(
+        (id_answer.status, &id_answer.identity),
+        (live.status, &live.identity)
+    );
+    let digest_of = |rule: &str| {
+        ms.iter()
+            .find(|m| m.path == "live/credentials" && m.rule_id == rule)
+            .unwrap()
+            .secret
+            .digest()
+    };
+    assert_eq!(
+        id_answer.paired_with,
+        Some(digest_of("aws-secret-access-key"))
+    );
+    assert_eq!(live.paired_with, Some(digest_of("aws-access-key-id")));
     let gone = answer(&ms, "gone/credentials", "aws-secret-access-key");
     assert_eq!(gone.status, VerificationStatus::Revoked, "{gone:?}");
     // A known key id with a secret that is not its own is not proof the key is gone.
