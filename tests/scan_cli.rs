@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used)] // test set-up: a panic is the clearest report
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use trustmap_rules::base62_crc32;
+use trustmap_testkit::tokens::github_token;
 
 fn trustmap(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_trustmap"))
@@ -19,14 +19,6 @@ fn code(o: &Output) -> i32 {
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn github_token(seed: &str) -> String {
-    let random: String = format!("{seed}Qz7Lp2Vx9Kb4Nm6Rt8Wy3Hc5Jd1Fg0")
-        .chars()
-        .take(30)
-        .collect();
-    format!("ghp_{random}{}", base62_crc32(random.as_bytes()))
 }
 
 fn findings(o: &Output) -> Vec<serde_json::Value> {

@@ -4,17 +4,10 @@
 use std::path::Path;
 use std::process::Command;
 use trustmap_model::NoProgress;
-use trustmap_rules::{base62_crc32, Engine};
+use trustmap_rules::Engine;
 use trustmap_scan::{run_scan, ScanRequest};
 use trustmap_testkit::git;
-
-fn github_token(seed: &str) -> String {
-    let random: String = format!("{seed}Zq8rVb3kLm2NpT6wYx1cD4fGh7jK9s")
-        .chars()
-        .take(30)
-        .collect();
-    format!("ghp_{random}{}", base62_crc32(random.as_bytes()))
-}
+use trustmap_testkit::tokens::github_token;
 
 fn scan(paths: &[&Path], git: bool, staged: bool) -> trustmap_scan::ScanOutcome {
     let engine = Engine::builtin().expect("rules");

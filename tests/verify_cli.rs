@@ -6,19 +6,11 @@
 #![allow(clippy::unwrap_used)] // test set-up: a panic is the clearest report
 use std::path::Path;
 use std::process::{Command, Output};
-use trustmap_rules::base62_crc32;
 use trustmap_testkit::http::{Response, Server};
 use trustmap_testkit::moto::Moto;
+use trustmap_testkit::tokens::github_token;
 
 const DIGEST_KEY: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
-
-fn github_token(seed: &str) -> String {
-    let random: String = format!("{seed}Qz7Lp2Vx9Kb4Nm6Rt8Wy3Hc5Jd1Fg0")
-        .chars()
-        .take(30)
-        .collect();
-    format!("ghp_{random}{}", base62_crc32(random.as_bytes()))
-}
 
 /// A GitHub that knows one token.
 fn github(good: &str) -> Server {

@@ -5,7 +5,6 @@
 //! gcp_auth's JWT exchange at the key's `token_uri` (gcplocal's token endpoint).
 #![allow(clippy::unwrap_used)] // test set-up: a panic is the clearest report
 use serde_json::json;
-use std::process::Command;
 use trustmap_connector_gcp::{GcpConfig, GcpConnector};
 use trustmap_model::{Identifier, Observation};
 use trustmap_testkit::gcplocal::GcpLocal;
@@ -109,29 +108,12 @@ async fn a_service_account_key_file_signs_in_at_its_token_uri() {
     let g = GcpLocal::start().unwrap();
     let (deployer, key) = populate(&g);
     let dir = tempfile::tempdir().unwrap();
-    let pem = dir.path().join("key.pem");
-    let made = Command::new("openssl")
-        .args([
-            "genpkey",
-            "-algorithm",
-            "RSA",
-            "-pkeyopt",
-            "rsa_keygen_bits:2048",
-            "-out",
-        ])
-        .arg(&pem)
-        .output()
-        .unwrap();
-    assert!(
-        made.status.success(),
-        "{}",
-        String::from_utf8_lossy(&made.stderr)
-    );
+    let pem = trustmap_testkit::tokens::rsa_private_key_pem().unwrap();
     let key_file = json!({
         "type": "service_account",
         "project_id": "corp-prod",
         "private_key_id": "0123456789abcdef0123456789abcdef01234567",
-        "private_key": std::fs::read_to_string(&pem).unwrap(),
+        "private_key": pem,
         "client_email": "trustmap-reader@corp-prod.iam.gserviceaccount.com",
         "client_id": "1",
         "token_uri": format!("{}/oauth2/v4/token", g.endpoint),

@@ -28,3 +28,4 @@ pub mod openapi;
 pub mod prism;
 pub mod run;
 pub mod score;
+pub mod tokens;

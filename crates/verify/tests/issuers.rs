@@ -389,22 +389,6 @@ fn a_slow_issuer_a_failing_one_and_an_unreachable_one_are_unknown_never_revoked(
     assert_no_secret_in(&ms);
 }
 
-/// An RSA key in PKCS#8 PEM from the openssl CLI.
-fn rsa_key() -> String {
-    let out = std::process::Command::new("openssl")
-        .args([
-            "genpkey",
-            "-algorithm",
-            "RSA",
-            "-pkeyopt",
-            "rsa_keygen_bits:2048",
-        ])
-        .output()
-        .expect("openssl genpkey");
-    assert!(out.status.success());
-    String::from_utf8(out.stdout).unwrap()
-}
-
 fn der(pem: &str) -> Vec<u8> {
     use base64::Engine as _;
     let b64: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
@@ -416,6 +400,7 @@ fn der(pem: &str) -> Vec<u8> {
 #[test]
 fn a_google_key_is_live_only_when_the_token_endpoint_accepts_its_signature() {
     use base64::Engine as _;
+    let rsa_key = || trustmap_testkit::tokens::rsa_private_key_pem().unwrap();
     let (held, deleted) = (rsa_key(), rsa_key());
     let public = ring::signature::RsaKeyPair::from_pkcs8(&der(&held))
         .unwrap()
