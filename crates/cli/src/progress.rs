@@ -37,6 +37,20 @@ impl BarProgress {
         BarProgress { bar: Some(bar) }
     }
 
+    /// The sweep's verification bar under the connectors' [`MultiProgress`]: counts, not bytes.
+    pub fn counter(multi: &MultiProgress, label: &str, quiet: bool) -> Self {
+        if quiet || !std::io::stderr().is_terminal() {
+            return BarProgress { bar: None };
+        }
+        let bar = multi.add(ProgressBar::new(0));
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {prefix:>16} {pos}/{len} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar.set_prefix(label.to_string());
+        BarProgress { bar: Some(bar) }
+    }
+
     /// One bar per connector in a sweep, under a shared [`MultiProgress`].
     pub fn connector(multi: &MultiProgress, name: &str, quiet: bool) -> Self {
         if quiet || !std::io::stderr().is_terminal() {

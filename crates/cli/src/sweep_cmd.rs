@@ -69,8 +69,13 @@ pub fn parse_now(now: Option<&str>) -> Result<Option<chrono::NaiveDate>> {
 /// the checks compare with `state`'s memory when given.
 pub fn sweep_with_bars(plan: &Plan, quiet: bool, state: Option<&Path>) -> Result<SweepRun> {
     let multi = MultiProgress::new();
-    let progress_for =
-        |name: &str| -> Arc<dyn Progress> { Arc::new(BarProgress::connector(&multi, name, quiet)) };
+    let progress_for = |name: &str| -> Arc<dyn Progress> {
+        if name == trustmap_sweep::VERIFY_PROGRESS {
+            Arc::new(BarProgress::counter(&multi, "verify", quiet))
+        } else {
+            Arc::new(BarProgress::connector(&multi, name, quiet))
+        }
+    };
     let run = plan.run_blocking(&RunContext {
         cancelled: Arc::default(),
         progress_for: &progress_for,

@@ -39,6 +39,10 @@ pub use stats::{ConnectorStats, Summary, SweepStats};
 pub use trustmap_policy::UnknownPartner;
 pub use trustmap_store::Diff;
 
+/// The name `progress_for` is asked for the verification's progress (counts, not bytes); the
+/// parentheses keep it apart from any connector's name.
+pub const VERIFY_PROGRESS: &str = "(verify)";
+
 /// What can stop a sweep before it has a result (a failing connector does not: it is data).
 #[derive(Debug, thiserror::Error)]
 pub enum SweepError {
@@ -171,7 +175,7 @@ impl Plan {
     }
 
     /// The run's one verifier when `[sweep] verify` is on (its cache and bounds span every
-    /// connector); it reports progress as the `verify` line.
+    /// connector); it reports progress under [`VERIFY_PROGRESS`].
     fn verifier(
         &self,
         ctx: &RunContext<'_>,
@@ -181,7 +185,7 @@ impl Plan {
         }
         let v = trustmap_verify::Verifier::new(
             self.config.verify_options.clone(),
-            (ctx.progress_for)("verify"),
+            (ctx.progress_for)(VERIFY_PROGRESS),
         )
         .map_err(SweepError::Verify)?;
         Ok(Some(Arc::new(v)))
