@@ -19,6 +19,9 @@ pub const AWS_ENDPOINT_URL_STS: &str = "AWS_ENDPOINT_URL_STS";
 pub const AWS_ENDPOINT_URL: &str = "AWS_ENDPOINT_URL";
 pub const AWS_REGION: &str = "AWS_REGION";
 pub const GITHUB_API_URL: &str = "GITHUB_API_URL";
+/// A PostgreSQL state store's password when its URL leaves it out (libpq's convention, so a
+/// Kubernetes Secret can supply it).
+pub const PGPASSWORD: &str = "PGPASSWORD";
 /// The digest key as 64 hex digits: overrides every key file (shared CI runners, containers).
 pub const DIGEST_KEY: &str = "TRUSTMAP_KEY";
 

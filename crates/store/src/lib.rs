@@ -14,23 +14,37 @@
 //! next run's checks (scope drift, time since revocation), to `exit-plan --verify` and to
 //! `trustmap evidence`. Schema versions are migrated on open.
 //!
-//! The trait is the seam for a shared (PostgreSQL) store; it knows nothing about connectors,
-//! the graph or output formats.
+//! Sharded sweeps: each shard records itself ([`StateStore::shard_started`]), then its
+//! connectors' reports and observations in one transaction ([`StateStore::shard_finished`]);
+//! the merge reads them back and records the run under the run's name, once
+//! ([`RunInput::name`]: a second merge of the same run is refused).
+//!
+//! Two backends behind one trait, chosen by [`StateLocation`]: a SQLite file (the embedded
+//! default) and PostgreSQL (`postgres://...`, shared by the machines of a sharded sweep). The
+//! store knows nothing about connectors, the graph or output formats: shard reports and
+//! observations are JSON text to it.
 
+mod diff;
 mod key;
+mod location;
 mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod sqlite;
 
 use trustmap_model::{Finding, FindingKind, FindingStatus, Memory, Revocation, Severity};
 
 pub use key::{key_file, user_key_file};
+pub use location::StateLocation;
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("{path}: state store: {message}")]
     Sqlite { path: String, message: String },
-    #[error("{path}: another sweep is writing this state file; try again when it has finished")]
+    #[error("{path}: another sweep is writing this state; try again when it has finished")]
     Busy { path: String },
     #[error("{path}: no finding with id {id:?}")]
     UnknownFinding { path: String, id: String },
@@ -42,6 +56,76 @@ pub enum StoreError {
         found: i64,
         known: i64,
     },
+    /// `path` is the URL without its password.
+    #[error("{path}: state store: {message}")]
+    Postgres { path: String, message: String },
+    #[error("{path}: run {run:?} was already merged (recorded {at}); a run is merged once, start a new run name")]
+    AlreadyMerged {
+        path: String,
+        run: String,
+        at: String,
+    },
+    #[error("{path}: this trustmap was built without PostgreSQL support (feature `postgres`)")]
+    NoPostgres { path: String },
+}
+
+/// One shard of a sharded run: slice `index` of `count` (0-based) of run `run`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShardId {
+    pub run: String,
+    pub index: u32,
+    pub count: u32,
+}
+
+impl std::fmt::Display for ShardId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "shard {}/{} of run {:?}",
+            self.index, self.count, self.run
+        )
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShardStatus {
+    /// Started and not finished: still running, or killed.
+    Running,
+    /// Its report and observations are stored.
+    Done,
+}
+
+impl ShardStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ShardStatus::Running => "running",
+            ShardStatus::Done => "done",
+        }
+    }
+
+    fn parse(s: &str) -> ShardStatus {
+        if s == "done" {
+            ShardStatus::Done
+        } else {
+            ShardStatus::Running
+        }
+    }
+}
+
+/// A shard as the store recorded it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShardRecord {
+    pub index: u32,
+    /// The shard count it was started with (a merge expecting another count refuses).
+    pub count: u32,
+    pub status: ShardStatus,
+    /// The machine (or pod) it ran on.
+    pub host: String,
+    pub started: String,
+    pub ended: Option<String>,
+    /// The shard's connector reports (JSON, the sweep's own shape), once done.
+    pub report: Option<String>,
+    pub observations: u64,
 }
 
 /// An identity, credential or secret location as this run saw it.
@@ -77,6 +161,9 @@ pub struct RunInput<'a> {
     pub nodes: &'a [SeenNode<'a>],
     /// The registry's lifecycle fields, so that changes between runs are recorded with a date.
     pub partners: &'a [SeenPartner<'a>],
+    /// A merged sharded run's name: recorded once ([`StoreError::AlreadyMerged`] after), and
+    /// its shards' observations dropped with the same commit.
+    pub name: Option<&'a str>,
 }
 
 /// How this run's findings compare with the previous state.
@@ -181,6 +268,22 @@ pub trait StateStore {
     fn memory(&self) -> Result<Memory, StoreError>;
     /// The estate's digest key, created on first use and kept with the state.
     fn digest_key(&mut self) -> Result<trustmap_model::DigestKey, StoreError>;
+    /// Record that a shard started on `host` (a restarted shard starts over: what an earlier
+    /// attempt stored is dropped). Refused once the run was merged.
+    fn shard_started(&mut self, shard: &ShardId, host: &str, at: &str) -> Result<(), StoreError>;
+    /// Store a shard's report and observations (JSON, one per entry) and mark it done, in one
+    /// transaction: a shard killed before this has stored nothing but its start.
+    fn shard_finished(
+        &mut self,
+        shard: &ShardId,
+        at: &str,
+        report: &str,
+        observations: &[String],
+    ) -> Result<(), StoreError>;
+    /// Every shard of `run` that started, by index.
+    fn shards(&self, run: &str) -> Result<Vec<ShardRecord>, StoreError>;
+    /// A finished shard's observations, in the order it stored them.
+    fn shard_observations(&self, run: &str, index: u32) -> Result<Vec<String>, StoreError>;
 }
 
 #[cfg(test)]
@@ -224,67 +327,8 @@ mod tests {
             gaps: &[],
             nodes: &[],
             partners: &[],
+            name: None,
         }
-    }
-
-    #[test]
-    fn appears_stays_resolves_reopens() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut store =
-            SqliteStore::open(&dir.path().join("state.db"), Duration::from_secs(1)).unwrap();
-        let ok = [("aws".to_string(), true)];
-        let mut f = vec![finding("tm-1", "aws")];
-        let d = store.apply_run(&run("2026-11-01", &ok), &mut f).unwrap();
-        assert_eq!(d.new, vec!["tm-1"]);
-        assert_eq!(f[0].status, FindingStatus::New);
-        let mut f = vec![finding("tm-1", "aws")];
-        let d = store.apply_run(&run("2026-11-02", &ok), &mut f).unwrap();
-        assert_eq!(d.still_open, vec!["tm-1"]);
-        assert_eq!(
-            (f[0].status, f[0].first_seen.as_str()),
-            (FindingStatus::Open, "2026-11-01")
-        );
-        // Gone while its connector failed: not resolved.
-        let failed = [("aws".to_string(), false)];
-        let d = store
-            .apply_run(&run("2026-11-03", &failed), &mut [])
-            .unwrap();
-        assert!(d.resolved.is_empty());
-        let d = store.apply_run(&run("2026-11-04", &ok), &mut []).unwrap();
-        assert_eq!(d.resolved.len(), 1);
-        let d = store.apply_run(&run("2026-11-05", &ok), &mut []).unwrap();
-        assert!(d.resolved.is_empty(), "resolved once, not every run");
-        let mut f = vec![finding("tm-1", "aws")];
-        let d = store.apply_run(&run("2026-11-06", &ok), &mut f).unwrap();
-        assert_eq!(d.reopened, vec!["tm-1"]);
-        assert_eq!(store.history(10).unwrap().len(), 6);
-    }
-
-    #[test]
-    fn suppression_sticks_until_lifted() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut store =
-            SqliteStore::open(&dir.path().join("s.db"), Duration::from_secs(1)).unwrap();
-        let ok = [("aws".to_string(), true)];
-        store
-            .apply_run(&run("d1", &ok), &mut [finding("tm-2", "aws")])
-            .unwrap();
-        store.suppress("tm-2", "accepted risk until Q2").unwrap();
-        let mut f = vec![finding("tm-2", "aws")];
-        let d = store.apply_run(&run("d2", &ok), &mut f).unwrap();
-        assert_eq!(d.suppressed, vec!["tm-2"]);
-        assert_eq!(f[0].status, FindingStatus::Suppressed);
-        assert_eq!(
-            store.findings(Some(FindingStatus::Suppressed)).unwrap()[0]
-                .reason
-                .as_deref(),
-            Some("accepted risk until Q2")
-        );
-        store.unsuppress("tm-2").unwrap();
-        assert!(matches!(
-            store.suppress("tm-404", "x"),
-            Err(StoreError::UnknownFinding { .. })
-        ));
     }
 
     #[test]
@@ -302,83 +346,6 @@ mod tests {
         assert!(err.to_string().contains("another sweep"));
         drop(tx);
         assert!(second.apply_run(&run("d", &[]), &mut []).is_ok());
-    }
-
-    #[test]
-    fn memory_keeps_scope_sightings_and_partner_changes() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut store =
-            SqliteStore::open(&dir.path().join("m.db"), Duration::from_secs(1)).unwrap();
-        let ok = [("aws".to_string(), true)];
-        let sources = ["aws".to_string()];
-        let runs: [(&str, Vec<String>, &str); 3] = [
-            (
-                "2026-11-01T00:00:00Z",
-                vec!["aws:s3:GetObject".into()],
-                "active",
-            ),
-            (
-                "2026-11-02T00:00:00Z",
-                vec!["aws:s3:GetObject".into(), "aws:s3:PutObject".into()],
-                "active",
-            ),
-            (
-                "2026-11-03T00:00:00Z",
-                vec!["aws:s3:PutObject".into()],
-                "revoked",
-            ),
-        ];
-        for (started, scopes, status) in &runs {
-            let nodes = [SeenNode {
-                id: "aws:1:user/acme",
-                kind: "identity",
-                subtype: "aws_iam_user",
-                name: "acme",
-                account: Some("1"),
-                partner: Some("acme"),
-                sources: &sources,
-                scopes,
-                revoke: None,
-            }];
-            let partners = [SeenPartner {
-                id: "acme",
-                status,
-                expires: Some("2027-01-01".into()),
-            }];
-            let input = RunInput {
-                nodes: &nodes,
-                partners: &partners,
-                ..run(started, &ok)
-            };
-            store.apply_run(&input, &mut []).unwrap();
-        }
-        let memory = store.memory().unwrap();
-        let node = &memory.nodes["aws:1:user/acme"];
-        assert_eq!(
-            (node.first_seen.as_str(), node.last_seen.as_str()),
-            ("2026-11-01T00:00:00Z", "2026-11-03T00:00:00Z")
-        );
-        let gained: Vec<_> = node.gained_scopes().collect();
-        assert_eq!(gained, vec![("aws:s3:PutObject", "2026-11-02T00:00:00Z")]);
-        assert_eq!(memory.partners["acme"].status, "revoked");
-        assert_eq!(memory.changes.len(), 1, "{:?}", memory.changes);
-        assert_eq!(
-            (
-                memory.changes[0].from.as_deref(),
-                memory.changes[0].to.as_deref()
-            ),
-            (Some("active"), Some("revoked"))
-        );
-        assert_eq!(
-            memory
-                .status_since("acme", "revoked", "2026-12-01")
-                .as_deref(),
-            Some("2026-11-03T00:00:00Z")
-        );
-        assert_eq!(
-            memory.latest_run.as_ref().map(|r| r.0.as_str()),
-            Some("2026-11-03T00:00:00Z")
-        );
     }
 
     #[test]

@@ -105,14 +105,17 @@ fn latest_run(conn: &Connection) -> rusqlite::Result<LatestRun> {
     match rows.next()? {
         Some(r) => {
             let connectors: String = r.get(1)?;
-            let parsed: Vec<serde_json::Value> =
-                serde_json::from_str(&connectors).unwrap_or_default();
-            let connectors = parsed
-                .iter()
-                .filter_map(|c| Some((c["name"].as_str()?.to_string(), c["ok"].as_bool()?)))
-                .collect();
-            Ok(Some((r.get(0)?, connectors)))
+            Ok(Some((r.get(0)?, connectors_of(&connectors))))
         }
         None => Ok(None),
     }
+}
+
+/// A run's connectors and whether each ran fine, from the `runs.connectors` JSON.
+pub(crate) fn connectors_of(json: &str) -> Vec<(String, bool)> {
+    let parsed: Vec<serde_json::Value> = serde_json::from_str(json).unwrap_or_default();
+    parsed
+        .iter()
+        .filter_map(|c| Some((c["name"].as_str()?.to_string(), c["ok"].as_bool()?)))
+        .collect()
 }

@@ -1,12 +1,15 @@
 //! The SQLite state store (one file, WAL journal, one transaction per run).
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
-use sha2::{Digest, Sha256};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::Path;
 use std::time::Duration;
 use trustmap_model::{DigestKey, Finding, FindingStatus, Memory};
 
-use crate::{Diff, RunInput, RunRecord, StateStore, StoreError, StoredFinding};
+use crate::diff::{self, FindingRow, Known, KnownFinding};
+use crate::{
+    Diff, RunInput, RunRecord, ShardId, ShardRecord, ShardStatus, StateStore, StoreError,
+    StoredFinding,
+};
 
 /// The first schema (state files written before versioning have it, at `user_version` 0).
 pub(crate) const SCHEMA_V1: &str = "
@@ -89,8 +92,33 @@ CREATE TABLE partner_changes (
 );
 ";
 
+/// Version 3: sharded runs. Each shard's record and observations under the run's name, and
+/// the name a merge recorded its run under (a second merge of one run is refused).
+const SCHEMA_V3: &str = "
+ALTER TABLE runs ADD COLUMN name TEXT;
+CREATE UNIQUE INDEX runs_name ON runs (name);
+CREATE TABLE shards (
+    run TEXT NOT NULL,
+    shard INTEGER NOT NULL,
+    count INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    host TEXT NOT NULL,
+    started TEXT NOT NULL,
+    ended TEXT,
+    report TEXT,
+    PRIMARY KEY (run, shard)
+);
+CREATE TABLE shard_observations (
+    run TEXT NOT NULL,
+    shard INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (run, shard, seq)
+) WITHOUT ROWID;
+";
+
 /// Migrations in order: entry `i` takes `user_version` `i` to `i + 1`.
-const MIGRATIONS: [&str; 2] = [SCHEMA_V1, SCHEMA_V2];
+const MIGRATIONS: [&str; 3] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3];
 
 pub struct SqliteStore {
     pub(crate) conn: Connection,
@@ -162,23 +190,6 @@ fn classify(path: &str, e: rusqlite::Error) -> StoreError {
     }
 }
 
-/// The connectors a finding depends on (empty: the registry itself). Findings recorded
-/// before `sources` was a field of its own carried them in `evidence.sources`.
-fn sources_of(f: &Finding) -> Vec<String> {
-    if !f.sources.is_empty() {
-        return f.sources.clone();
-    }
-    f.evidence
-        .get("sources")
-        .and_then(|v| v.as_array())
-        .map(|a| {
-            a.iter()
-                .filter_map(|s| s.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// A text column read back as its typed value; a value this program never writes is a
 /// conversion error naming the column, not a silent default.
 fn typed<T>(r: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<T>
@@ -204,16 +215,14 @@ impl StateStore for SqliteStore {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(e)?;
+        if let Some(name) = run.name {
+            refuse_merged(&tx, &path, name)?;
+        }
         let known = known_findings(&tx, &path)?;
-        let failed: HashSet<&str> = run
-            .connectors
-            .iter()
-            .filter(|(_, ok)| !ok)
-            .map(|(n, _)| n.as_str())
-            .collect();
         let mut diff = Diff::default();
-        let seen = stamp_findings(&tx, &path, run, findings, &known, &mut diff)?;
-        resolve_unseen(&tx, &path, run, &seen, &failed, &mut diff)?;
+        let (rows, seen) = diff::stamp(run, findings, &known, &mut diff);
+        write_findings(&tx, &path, &rows)?;
+        resolve_unseen(&tx, &path, run, &seen, &mut diff)?;
         record_run(&tx, &path, run, &diff)?;
         record_nodes(&tx, &path, run)?;
         record_partners(&tx, &path, run)?;
@@ -331,6 +340,140 @@ impl StateStore for SqliteStore {
     fn memory(&self) -> Result<Memory, StoreError> {
         crate::memory::read(&self.conn).map_err(|err| classify(&self.path, err))
     }
+
+    fn shard_started(&mut self, shard: &ShardId, host: &str, at: &str) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        let e = |err: rusqlite::Error| classify(&path, err);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(e)?;
+        refuse_merged(&tx, &path, &shard.run)?;
+        let index = i64::from(shard.index);
+        tx.execute(
+            "DELETE FROM shard_observations WHERE run = ?1 AND shard = ?2",
+            params![shard.run, index],
+        )
+        .map_err(e)?;
+        tx.execute(
+            "INSERT INTO shards (run, shard, count, status, host, started, ended, report)
+             VALUES (?1, ?2, ?3, 'running', ?4, ?5, NULL, NULL)
+             ON CONFLICT(run, shard) DO UPDATE SET count = ?3, status = 'running', host = ?4,
+               started = ?5, ended = NULL, report = NULL",
+            params![shard.run, index, i64::from(shard.count), host, at],
+        )
+        .map_err(e)?;
+        tx.commit().map_err(e)
+    }
+
+    fn shard_finished(
+        &mut self,
+        shard: &ShardId,
+        at: &str,
+        report: &str,
+        observations: &[String],
+    ) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        let e = |err: rusqlite::Error| classify(&path, err);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(e)?;
+        refuse_merged(&tx, &path, &shard.run)?;
+        let index = i64::from(shard.index);
+        tx.execute(
+            "DELETE FROM shard_observations WHERE run = ?1 AND shard = ?2",
+            params![shard.run, index],
+        )
+        .map_err(e)?;
+        {
+            let mut insert = tx
+                .prepare_cached(
+                    "INSERT INTO shard_observations (run, shard, seq, body) VALUES (?1, ?2, ?3, ?4)",
+                )
+                .map_err(e)?;
+            for (seq, body) in observations.iter().enumerate() {
+                insert
+                    .execute(params![shard.run, index, seq as i64, body])
+                    .map_err(e)?;
+            }
+        }
+        let updated = tx
+            .execute(
+                "UPDATE shards SET status = 'done', ended = ?3, report = ?4, count = ?5
+                 WHERE run = ?1 AND shard = ?2",
+                params![shard.run, index, at, report, i64::from(shard.count)],
+            )
+            .map_err(e)?;
+        if updated == 0 {
+            return Err(StoreError::Sqlite {
+                path,
+                message: format!("{shard} finished without having started"),
+            });
+        }
+        tx.commit().map_err(e)
+    }
+
+    fn shards(&self, run: &str) -> Result<Vec<ShardRecord>, StoreError> {
+        let e = |err: rusqlite::Error| classify(&self.path, err);
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT shard, count, status, host, started, ended, report,
+                   (SELECT COUNT(*) FROM shard_observations o WHERE o.run = s.run AND o.shard = s.shard)
+                 FROM shards s WHERE run = ?1 ORDER BY shard",
+            )
+            .map_err(e)?;
+        let rows = stmt
+            .query_map(params![run], |r| {
+                Ok(ShardRecord {
+                    index: r.get(0)?,
+                    count: r.get(1)?,
+                    status: ShardStatus::parse(&r.get::<_, String>(2)?),
+                    host: r.get(3)?,
+                    started: r.get(4)?,
+                    ended: r.get(5)?,
+                    report: r.get(6)?,
+                    observations: r.get(7)?,
+                })
+            })
+            .map_err(e)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(e)
+    }
+
+    fn shard_observations(&self, run: &str, index: u32) -> Result<Vec<String>, StoreError> {
+        let e = |err: rusqlite::Error| classify(&self.path, err);
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT body FROM shard_observations WHERE run = ?1 AND shard = ?2 ORDER BY seq",
+            )
+            .map_err(e)?;
+        let rows = stmt
+            .query_map(params![run, i64::from(index)], |r| r.get(0))
+            .map_err(e)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(e)
+    }
+}
+
+/// [`StoreError::AlreadyMerged`] when a run named `name` was recorded.
+fn refuse_merged(tx: &rusqlite::Transaction<'_>, path: &str, name: &str) -> Result<(), StoreError> {
+    let at: Option<String> = tx
+        .query_row(
+            "SELECT started FROM runs WHERE name = ?1",
+            params![name],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(|err| classify(path, err))?;
+    match at {
+        Some(at) => Err(StoreError::AlreadyMerged {
+            path: path.to_string(),
+            run: name.to_string(),
+            at,
+        }),
+        None => Ok(()),
+    }
 }
 
 impl SqliteStore {
@@ -357,133 +500,96 @@ impl SqliteStore {
     }
 }
 
-/// What the store remembers of each finding: id → (status, first_seen, hash of the body).
-type Known = HashMap<String, (String, String, String)>;
-
 fn known_findings(tx: &rusqlite::Transaction<'_>, path: &str) -> Result<Known, StoreError> {
     let e = |err: rusqlite::Error| classify(path, err);
-    // id -> (status, first_seen, hash of the stored body)
-    let mut known: Known = HashMap::new();
-    {
-        let mut stmt = tx
-            .prepare("SELECT id, status, first_seen, body_hash FROM findings")
-            .map_err(e)?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                ))
-            })
-            .map_err(e)?;
-        for row in rows {
-            let (id, status, first, hash) = row.map_err(e)?;
-            known.insert(id, (status, first, hash));
-        }
+    let mut known = Known::new();
+    let mut stmt = tx
+        .prepare("SELECT id, status, first_seen, body_hash FROM findings")
+        .map_err(e)?;
+    let mut rows = stmt.query([]).map_err(e)?;
+    while let Some(r) = rows.next().map_err(e)? {
+        known.insert(
+            r.get(0).map_err(e)?,
+            KnownFinding {
+                status: r.get(1).map_err(e)?,
+                first_seen: r.get(2).map_err(e)?,
+                body_hash: r.get(3).map_err(e)?,
+            },
+        );
     }
     Ok(known)
 }
 
-/// Classify this run's findings (new, still open, reopened, suppressed), stamp their status
-/// and dates, and write them; returns the ids seen.
-fn stamp_findings(
+/// Write the rows [`diff::stamp`] decided.
+fn write_findings(
     tx: &rusqlite::Transaction<'_>,
     path: &str,
-    run: &RunInput<'_>,
-    findings: &mut [Finding],
-    known: &Known,
-    diff: &mut Diff,
-) -> Result<HashSet<String>, StoreError> {
+    rows: &[FindingRow],
+) -> Result<(), StoreError> {
     let e = |err: rusqlite::Error| classify(path, err);
-    let mut seen: HashSet<String> = HashSet::new();
-    for f in findings.iter_mut() {
-        seen.insert(f.id.clone());
-        let (status, first_seen) = match known.get(&f.id) {
-            None => {
-                diff.new.push(f.id.clone());
-                (FindingStatus::New, run.started.to_string())
-            }
-            Some((s, first, _)) if s == "suppressed" => {
-                diff.suppressed.push(f.id.clone());
-                (FindingStatus::Suppressed, first.clone())
-            }
-            Some((s, first, _)) if s == "resolved" => {
-                diff.reopened.push(f.id.clone());
-                (FindingStatus::New, first.clone())
-            }
-            Some((_, first, _)) => {
-                diff.still_open.push(f.id.clone());
-                (FindingStatus::Open, first.clone())
-            }
-        };
-        f.status = status;
-        f.first_seen = first_seen;
-        f.last_seen = run.started.to_string();
-        let stored_status = match status {
-            FindingStatus::Suppressed => "suppressed",
-            _ => "open",
-        };
-        // The body (for resolved events) is only rewritten when it changed: an unchanged
-        // run updates small rows, not every finding's JSON.
-        let body = serde_json::to_string(&*f).unwrap_or_default();
-        let hash: String = Sha256::digest(body.as_bytes())[..12]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        let sources = serde_json::to_string(&sources_of(f)).unwrap_or_default();
-        tx.prepare_cached(
+    let mut finding = tx
+        .prepare_cached(
             "INSERT INTO findings (id, kind, severity, title, status, first_seen, last_seen, resolved_at, sources, body_hash, partner, subject)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, ?8, ?9, ?10, ?11)
              ON CONFLICT(id) DO UPDATE SET kind = ?2, severity = ?3, title = ?4, status = ?5,
                last_seen = ?7, resolved_at = NULL, sources = ?8, body_hash = ?9, partner = ?10,
                subject = ?11",
         )
-        .and_then(|mut st| {
-            st.execute(params![f.id, f.kind.as_str(), f.severity.as_str(), f.title, stored_status, f.first_seen, f.last_seen, sources, hash, f.partner, f.subject.id])
-        })
         .map_err(e)?;
-        if known.get(&f.id).is_none_or(|(_, _, h)| *h != hash) {
-            tx.prepare_cached("INSERT INTO bodies (id, body) VALUES (?1, ?2) ON CONFLICT(id) DO UPDATE SET body = ?2")
-                .and_then(|mut st| st.execute(params![f.id, body]))
-                .map_err(e)?;
+    let mut body = tx
+        .prepare_cached(
+            "INSERT INTO bodies (id, body) VALUES (?1, ?2) ON CONFLICT(id) DO UPDATE SET body = ?2",
+        )
+        .map_err(e)?;
+    for f in rows {
+        finding
+            .execute(params![
+                f.id,
+                f.kind,
+                f.severity,
+                f.title,
+                f.status,
+                f.first_seen,
+                f.last_seen,
+                f.sources,
+                f.body_hash,
+                f.partner,
+                f.subject
+            ])
+            .map_err(e)?;
+        if let Some(text) = &f.body {
+            body.execute(params![f.id, text]).map_err(e)?;
         }
     }
-    Ok(seen)
+    Ok(())
 }
 
+/// Open findings not seen again are resolved, unless a connector they came from was
+/// incomplete. Only ids and sources are read; the body only for the few that resolve.
 fn resolve_unseen(
     tx: &rusqlite::Transaction<'_>,
     path: &str,
     run: &RunInput<'_>,
     seen: &HashSet<String>,
-    failed: &HashSet<&str>,
     diff: &mut Diff,
 ) -> Result<(), StoreError> {
     let e = |err: rusqlite::Error| classify(path, err);
-    // Open findings not seen again are resolved, unless a connector they came from failed.
-    // Only ids and sources here; the body is read for the few that resolve.
-    let mut gone: Vec<(String, String)> = Vec::new();
+    let incomplete = diff::incomplete(run);
+    let mut gone: Vec<String> = Vec::new();
     {
         let mut stmt = tx
             .prepare("SELECT id, sources FROM findings WHERE status = 'open'")
             .map_err(e)?;
-        let rows = stmt
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
-            .map_err(e)?;
-        for row in rows {
-            let row = row.map_err(e)?;
-            if !seen.contains(&row.0) {
-                gone.push(row);
+        let mut rows = stmt.query([]).map_err(e)?;
+        while let Some(r) = rows.next().map_err(e)? {
+            let id: String = r.get(0).map_err(e)?;
+            let sources: String = r.get(1).map_err(e)?;
+            if !seen.contains(&id) && diff::resolves(&sources, &incomplete) {
+                gone.push(id);
             }
         }
     }
-    for (id, sources) in gone {
-        let sources: Vec<String> = serde_json::from_str(&sources).unwrap_or_default();
-        if sources.iter().any(|s| failed.contains(s.as_str())) {
-            continue; // not seen because its connector failed: still open
-        }
+    for id in gone {
         tx.execute(
             "UPDATE findings SET status = 'resolved', resolved_at = ?2 WHERE id = ?1",
             params![id, run.started],
@@ -509,15 +615,9 @@ fn record_run(
     diff: &Diff,
 ) -> Result<(), StoreError> {
     let e = |err: rusqlite::Error| classify(path, err);
-    let connectors = serde_json::to_string(
-        &run.connectors
-            .iter()
-            .map(|(n, ok)| serde_json::json!({"name": n, "ok": ok}))
-            .collect::<Vec<_>>(),
-    )
-    .unwrap_or_default();
+    let connectors = diff::connectors_json(run);
     tx.execute(
-        "INSERT INTO runs (started, ended, connectors, gaps, new, open, reopened, resolved) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO runs (started, ended, connectors, gaps, new, open, reopened, resolved, name) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         params![
             run.started,
             run.ended,
@@ -526,10 +626,19 @@ fn record_run(
             diff.new.len() as i64,
             diff.still_open.len() as i64,
             diff.reopened.len() as i64,
-            diff.resolved.len() as i64
+            diff.resolved.len() as i64,
+            run.name
         ],
     )
     .map_err(e)?;
+    if let Some(name) = run.name {
+        // Merged: the shards' observations are in the graph now; their records stay.
+        tx.execute(
+            "DELETE FROM shard_observations WHERE run = ?1",
+            params![name],
+        )
+        .map_err(e)?;
+    }
     Ok(())
 }
 

@@ -25,6 +25,7 @@ pub mod kmock;
 pub mod measure;
 pub mod moto;
 pub mod openapi;
+pub mod postgres;
 pub mod prism;
 pub mod run;
 pub mod score;
