@@ -78,9 +78,10 @@ pub struct ExitPlanArgs {
     /// With --verify: compare with the latest run in the state file instead of sweeping.
     #[arg(long, requires = "verify")]
     pub from_state: bool,
-    /// SQLite state file (read, never written here). Overrides `[sweep] state`.
-    #[arg(long, value_name = "FILE")]
-    pub state: Option<PathBuf>,
+    /// The state store (read, never written here): a SQLite file or a `postgres://` URL.
+    /// Overrides `[sweep] state`.
+    #[arg(long, value_name = "FILE|URL", value_parser = crate::sweep_cmd::parse_state)]
+    pub state: Option<trustmap_sweep::StateLocation>,
 }
 
 fn parse_plan_format(name: &str) -> Result<PlanFormat, String> {
@@ -96,7 +97,7 @@ pub fn run_exit_plan(args: ExitPlanArgs) -> Result<u8> {
         let run = sweep_with_bars(&plan, true, None)?;
         return write_exit_plan(&plan, &run, &args.partner, &args.out, &args.format, true);
     }
-    let state = plan.state_file(args.state.as_deref());
+    let state = plan.state(args.state.as_ref());
     if args.from_state {
         let Some(state) = state else {
             bail!("--from-state needs a state file (--state FILE or [sweep] state)");
@@ -107,7 +108,7 @@ pub fn run_exit_plan(args: ExitPlanArgs) -> Result<u8> {
     if state.is_none() {
         eprintln!("trustmap: no state file: only what this sweep still finds can be listed, nothing can be shown gone");
     }
-    let run = sweep_with_bars(&plan, true, state.as_deref())?;
+    let run = sweep_with_bars(&plan, true, state.as_ref())?;
     let exit_plan = run.verified_exit_plan(&plan, &args.partner)?;
     let failed: Vec<String> = run.failures().map(|c| c.name.clone()).collect();
     finish_verified(&exit_plan, &args, &failed)

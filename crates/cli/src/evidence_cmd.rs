@@ -14,9 +14,10 @@ pub struct EvidenceArgs {
     /// The sweep configuration (for partners.toml and `[sweep] state`).
     #[arg(long, value_name = "FILE")]
     pub config: PathBuf,
-    /// SQLite state file the sweeps recorded. Overrides `[sweep] state`.
-    #[arg(long, value_name = "FILE")]
-    pub state: Option<PathBuf>,
+    /// The state the sweeps recorded: a SQLite file or a `postgres://` URL. Overrides
+    /// `[sweep] state`.
+    #[arg(long, value_name = "FILE|URL", value_parser = crate::sweep_cmd::parse_state)]
+    pub state: Option<trustmap_sweep::StateLocation>,
     /// The pack is written to DIR/evidence-PARTNER/.
     #[arg(long, default_value = "trustmap-out", value_name = "DIR")]
     pub out: PathBuf,
@@ -27,7 +28,7 @@ pub struct EvidenceArgs {
 
 pub fn run(args: EvidenceArgs) -> Result<u8> {
     let plan = Plan::load(&args.config, parse_now(args.now.as_deref())?)?;
-    let Some(state) = plan.state_file(args.state.as_deref()) else {
+    let Some(state) = plan.state(args.state.as_ref()) else {
         bail!("evidence needs the state file the sweeps recorded (--state FILE or [sweep] state)");
     };
     let pack = trustmap_sweep::evidence(&plan, &state, &args.partner)?;

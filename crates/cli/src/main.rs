@@ -18,6 +18,7 @@ mod evidence_cmd;
 mod progress;
 mod rules_cmd;
 mod scan_cmd;
+mod shard_cmd;
 mod sweep_cmd;
 
 use clap::{Parser, Subcommand};
@@ -61,11 +62,11 @@ enum Command {
     #[cfg(feature = "entra")]
     #[command(subcommand)]
     Entra(entra_cmd::EntraCommand),
-    /// The state file: remembered findings, run history, suppressions.
+    /// The state store: remembered findings, run history, suppressions.
     State {
-        /// The SQLite state file.
-        #[arg(long, default_value = "trustmap-state.db", global = true)]
-        state: std::path::PathBuf,
+        /// The SQLite state file, or a `postgres://` URL.
+        #[arg(long, default_value = "trustmap-state.db", global = true, value_name = "FILE|URL", value_parser = sweep_cmd::parse_state)]
+        state: trustmap_sweep::StateLocation,
         #[command(subcommand)]
         command: sweep_cmd::StateCommand,
     },

@@ -8,7 +8,7 @@ use trustmap_graph::{export, ExportFormat};
 use trustmap_model::{FindingStatus, Progress, Severity};
 use trustmap_partners::load_registry;
 use trustmap_report::{write_files, Format, RunInfo};
-use trustmap_sweep::{Plan, RunContext, SweepRun};
+use trustmap_sweep::{Plan, RunContext, Slice, StateLocation, SweepRun};
 
 use crate::exit;
 use crate::progress::BarProgress;
@@ -24,10 +24,11 @@ pub struct SweepArgs {
     /// Comma-separated formats: jsonl, json, sarif, csv, md, html.
     #[arg(long, default_value = "jsonl,json,md,html", value_delimiter = ',')]
     pub format: Vec<String>,
-    /// SQLite state file: findings across runs (new, open, resolved, reopened, suppressed).
-    /// Overrides `[sweep] state`.
-    #[arg(long, value_name = "FILE")]
-    pub state: Option<PathBuf>,
+    /// The state store: findings across runs (new, open, resolved, reopened, suppressed). A
+    /// SQLite file, or a `postgres://` URL (shared by the shards of a sharded sweep; a
+    /// password left out of the URL comes from PGPASSWORD). Overrides `[sweep] state`.
+    #[arg(long, value_name = "FILE|URL", value_parser = parse_state)]
+    pub state: Option<StateLocation>,
     /// Exit 1 when a finding is new or reopened since the last run (needs a state file).
     #[arg(long)]
     pub fail_on_new: bool,
@@ -41,9 +42,37 @@ pub struct SweepArgs {
     /// secret goes only to its issuer, `[verify.endpoints]` names other endpoints).
     #[arg(long)]
     pub verify: bool,
+    /// Sweep only slice I of N (0-based) of every connector's work units and store what it
+    /// saw under --run in the shared state; `--merge N` then reports. On Kubernetes, I is the
+    /// pod's JOB_COMPLETION_INDEX.
+    #[arg(long, value_name = "I/N", requires = "run", conflicts_with = "merge")]
+    pub shard: Option<Slice>,
+    /// Wait for the N shards of --run, then build, check, record and deliver as one sweep.
+    #[arg(long, value_name = "N", requires = "run", value_parser = clap::value_parser!(u32).range(1..))]
+    pub merge: Option<u32>,
+    /// The sharded run's name, the same for its shards and its merge (a run is merged once).
+    #[arg(long, value_name = "RUN")]
+    pub run: Option<String>,
+    /// With --merge: stop waiting after this many seconds; shards still missing are coverage
+    /// gaps (nothing they held is resolved).
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 3600,
+        requires = "merge"
+    )]
+    pub merge_timeout: u64,
     /// No progress bars and no summary.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+}
+
+/// `--state`: a `postgres://` URL, else a file path.
+pub fn parse_state(text: &str) -> Result<StateLocation, String> {
+    if text.is_empty() {
+        return Err("an empty state location".into());
+    }
+    Ok(StateLocation::parse(text))
 }
 
 #[derive(Debug, Args)]
@@ -67,7 +96,20 @@ pub fn parse_now(now: Option<&str>) -> Result<Option<chrono::NaiveDate>> {
 
 /// Run the plan's connectors with one progress bar each (none when `quiet` or not a terminal);
 /// the checks compare with `state`'s memory when given.
-pub fn sweep_with_bars(plan: &Plan, quiet: bool, state: Option<&Path>) -> Result<SweepRun> {
+pub fn sweep_with_bars(
+    plan: &Plan,
+    quiet: bool,
+    state: Option<&StateLocation>,
+) -> Result<SweepRun> {
+    with_bars(quiet, state, |ctx| Ok(plan.run_blocking(ctx)?))
+}
+
+/// `work` with a run context whose connectors draw one progress bar each.
+pub fn with_bars<T>(
+    quiet: bool,
+    state: Option<&StateLocation>,
+    work: impl FnOnce(&RunContext<'_>) -> Result<T>,
+) -> Result<T> {
     let multi = MultiProgress::new();
     let progress_for = |name: &str| -> Arc<dyn Progress> {
         if name == trustmap_sweep::VERIFY_PROGRESS {
@@ -76,13 +118,13 @@ pub fn sweep_with_bars(plan: &Plan, quiet: bool, state: Option<&Path>) -> Result
             Arc::new(BarProgress::connector(&multi, name, quiet))
         }
     };
-    let run = plan.run_blocking(&RunContext {
+    let result = work(&RunContext {
         cancelled: Arc::default(),
         progress_for: &progress_for,
         state,
     });
     let _ = multi.clear();
-    Ok(run?)
+    result
 }
 
 pub fn run_sweep(args: SweepArgs) -> Result<u8> {
@@ -97,14 +139,23 @@ pub fn run_sweep(args: SweepArgs) -> Result<u8> {
     // Sinks are built (their credentials read) before anything runs, so a sink that cannot be
     // built never leaves a run recorded whose events were not sent.
     let sinks = plan.config.build_sinks()?;
-    let state = plan.state_file(args.state.as_deref());
+    let state = plan.state(args.state.as_ref());
+    if let (Some(slice), Some(run)) = (args.shard, &args.run) {
+        return crate::shard_cmd::run_shard(&plan, slice, run, state.as_ref(), args.quiet);
+    }
     if args.fail_on_new && state.is_none() {
         bail!("--fail-on-new needs a state file (--state FILE or [sweep] state)");
     }
     if !sinks.is_empty() && state.is_none() {
         bail!("[[sinks]] need a state file (--state FILE or [sweep] state) so that only changes are sent");
     }
-    let mut run = sweep_with_bars(&plan, args.quiet, state.as_deref())?;
+    let mut run = match (args.merge, &args.run) {
+        (Some(count), Some(name)) => {
+            let timeout = std::time::Duration::from_secs(args.merge_timeout);
+            crate::shard_cmd::merge(&plan, count, name, timeout, state.as_ref(), args.quiet)?
+        }
+        _ => sweep_with_bars(&plan, args.quiet, state.as_ref())?,
+    };
     if let Some(path) = &state {
         run.record(&plan, path, as_of)?;
         if !sinks.is_empty() {
@@ -192,15 +243,11 @@ pub enum StateCommand {
     Unsuppress { id: String },
 }
 
-pub fn run_state(state: PathBuf, cmd: StateCommand) -> Result<u8> {
-    use trustmap_store::{SqliteStore, StateStore};
+pub fn run_state(state: StateLocation, cmd: StateCommand) -> Result<u8> {
     if !state.exists() {
-        bail!(
-            "{}: no state file (a sweep with --state creates it)",
-            state.display()
-        );
+        bail!("{state}: no state file (a sweep with --state creates it)");
     }
-    let mut store = SqliteStore::open(&state, std::time::Duration::from_secs(30))?;
+    let mut store = state.open(std::time::Duration::from_secs(30))?;
     match cmd {
         StateCommand::Show { status } => {
             for f in store.findings(status)? {

@@ -239,9 +239,65 @@ pub struct SweepContext {
     pub budget: Arc<Semaphore>,
     pub engine: Arc<Engine>,
     pub base_dir: PathBuf,
+    /// The slice of the estate this process sweeps (`--shard I/N`); `None`: all of it.
+    pub slice: Option<Slice>,
+}
+
+/// Slice `index` of `count` (0-based) of every connector's work units: a unit belongs to the
+/// slice its stable hash falls in, the same on every machine and in every version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Slice {
+    pub index: u32,
+    pub count: u32,
+}
+
+impl Slice {
+    /// The slice `unit` (a connector's name, an account id, a repository) belongs to.
+    pub fn of(unit: &str, count: u32) -> u32 {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(unit.as_bytes());
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&digest[..8]);
+        let count = u64::from(count.max(1));
+        u32::try_from(u64::from_be_bytes(first) % count).unwrap_or_default()
+    }
+
+    pub fn takes(&self, unit: &str) -> bool {
+        Slice::of(unit, self.count) == self.index
+    }
+}
+
+impl std::fmt::Display for Slice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+impl std::str::FromStr for Slice {
+    type Err = String;
+
+    /// `I/N` with `0 <= I < N`.
+    fn from_str(s: &str) -> Result<Slice, String> {
+        let bad = || {
+            format!("{s:?}: expected I/N with 0 <= I < N (a 0-based shard index, as Kubernetes' JOB_COMPLETION_INDEX)")
+        };
+        let (i, n) = s.split_once('/').ok_or_else(bad)?;
+        let index: u32 = i.trim().parse().map_err(|_| bad())?;
+        let count: u32 = n.trim().parse().map_err(|_| bad())?;
+        if count == 0 || index >= count {
+            return Err(bad());
+        }
+        Ok(Slice { index, count })
+    }
 }
 
 impl SweepContext {
+    /// Whether this process sweeps `unit` of a connector that [`Connector::splits_into_units`]
+    /// (every unit when the sweep is not sharded).
+    pub fn takes(&self, unit: &str) -> bool {
+        self.slice.is_none_or(|s| s.takes(unit))
+    }
+
     pub fn is_cancelled(&self) -> bool {
         self.cancelled.load(Ordering::Relaxed)
     }
@@ -304,6 +360,12 @@ pub trait Connector: Send + Sync {
     /// Enumerate the source and emit observations. Partial results already emitted stay valid
     /// when this returns an error.
     async fn run(&self, ctx: &SweepContext, out: &Emitter) -> Result<(), ConnectorError>;
+    /// Whether a sharded sweep runs this connector in every shard, each taking the work units
+    /// (accounts, projects, repositories) that [`SweepContext::takes`]; otherwise the
+    /// connector is one unit, run whole by the shard its name falls in.
+    fn splits_into_units(&self) -> bool {
+        false
+    }
 }
 
 /// A connector's `[[connectors]]` table that cannot be used.

@@ -22,6 +22,8 @@ pub const GITHUB_API_URL: &str = "GITHUB_API_URL";
 /// A PostgreSQL state store's password when its URL leaves it out (libpq's convention, so a
 /// Kubernetes Secret can supply it).
 pub const PGPASSWORD: &str = "PGPASSWORD";
+/// The machine's (or pod's) name, recorded with each shard of a sharded sweep.
+pub const HOSTNAME: &str = "HOSTNAME";
 /// The digest key as 64 hex digits: overrides every key file (shared CI runners, containers).
 pub const DIGEST_KEY: &str = "TRUSTMAP_KEY";
 

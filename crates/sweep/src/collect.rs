@@ -2,14 +2,14 @@
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use tokio::sync::{mpsc, Semaphore};
-use trustmap_connector::{Connector, Emitter, SecretVerifier, SweepContext};
+use trustmap_connector::{Connector, Emitter, SecretVerifier, Slice, SweepContext};
 use trustmap_model::{Identifier, Observation, Progress};
 use trustmap_rules::Engine;
 
 use crate::SweepConfig;
 
 /// One connector's run.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ConnectorReport {
     pub name: String,
     pub kind: String,
@@ -33,17 +33,30 @@ impl ConnectorReport {
     }
 }
 
-/// Run every connector (at most `config.concurrency` at once) and collect their observations.
+/// Whether a sweep of `slice` runs `c` (every connector when not sharded; a connector that
+/// splits into units runs in every shard and takes its own units).
+pub fn runs_in(c: &dyn Connector, slice: Option<Slice>) -> bool {
+    slice.is_none_or(|s| c.splits_into_units() || s.takes(c.name()))
+}
+
+/// Run every connector of `slice` (at most `config.concurrency` at once) and collect their
+/// observations, in the configuration's order.
 pub async fn collect(
     config: &SweepConfig,
     engine: Arc<Engine>,
     cancelled: Arc<AtomicBool>,
     progress_for: &(dyn Fn(&str) -> Arc<dyn Progress> + Sync),
     verifier: Option<Arc<dyn SecretVerifier>>,
+    slice: Option<Slice>,
 ) -> (Vec<Observation>, Vec<ConnectorReport>) {
     let budget = Arc::new(Semaphore::new(config.concurrency));
-    let runs = config.connectors.iter().map(|c| {
+    let chosen = config
+        .connectors
+        .iter()
+        .filter(|c| runs_in(c.as_ref(), slice));
+    let runs = chosen.map(|c| {
         let ctx = SweepContext {
+            slice,
             cancelled: cancelled.clone(),
             progress: progress_for(c.name()),
             budget: budget.clone(),

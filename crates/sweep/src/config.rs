@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use toml::Spanned;
 use trustmap_connector::Connector;
 use trustmap_model::{line_of, Identifier};
+use trustmap_store::StateLocation;
 
 use crate::registry::build_connector;
 
@@ -88,7 +89,8 @@ pub struct SweepConfig {
     pub file: PathBuf,
     pub base_dir: PathBuf,
     pub partners_file: PathBuf,
-    pub state_file: Option<PathBuf>,
+    /// `[sweep] state`: a file (relative to sweep.toml) or a `postgres://` URL.
+    pub state: Option<StateLocation>,
     /// `[sweep] digest_key_file`.
     pub digest_key_file: Option<PathBuf>,
     pub dormant_after_days: i64,
@@ -195,7 +197,7 @@ pub fn parse_config(file: &Path, text: &str) -> Result<SweepConfig, ConfigError>
         .collect::<Result<Vec<_>, _>>()?;
     let verify_options = verify_options(def.verify, text, &invalid)?;
     Ok(SweepConfig {
-        state_file: def.sweep.state.as_deref().map(resolve),
+        state: state_of(def.sweep.state.as_deref(), &base_dir),
         digest_key_file: def.sweep.digest_key_file.as_deref().map(resolve),
         partners_file: resolve(def.sweep.partners.get_ref()),
         connectors: build_connectors(connectors, &invalid)?,
@@ -210,6 +212,11 @@ pub fn parse_config(file: &Path, text: &str) -> Result<SweepConfig, ConfigError>
         verify: def.sweep.verify,
         verify_options,
     })
+}
+
+/// `[sweep] state`: a `postgres://` URL as it is, a file relative to sweep.toml.
+fn state_of(state: Option<&str>, base_dir: &Path) -> Option<StateLocation> {
+    state.map(|s| StateLocation::parse(s).relative_to(base_dir))
 }
 
 /// `[verify]` as options, checked: an unknown issuer or a bad URL names its line.

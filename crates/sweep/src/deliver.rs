@@ -1,12 +1,11 @@
 //! The run against the state store (one transaction), then the changes to every sink.
 use std::collections::HashMap;
-use std::path::Path;
 use std::time::Duration;
 use trustmap_graph::NodeKind;
 use trustmap_model::Memory;
 use trustmap_model::{Finding, FindingStatus};
 use trustmap_sinks::{Delivery, Event, EventKind, Sink};
-use trustmap_store::{RunInput, SeenNode, SeenPartner, SqliteStore, StateStore};
+use trustmap_store::{RunInput, SeenNode, SeenPartner, StateLocation, StateStore};
 
 use crate::{SweepError, SweepRun};
 
@@ -15,11 +14,11 @@ const STATE_BUSY_WAIT: Duration = Duration::from_secs(30);
 
 /// What the state file remembers; nothing when it does not exist yet (it is created by the
 /// first [`SweepRun::record`], not by reading).
-pub(crate) fn memory(path: &Path) -> Result<Memory, SweepError> {
-    if !path.exists() {
+pub(crate) fn memory(state: &StateLocation) -> Result<Memory, SweepError> {
+    if !state.exists() {
         return Ok(Memory::default());
     }
-    Ok(SqliteStore::open(path, STATE_BUSY_WAIT)?.memory()?)
+    Ok(state.open(STATE_BUSY_WAIT)?.memory()?)
 }
 
 /// What one sink was sent.
@@ -35,10 +34,10 @@ impl SweepRun {
     pub fn record(
         &mut self,
         plan: &crate::Plan,
-        path: &Path,
+        state: &StateLocation,
         as_of: Option<chrono::NaiveDate>,
     ) -> Result<(), SweepError> {
-        let mut store = SqliteStore::open(path, STATE_BUSY_WAIT)?;
+        let mut store = state.open(STATE_BUSY_WAIT)?;
         let connectors: Vec<(String, bool)> = self
             .connectors
             .iter()
@@ -98,6 +97,7 @@ impl SweepRun {
             gaps: &gaps,
             nodes: &nodes,
             partners: &partners,
+            name: self.run_name.as_deref(),
         };
         self.diff = Some(store.apply_run(&run, &mut self.findings)?);
         Ok(())
@@ -105,7 +105,7 @@ impl SweepRun {
 
     /// The events of the recorded diff: new findings `opened`, reopened ones `reopened`,
     /// resolved ones `resolved` with the ticket they were opened as.
-    fn events(&self, store: &SqliteStore) -> Result<Vec<Event>, SweepError> {
+    fn events(&self, store: &dyn StateStore) -> Result<Vec<Event>, SweepError> {
         let Some(diff) = &self.diff else {
             return Ok(Vec::new());
         };
@@ -143,11 +143,11 @@ impl SweepRun {
     /// nothing sent.
     pub async fn deliver(
         &mut self,
-        state: &Path,
+        state: &StateLocation,
         sinks: &[Box<dyn Sink>],
     ) -> Result<(), SweepError> {
-        let mut store = SqliteStore::open(state, STATE_BUSY_WAIT)?;
-        let events = self.events(&store)?;
+        let mut store = state.open(STATE_BUSY_WAIT)?;
+        let events = self.events(store.as_ref())?;
         if events.is_empty() {
             return Ok(());
         }
@@ -167,7 +167,7 @@ impl SweepRun {
     /// [`SweepRun::deliver`] on a runtime of its own.
     pub fn deliver_blocking(
         &mut self,
-        state: &Path,
+        state: &StateLocation,
         sinks: &[Box<dyn Sink>],
     ) -> Result<(), SweepError> {
         tokio::runtime::Builder::new_current_thread()

@@ -2,7 +2,7 @@
 //! `[sweep] digest_key_file`, else the state file's own, else the user's key file.
 use std::path::{Path, PathBuf};
 use trustmap_model::{env, install_digest_key, DigestKey};
-use trustmap_store::{key_file, user_key_file, SqliteStore, StateStore};
+use trustmap_store::{key_file, user_key_file, StateLocation};
 
 use crate::{Plan, SweepError};
 
@@ -11,7 +11,8 @@ use crate::{Plan, SweepError};
 pub enum KeySource {
     Environment,
     KeyFile(PathBuf),
-    StateFile(PathBuf),
+    /// The state store (its text form, never a password).
+    State(String),
     /// No key file could be placed (no home directory, or it is read-only): a key for this
     /// process only, so finding ids of leaked secrets change from run to run.
     ThisRunOnly(String),
@@ -22,7 +23,7 @@ impl std::fmt::Display for KeySource {
         match self {
             KeySource::Environment => write!(f, "${}", env::DIGEST_KEY),
             KeySource::KeyFile(p) => write!(f, "{}", p.display()),
-            KeySource::StateFile(p) => write!(f, "the state file {}", p.display()),
+            KeySource::State(at) => write!(f, "the state store {at}"),
             KeySource::ThisRunOnly(why) => write!(f, "this run only ({why})"),
         }
     }
@@ -32,7 +33,7 @@ impl std::fmt::Display for KeySource {
 /// `state` keeps the key when no key file is named.
 pub fn resolve_key(
     key_file_path: Option<&Path>,
-    state: Option<&Path>,
+    state: Option<&StateLocation>,
 ) -> Result<(DigestKey, KeySource), SweepError> {
     if let Some(text) = env::named(env::DIGEST_KEY) {
         let key = DigestKey::from_hex(&text)
@@ -42,12 +43,9 @@ pub fn resolve_key(
     if let Some(path) = key_file_path {
         return Ok((key_file(path)?, KeySource::KeyFile(path.to_path_buf())));
     }
-    if let Some(path) = state {
-        let mut store = SqliteStore::open(path, std::time::Duration::from_secs(30))?;
-        return Ok((
-            store.digest_key()?,
-            KeySource::StateFile(path.to_path_buf()),
-        ));
+    if let Some(location) = state {
+        let mut store = location.open(std::time::Duration::from_secs(30))?;
+        return Ok((store.digest_key()?, KeySource::State(location.to_string())));
     }
     // The user's own key file is a convenience: a read-only home must not stop a scan.
     let why = match user_key_file() {
@@ -77,8 +75,11 @@ pub fn install(key: DigestKey, source: &KeySource) -> Result<(), SweepError> {
 impl Plan {
     /// Resolve and install the estate's digest key (see the module doc); `state` is the
     /// run's state file, if any.
-    pub fn install_digest_key(&self, state: Option<&Path>) -> Result<KeySource, SweepError> {
-        let state = state.or(self.config.state_file.as_deref());
+    pub fn install_digest_key(
+        &self,
+        state: Option<&StateLocation>,
+    ) -> Result<KeySource, SweepError> {
+        let state = state.or(self.config.state.as_ref());
         let (key, source) = resolve_key(self.config.digest_key_file.as_deref(), state)?;
         install(key, &source)?;
         Ok(source)

@@ -17,10 +17,11 @@ mod deliver;
 mod keys;
 mod lifecycle;
 mod registry;
+mod shard;
 mod stats;
 mod text;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use trustmap_attribution::Estate;
@@ -35,9 +36,11 @@ pub use deliver::SinkReport;
 pub use keys::{install, resolve_key, KeySource};
 pub use lifecycle::{evidence, exit_plan_from_state};
 pub use registry::{build_connector, BuildError, CONNECTOR_TYPES};
+pub use shard::{MergeOptions, ShardOutcome};
 pub use stats::{ConnectorStats, Summary, SweepStats};
+pub use trustmap_connector::Slice;
 pub use trustmap_policy::UnknownPartner;
-pub use trustmap_store::Diff;
+pub use trustmap_store::{Diff, ShardId, ShardRecord, ShardStatus, StateLocation};
 
 /// The name `progress_for` is asked for the verification's progress (counts, not bytes); the
 /// parentheses keep it apart from any connector's name.
@@ -59,12 +62,15 @@ pub enum SweepError {
     Runtime(#[source] std::io::Error),
     #[error(transparent)]
     UnknownPartner(#[from] UnknownPartner),
-    #[error("{}: no state file (a sweep with --state creates it)", .0.display())]
-    NoState(PathBuf),
+    #[error("{0}: no state file (a sweep with --state creates it)")]
+    NoState(String),
     #[error("digest key: {0}")]
     Key(String),
     #[error("verify: {0}")]
     Verify(String),
+    /// A sharded run that cannot go on (no shared store, shards and merge disagreeing).
+    #[error("{0}")]
+    Shard(String),
 }
 
 /// A validated sweep: the configuration, the registry and the day it is evaluated as of.
@@ -80,9 +86,9 @@ pub struct RunContext<'a> {
     pub cancelled: Arc<AtomicBool>,
     /// A progress reporter for each connector, by name.
     pub progress_for: &'a (dyn Fn(&str) -> Arc<dyn Progress> + Sync),
-    /// The state file whose memory of earlier runs the checks compare with (scope drift,
+    /// The state store whose memory of earlier runs the checks compare with (scope drift,
     /// days since a revocation); read only, [`SweepRun::record`] writes it.
-    pub state: Option<&'a Path>,
+    pub state: Option<&'a StateLocation>,
 }
 
 impl Plan {
@@ -117,10 +123,29 @@ impl Plan {
 
     /// Run every connector, then build, attribute and check the graph.
     pub async fn run(&self, ctx: &RunContext<'_>) -> Result<SweepRun, SweepError> {
-        let started = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let started = now_stamp();
         // Before anything is scanned: every digest of the run is taken under the estate's key.
         let key_source = self.install_digest_key(ctx.state)?;
         tracing::debug!(key = %key_source, "digest key");
+        let (observations, connectors, verification) = self.collect(ctx, None).await?;
+        self.assemble(
+            ctx,
+            Collected {
+                observations,
+                connectors,
+                started,
+                key_source,
+                verification,
+            },
+        )
+    }
+
+    /// Run the connectors of `slice` (all of them when `None`).
+    async fn collect(
+        &self,
+        ctx: &RunContext<'_>,
+        slice: Option<trustmap_connector::Slice>,
+    ) -> Result<Collection, SweepError> {
         let engine = Arc::new(trustmap_rules::Engine::builtin()?);
         let verifier = self.verifier(ctx)?;
         let (observations, connectors) = collect::collect(
@@ -131,8 +156,21 @@ impl Plan {
             verifier
                 .clone()
                 .map(|v| v as Arc<dyn trustmap_connector::SecretVerifier>),
+            slice,
         )
         .await;
+        Ok((observations, connectors, verifier.map(|v| v.tally())))
+    }
+
+    /// Build, attribute and check the graph of what the connectors saw.
+    fn assemble(&self, ctx: &RunContext<'_>, got: Collected) -> Result<SweepRun, SweepError> {
+        let Collected {
+            observations,
+            connectors,
+            started,
+            key_source,
+            verification,
+        } = got;
         let mut estate = Estate::new(self.config.internal.iter().cloned());
         for c in &connectors {
             estate.extend(c.estate.iter().cloned());
@@ -170,7 +208,8 @@ impl Plan {
             started,
             memory,
             key_source,
-            verification: verifier.map(|v| v.tally()),
+            verification,
+            run_name: None,
         })
     }
 
@@ -194,24 +233,30 @@ impl Plan {
     /// [`Plan::run`] on a runtime of its own, with Ctrl-C (SIGINT) or SIGTERM (a scheduler
     /// stopping the job) setting `ctx.cancelled`: connectors stop, what finished is kept.
     pub fn run_blocking(&self, ctx: &RunContext<'_>) -> Result<SweepRun, SweepError> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .map_err(SweepError::Runtime)?;
-        let flag = ctx.cancelled.clone();
-        runtime.spawn(async move {
-            stop_requested().await;
-            flag.store(true, std::sync::atomic::Ordering::Relaxed);
-        });
-        runtime.block_on(self.run(ctx))
+        blocking(ctx, self.run(ctx))
     }
 
-    /// The state file: `--state` if given, else `[sweep] state`.
-    pub fn state_file(&self, overridden: Option<&Path>) -> Option<PathBuf> {
-        overridden
-            .map(Path::to_path_buf)
-            .or_else(|| self.config.state_file.clone())
+    /// The state store: `--state` if given, else `[sweep] state`.
+    pub fn state(&self, overridden: Option<&StateLocation>) -> Option<StateLocation> {
+        overridden.cloned().or_else(|| self.config.state.clone())
     }
+}
+
+/// `work` on a runtime of its own, with Ctrl-C or SIGTERM setting `ctx.cancelled`.
+fn blocking<T>(
+    ctx: &RunContext<'_>,
+    work: impl std::future::Future<Output = Result<T, SweepError>>,
+) -> Result<T, SweepError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(SweepError::Runtime)?;
+    let flag = ctx.cancelled.clone();
+    runtime.spawn(async move {
+        stop_requested().await;
+        flag.store(true, std::sync::atomic::Ordering::Relaxed);
+    });
+    runtime.block_on(work)
 }
 
 /// Ctrl-C, or on Unix SIGTERM as well. A signal that cannot be listened for never fires.
@@ -235,6 +280,27 @@ async fn stop_requested() {
     interrupt.await;
 }
 
+/// Observations, connector reports and the verification tally of a collection.
+type Collection = (
+    Vec<trustmap_model::Observation>,
+    Vec<ConnectorReport>,
+    Option<trustmap_verify::Tally>,
+);
+
+/// What [`Plan::assemble`] builds a run from (one process's collection, or a merge's).
+struct Collected {
+    observations: Vec<trustmap_model::Observation>,
+    connectors: Vec<ConnectorReport>,
+    started: String,
+    key_source: KeySource,
+    verification: Option<trustmap_verify::Tally>,
+}
+
+/// Now, as the runs table stamps it.
+fn now_stamp() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
 /// One sweep's result: everything the reports, the exit plan and the summary show.
 pub struct SweepRun {
     pub graph: Graph,
@@ -254,6 +320,8 @@ pub struct SweepRun {
     pub key_source: KeySource,
     /// What verification found, when the sweep verified.
     pub verification: Option<trustmap_verify::Tally>,
+    /// A merged sharded run's name (`--run`): the store records it once.
+    pub run_name: Option<String>,
 }
 
 /// How a run should end, for the caller to map to an exit code.

@@ -1,6 +1,5 @@
 //! The partner lifecycle over the state file: exit plans verified against a new sweep or the
 //! latest recorded run, and a partner's audit pack.
-use std::path::Path;
 use std::time::Duration;
 use trustmap_graph::Graph;
 use trustmap_model::Memory;
@@ -9,7 +8,7 @@ use trustmap_report::evidence::{
     EvidenceFinding, EvidenceIdentity, EvidencePack, EvidenceRun, RegistryEntry,
 };
 use trustmap_report::exit_plan::ExitPlan;
-use trustmap_store::{SqliteStore, StateStore};
+use trustmap_store::{StateLocation, StateStore};
 
 use crate::{Plan, SweepError, SweepRun};
 
@@ -17,11 +16,11 @@ use crate::{Plan, SweepError, SweepRun};
 const READ_WAIT: Duration = Duration::from_secs(30);
 
 /// The state file, which must exist (these views read what sweeps recorded).
-fn open_existing(state: &Path) -> Result<SqliteStore, SweepError> {
+fn open_existing(state: &StateLocation) -> Result<Box<dyn StateStore + Send>, SweepError> {
     if !state.exists() {
-        return Err(SweepError::NoState(state.to_path_buf()));
+        return Err(SweepError::NoState(state.to_string()));
     }
-    Ok(SqliteStore::open(state, READ_WAIT)?)
+    Ok(state.open(READ_WAIT)?)
 }
 
 /// The partner, or the error naming the known ones.
@@ -69,7 +68,7 @@ impl SweepRun {
 /// The partner's exit plan verified against the latest run recorded in `state`, no sweep.
 pub fn exit_plan_from_state(
     plan: &Plan,
-    state: &Path,
+    state: &StateLocation,
     partner: &str,
 ) -> Result<ExitPlan, SweepError> {
     let memory = open_existing(state)?.memory()?;
@@ -122,7 +121,11 @@ fn identities(memory: &Memory, family: &[String]) -> Vec<EvidenceIdentity> {
 
 /// The audit pack of `partner`: its registry entry, what the state file remembers of it,
 /// its findings with their dates, its status changes and every recorded run.
-pub fn evidence(plan: &Plan, state: &Path, partner_id: &str) -> Result<EvidencePack, SweepError> {
+pub fn evidence(
+    plan: &Plan,
+    state: &StateLocation,
+    partner_id: &str,
+) -> Result<EvidencePack, SweepError> {
     let p = partner(plan, partner_id)?;
     let store = open_existing(state)?;
     let memory = store.memory()?;
@@ -175,7 +178,7 @@ pub fn evidence(plan: &Plan, state: &Path, partner_id: &str) -> Result<EvidenceP
     Ok(EvidencePack {
         generated: plan.settings.now.clone(),
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
-        state_file: state.display().to_string(),
+        state_file: state.to_string(),
         partner: RegistryEntry {
             id: p.id.clone(),
             name: p.name.clone(),

@@ -22,6 +22,7 @@ pub fn context(base_dir: &Path) -> SweepContext {
         progress: Arc::new(NoProgress),
         budget: Arc::new(Semaphore::new(2)),
         engine: Arc::new(trustmap_rules::Engine::builtin().expect("the built-in rules load")),
+        slice: None,
         base_dir: base_dir.to_path_buf(),
     }
 }

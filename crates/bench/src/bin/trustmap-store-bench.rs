@@ -106,6 +106,7 @@ fn main() -> Result<()> {
             gaps: &[],
             nodes: &nodes,
             partners: &partners,
+            name: None,
         };
         let diff = store.apply_run(&run, &mut batch)?;
         println!(
