@@ -155,3 +155,96 @@ history = true
     )?;
     Ok(sweep)
 }
+
+/// An estate of `repos` git repositories with history (each leaked a partner's AWS key and a
+/// GitHub token in one commit and removed them in the next), an offline AWS IAM export with
+/// roles trusting the partners' accounts, and the inventory above: the shape of an estate a
+/// sharded sweep spreads over machines. `extra` is appended to sweep.toml (sinks, a slow
+/// connector). Returns the sweep.toml path.
+pub fn many_repositories(
+    root: &Path,
+    repos: usize,
+    extra: &str,
+) -> std::io::Result<std::path::PathBuf> {
+    let (acme_key, oldco_key) = keys();
+    std::fs::create_dir_all(root)?;
+    std::fs::write(root.join("partners.toml"), PARTNERS)?;
+    std::fs::write(
+        root.join("inventory.jsonl"),
+        inventory(&acme_key, &oldco_key),
+    )?;
+    std::fs::write(root.join("gaad.json"), authorization_details())?;
+    let mut config = String::from(
+        "[sweep]\npartners = \"partners.toml\"\ndormant_after_days = 90\nmax_credential_age_days = 365\n\n\
+         [[connectors]]\ntype = \"exec\"\nname = \"aws-export\"\ncommand = \"cat\"\nargs = [\"inventory.jsonl\"]\n\n\
+         [[connectors]]\ntype = \"aws-iam\"\nname = \"aws-iam-export\"\nauthorization_details_file = \"gaad.json\"\n",
+    );
+    for i in 0..repos {
+        let name = format!("repo-{i:04}");
+        let dir = root.join("repos").join(&name);
+        git::init(&dir);
+        git::commit(
+            &dir,
+            &[("README.md", &format!("# {name}\n"))],
+            "init",
+            "2026-01-05T09:00:00Z",
+        );
+        let account = if i % 3 == 0 {
+            777_788_889_999
+        } else {
+            111_122_223_333
+        };
+        let key = aws_key_id_for_account(account, 0x1000 + u32::try_from(i).unwrap_or(u32::MAX));
+        let token = crate::tokens::github_token(&format!("r{i:04}"));
+        git::commit(
+            &dir,
+            &[(
+                "deploy/ci.env",
+                &format!("AWS_ACCESS_KEY_ID={key}\nGITHUB_TOKEN={token}\n"),
+            )],
+            "ci credentials",
+            "2026-02-10T10:00:00Z",
+        );
+        git::commit(
+            &dir,
+            &[("deploy/ci.env", "# moved to the vault\n")],
+            "remove credentials",
+            "2026-03-01T10:00:00Z",
+        );
+        config.push_str(&format!(
+            "\n[[connectors]]\ntype = \"git\"\nname = \"{name}\"\npath = \"repos/{name}\"\n"
+        ));
+    }
+    config.push_str(extra);
+    let sweep = root.join("sweep.toml");
+    std::fs::write(&sweep, config)?;
+    Ok(sweep)
+}
+
+/// `aws iam get-account-authorization-details` of account 123456789012: roles trusting Acme's
+/// and OldCo's accounts (OldCo's contract ended), one unused for a year.
+fn authorization_details() -> String {
+    let trust = |account: &str| {
+        serde_json::json!({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{account}:root")},
+            "Action": "sts:AssumeRole"}]})
+    };
+    let role = |name: &str, account: &str, last_used: &str| {
+        serde_json::json!({
+            "Path": "/", "RoleName": name, "RoleId": format!("AROA{}", name.len()),
+            "Arn": format!("arn:aws:iam::123456789012:role/{name}"), "CreateDate": "2025-01-05T00:00:00Z",
+            "AssumeRolePolicyDocument": trust(account), "InstanceProfileList": [], "Tags": [],
+            "RolePolicyList": [], "AttachedManagedPolicies": [
+                {"PolicyName": "AdministratorAccess", "PolicyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}],
+            "RoleLastUsed": {"LastUsedDate": last_used, "Region": "eu-west-1"}
+        })
+    };
+    serde_json::json!({
+        "UserDetailList": [], "GroupDetailList": [], "Policies": [],
+        "RoleDetailList": [
+            role("acme-bi-reader", "111122223333", "2026-11-18T00:00:00Z"),
+            role("oldco-migration", "777788889999", "2025-10-01T00:00:00Z"),
+        ],
+    })
+    .to_string()
+}
