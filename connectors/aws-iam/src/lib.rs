@@ -241,6 +241,11 @@ impl AwsIamConnector {
     }
 }
 
+/// An account's name as a work unit of a sharded sweep.
+pub fn account_unit(account: &str) -> String {
+    format!("aws_account:{account}")
+}
+
 #[async_trait]
 impl Connector for AwsIamConnector {
     fn kind(&self) -> &'static str {
@@ -249,6 +254,11 @@ impl Connector for AwsIamConnector {
 
     fn name(&self) -> &str {
         &self.name
+    }
+
+    /// Accounts are the work units of an Organization or of several roles to assume.
+    fn splits_into_units(&self) -> bool {
+        self.config.organization || self.config.assume_roles.len() > 1
     }
 
     async fn run(&self, ctx: &SweepContext, out: &Emitter) -> Result<(), ConnectorError> {
@@ -267,11 +277,13 @@ impl Connector for AwsIamConnector {
 
         let base = live::sdk_config(&self.config).await;
         ctx.progress.message("aws: who am I");
-        let (_, targets) = self.targets(&base).await?;
-        // Every account of the Organization is ours, entered or not.
+        let (_, mut targets) = self.targets(&base).await?;
+        // Every account of the Organization is ours, entered or not (in every shard).
         for (account, _) in &targets {
             out.own(Identifier::AwsAccount(account.clone()));
         }
+        // A sharded sweep enters only this shard's accounts.
+        targets.retain(|(account, _)| ctx.takes(&account_unit(account)));
         let total = targets.len();
         let mut swept = 0usize;
         let mut runs = futures::stream::iter(targets)

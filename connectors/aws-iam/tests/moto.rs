@@ -502,6 +502,46 @@ async fn an_organization_is_swept_account_by_account() {
         );
     }
 
+    // Sharded over 3: each account is entered by exactly one shard, every shard declares the
+    // whole Organization its own, and together they saw what the whole sweep saw.
+    let config: AwsIamConfig = trustmap_connector::parse_config(table(&format!(
+        "endpoint_url = \"{}\"\norganization = true\n",
+        moto.endpoint
+    )))
+    .unwrap();
+    let c = AwsIamConnector::new("aws".into(), config).unwrap();
+    assert!(trustmap_connector::Connector::splits_into_units(&c));
+    let mut union = BTreeMap::new();
+    let mut entered = 0;
+    for index in 0..3 {
+        let part = trustmap_testkit::run::run_sliced(&c, dir.path(), index, 3).await;
+        part.result.as_ref().unwrap();
+        assert_eq!(part.estate.len(), 3, "{:?}", part.estate);
+        let accounts: std::collections::BTreeSet<String> = identities(&part.obs)
+            .keys()
+            .map(|id| id.split(':').nth(1).unwrap().to_string())
+            .collect();
+        for a in &accounts {
+            let unit = trustmap_connector_aws_iam::account_unit(a);
+            assert!(
+                trustmap_connector::Slice { index, count: 3 }.takes(&unit),
+                "{a} in shard {index}"
+            );
+        }
+        entered += accounts.len();
+        for (id, _) in identities(&part.obs) {
+            assert!(
+                union.insert(id.clone(), ()).is_none(),
+                "{id} seen by two shards"
+            );
+        }
+    }
+    assert_eq!(entered, 3);
+    assert_eq!(
+        union.keys().collect::<Vec<_>>(),
+        ids.keys().collect::<Vec<_>>()
+    );
+
     // A malformed role ARN is a configuration error naming the field, before any call.
     let bad: AwsIamConfig = trustmap_connector::parse_config(table(
         "assume_roles = [\"arn:aws:iam::210987654321:role/Audit\", \"not-an-arn\"]",

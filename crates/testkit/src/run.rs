@@ -12,6 +12,8 @@ pub struct Run {
     pub gaps: Vec<String>,
     /// What the connector said about its run (rate-limit waits, requests).
     pub notes: Vec<String>,
+    /// The part of the estate it declared its own.
+    pub estate: Vec<trustmap_model::Identifier>,
     pub result: Result<(), ConnectorError>,
 }
 
@@ -30,6 +32,13 @@ pub fn context(base_dir: &Path) -> SweepContext {
 /// Run `connector` to the end and collect what it emitted.
 pub async fn run_connector(connector: &dyn Connector, base_dir: &Path) -> Run {
     run_with(connector, context(base_dir)).await
+}
+
+/// Run `connector` as one shard of a sharded sweep: slice `index` of `count`.
+pub async fn run_sliced(connector: &dyn Connector, base_dir: &Path, index: u32, count: u32) -> Run {
+    let mut ctx = context(base_dir);
+    ctx.slice = Some(trustmap_connector::Slice { index, count });
+    run_with(connector, ctx).await
 }
 
 /// Run `connector` as if Ctrl-C had been pressed before it started.
@@ -52,15 +61,16 @@ async fn run_with(connector: &dyn Connector, ctx: SweepContext) -> Run {
     };
     let run = async {
         let result = connector.run(&ctx, &emitter).await;
-        let (gaps, notes) = (emitter.gaps(), emitter.notes());
+        let (gaps, notes, estate) = (emitter.gaps(), emitter.notes(), emitter.estate());
         drop(emitter);
-        (result, gaps, notes)
+        (result, gaps, notes, estate)
     };
-    let ((result, gaps, notes), obs) = tokio::join!(run, gather);
+    let ((result, gaps, notes, estate), obs) = tokio::join!(run, gather);
     Run {
         obs,
         gaps,
         notes,
+        estate,
         result,
     }
 }
