@@ -358,8 +358,20 @@ async fn machine_users(
         .collect())
 }
 
+/// The organisation-wide part (installations, tokens, hooks, secrets) as a work unit of a
+/// sharded sweep; each repository is a unit of its own ([`repository_unit`]).
+pub fn org_unit(org: &str) -> String {
+    format!("github_org:{org}")
+}
+
+pub fn repository_unit(full_name: &str) -> String {
+    format!("github_repo:{full_name}")
+}
+
 /// Enumerate the organisation. Repositories go to `repos` as they are completed, page by page,
-/// so a 10,000-repository org is never held in memory at once; the rest is returned.
+/// so a 10,000-repository org is never held in memory at once; the rest is returned. With a
+/// `slice` (a sharded sweep), only its units: the organisation-wide part when
+/// [`org_unit`] falls in it, and its repositories.
 pub async fn enumerate(
     api: &Api,
     cfg: &GithubConfig,
@@ -367,12 +379,64 @@ pub async fn enumerate(
     gaps: &Gaps,
     progress: &dyn trustmap_model::Progress,
     repos: mpsc::Sender<Repository>,
+    slice: Option<trustmap_connector::Slice>,
 ) -> Result<Inventory, ConnectorError> {
     let mut inv = Inventory {
         org: org.to_string(),
         exported_at: Some(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
         ..Inventory::default()
     };
+    if slice.is_none_or(|s| s.takes(&org_unit(org))) {
+        org_wide(api, cfg, org, gaps, progress, &mut inv).await?;
+    }
+    progress.message(&format!("github {org}: repositories"));
+    // Pages are fetched as the workers need more repositories, not after a page is finished,
+    // so no page boundary leaves workers idle; at most one page waits in memory.
+    let first = Some(api.url(&format!("/orgs/{org}/repos?type=all&per_page=100")));
+    let work = repositories(api, first, progress).filter(move |r| {
+        let taken = match (r, slice) {
+            (Ok(r), Some(s)) => s.takes(&repository_unit(&full_name(org, r))),
+            _ => true,
+        };
+        if !taken {
+            progress.advance(1); // another shard's: counted, not fetched
+        }
+        futures::future::ready(taken)
+    });
+    let mut done = Box::pin(
+        work.map(|r| one_repository(api, org, r, gaps))
+            .buffer_unordered(cfg.concurrency),
+    );
+    while let Some(r) = done.next().await {
+        progress.advance(1);
+        if repos.send(r?).await.is_err() {
+            return Err(ConnectorError::new(
+                ErrorKind::Transient,
+                "the sweep stopped receiving repositories",
+            ));
+        }
+    }
+    Ok(inv)
+}
+
+/// `ORG/NAME` of a repository (its `full_name`, else made from the org).
+fn full_name(org: &str, r: &Repository) -> String {
+    if r.full_name.is_empty() {
+        format!("{org}/{}", r.name)
+    } else {
+        r.full_name.clone()
+    }
+}
+
+/// Everything of the organisation that is not a repository's.
+async fn org_wide(
+    api: &Api,
+    cfg: &GithubConfig,
+    org: &str,
+    gaps: &Gaps,
+    progress: &dyn trustmap_model::Progress,
+    inv: &mut Inventory,
+) -> Result<(), ConnectorError> {
     progress.message(&format!("github {org}: installations"));
     inv.installations = installations(api, cfg, org, gaps).await?;
     inv.credential_authorizations = soft(
@@ -420,26 +484,7 @@ pub async fn enumerate(
         "Actions OIDC subject template",
         gaps,
     )?;
-
-    progress.message(&format!("github {org}: repositories"));
-    // Pages are fetched as the workers need more repositories, not after a page is finished,
-    // so no page boundary leaves workers idle; at most one page waits in memory.
-    let first = Some(api.url(&format!("/orgs/{org}/repos?type=all&per_page=100")));
-    let work = repositories(api, first, progress);
-    let mut done = Box::pin(
-        work.map(|r| one_repository(api, org, r, gaps))
-            .buffer_unordered(cfg.concurrency),
-    );
-    while let Some(r) = done.next().await {
-        progress.advance(1);
-        if repos.send(r?).await.is_err() {
-            return Err(ConnectorError::new(
-                ErrorKind::Transient,
-                "the sweep stopped receiving repositories",
-            ));
-        }
-    }
-    Ok(inv)
+    Ok(())
 }
 
 /// Enumerate everything into one inventory (for `trustmap github export`).
@@ -497,7 +542,15 @@ pub async fn export(
         v
     };
     let (inv, repos) = tokio::join!(
-        enumerate(&api, cfg, &org, &gaps, &trustmap_model::NoProgress, tx),
+        enumerate(
+            &api,
+            cfg,
+            &org,
+            &gaps,
+            &trustmap_model::NoProgress,
+            tx,
+            None
+        ),
         collect
     );
     let mut inv = inv?;
@@ -588,11 +641,7 @@ impl Connector for GithubConnector {
                 if !self.config.scan_repos {
                     continue;
                 }
-                let full = if r.full_name.is_empty() {
-                    format!("{org}/{}", r.name)
-                } else {
-                    r.full_name.clone()
-                };
+                let full = full_name(&org, &r);
                 let Some(url) = r.clone_url.as_deref() else {
                     out.gap(format!("{full}: no clone_url, content not scanned"));
                     continue;
@@ -608,7 +657,15 @@ impl Connector for GithubConnector {
             Ok::<(), ConnectorError>(())
         };
         let (inv, consumed) = tokio::join!(
-            enumerate(&api, &self.config, &org, &gaps, ctx.progress.as_ref(), tx),
+            enumerate(
+                &api,
+                &self.config,
+                &org,
+                &gaps,
+                ctx.progress.as_ref(),
+                tx,
+                ctx.slice
+            ),
             consume
         );
         for g in gaps.take() {
@@ -617,6 +674,14 @@ impl Connector for GithubConnector {
         out.note(api.usage());
         let inv = inv?;
         consumed?;
+        if !ctx.takes(&org_unit(&org)) {
+            return Ok(()); // another shard reports the organisation-wide part
+        }
         out.emit_all(observe::org_observations(&inv, &source)).await
+    }
+
+    /// A live organisation's repositories (and its organisation-wide part) are work units.
+    fn splits_into_units(&self) -> bool {
+        self.config.snapshot_file.is_none()
     }
 }

@@ -412,3 +412,49 @@ async fn a_throttled_2000_repository_org_is_covered_in_full_within_budget() {
     assert!(note.contains(" s waited"), "{note}");
     println!("{note}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_shards_together_see_what_one_sweep_sees_each_thing_once() {
+    std::env::set_var("TRUSTMAP_TEST_GH_TOKEN", TOKEN);
+    let server = github::start(Estate::scenario("a1b2c3d4"));
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        "org = \"corp\"\napi_url = \"{}\"\ntoken_env = \"TRUSTMAP_TEST_GH_TOKEN\"\nmachine_users = [\"*-bot\"]\n",
+        server.base
+    );
+    let whole = sweep(&config, dir.path()).await;
+    whole.result.as_ref().unwrap();
+    let text = |obs: &[Observation]| -> Vec<String> {
+        obs.iter()
+            .map(|o| serde_json::to_string(o).unwrap())
+            .collect()
+    };
+    let mut expected = text(&whole.obs);
+    expected.sort();
+    let parsed: GithubConfig =
+        trustmap_connector::parse_config(toml::from_str(&config).unwrap()).unwrap();
+    let c = GithubConnector::new("gh".into(), parsed).unwrap();
+    assert!(trustmap_connector::Connector::splits_into_units(&c));
+    let mut union = Vec::new();
+    let mut repos_per_shard = Vec::new();
+    for index in 0..3 {
+        let part = trustmap_testkit::run::run_sliced(&c, dir.path(), index, 3).await;
+        part.result.as_ref().unwrap();
+        assert_eq!(part.estate.len(), 1, "every shard knows the org is the estate's");
+        let org_wide = trustmap_connector::Slice { index, count: 3 }
+            .takes(&trustmap_connector_github::org_unit("corp"));
+        let has_org_wide = part
+            .obs
+            .iter()
+            .any(|o| serde_json::to_string(o).unwrap().contains("github_app"));
+        assert_eq!(has_org_wide, org_wide, "shard {index}");
+        repos_per_shard.push(part.obs.len());
+        union.extend(text(&part.obs));
+    }
+    union.sort();
+    assert_eq!(union, expected, "the union of the shards is the whole, nothing twice");
+    assert!(
+        repos_per_shard.iter().filter(|n| **n > 0).count() >= 2,
+        "the work spread: {repos_per_shard:?}"
+    );
+}
