@@ -440,7 +440,11 @@ async fn three_shards_together_see_what_one_sweep_sees_each_thing_once() {
     for index in 0..3 {
         let part = trustmap_testkit::run::run_sliced(&c, dir.path(), index, 3).await;
         part.result.as_ref().unwrap();
-        assert_eq!(part.estate.len(), 1, "every shard knows the org is the estate's");
+        assert_eq!(
+            part.estate.len(),
+            1,
+            "every shard knows the org is the estate's"
+        );
         let org_wide = trustmap_connector::Slice { index, count: 3 }
             .takes(&trustmap_connector_github::org_unit("corp"));
         let has_org_wide = part
@@ -452,7 +456,10 @@ async fn three_shards_together_see_what_one_sweep_sees_each_thing_once() {
         union.extend(text(&part.obs));
     }
     union.sort();
-    assert_eq!(union, expected, "the union of the shards is the whole, nothing twice");
+    assert_eq!(
+        union, expected,
+        "the union of the shards is the whole, nothing twice"
+    );
     assert!(
         repos_per_shard.iter().filter(|n| **n > 0).count() >= 2,
         "the work spread: {repos_per_shard:?}"
