@@ -136,13 +136,15 @@ pub fn run_sweep(args: SweepArgs) -> Result<u8> {
     let as_of = parse_now(args.now.as_deref())?;
     let mut plan = Plan::load(&args.config, as_of)?;
     plan.config.verify |= args.verify;
+    if let (Some(slice), Some(run)) = (args.shard, &args.run) {
+        // A shard delivers nothing: its sinks are the merge's to build.
+        let state = plan.state(args.state.as_ref());
+        return crate::shard_cmd::run_shard(&plan, slice, run, state.as_ref(), args.quiet);
+    }
     // Sinks are built (their credentials read) before anything runs, so a sink that cannot be
     // built never leaves a run recorded whose events were not sent.
     let sinks = plan.config.build_sinks()?;
     let state = plan.state(args.state.as_ref());
-    if let (Some(slice), Some(run)) = (args.shard, &args.run) {
-        return crate::shard_cmd::run_shard(&plan, slice, run, state.as_ref(), args.quiet);
-    }
     if args.fail_on_new && state.is_none() {
         bail!("--fail-on-new needs a state file (--state FILE or [sweep] state)");
     }

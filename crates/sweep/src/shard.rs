@@ -225,11 +225,13 @@ async fn wait_for_shards(
             (opts.on_wait)(&shards);
             last_done = done;
         }
-        let all = done == opts.count as usize;
-        if all
-            || begun.elapsed() >= opts.timeout
-            || ctx.cancelled.load(std::sync::atomic::Ordering::Relaxed)
-        {
+        if ctx.cancelled.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(SweepError::Shard(format!(
+                "run {:?}: interrupted while waiting for its shards; nothing was recorded",
+                opts.run
+            )));
+        }
+        if done == opts.count as usize || begun.elapsed() >= opts.timeout {
             return Ok(shards);
         }
         tokio::time::sleep(POLL).await;

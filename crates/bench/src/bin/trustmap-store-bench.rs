@@ -1,10 +1,14 @@
 //! 100,000 findings and as many identities (8 scopes each, what scope drift and evidence
 //! read back) through the state store in one run, then a second unchanged run, then reading
-//! the memory back: prints the time of each and the process's peak memory (VmHWM).
+//! the memory back, then a shard storing 10 observations per finding: prints the time of
+//! each, observations/s and the process's peak memory (VmHWM).
+//!
+//! Usage: trustmap-store-bench [N] [--postgres]   (--postgres: a real PostgreSQL server,
+//! Debian's, started for the run; else a SQLite file)
 use anyhow::Result;
 use std::time::{Duration, Instant};
 use trustmap_model::{fingerprint, Finding, FindingKind, FindingStatus, Severity, Subject};
-use trustmap_store::{RunInput, SeenNode, SeenPartner, SqliteStore, StateStore};
+use trustmap_store::{RunInput, SeenNode, SeenPartner, ShardId, StateLocation};
 
 use trustmap_testkit::measure::peak_mb;
 
@@ -65,11 +69,21 @@ fn seen_nodes<'a>(
 
 fn main() -> Result<()> {
     let n: usize = std::env::args()
-        .nth(1)
-        .and_then(|a| a.parse().ok())
+        .skip(1)
+        .find_map(|a| a.parse().ok())
         .unwrap_or(100_000);
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("state.db");
+    let server = if std::env::args().any(|a| a == "--postgres") {
+        Some(trustmap_testkit::postgres::Postgres::start()?)
+    } else {
+        None
+    };
+    let location = match &server {
+        Some(pg) => StateLocation::Postgres(pg.database("bench")?),
+        None => StateLocation::File(path.clone()),
+    };
+    println!("store: {location}");
     let connectors = vec![("aws-prod".to_string(), true)];
     let sources = vec!["aws-prod".to_string()];
     let names: Vec<(String, String, Option<String>)> = (0..n)
@@ -98,7 +112,7 @@ fn main() -> Result<()> {
     ] {
         let mut batch = findings(n);
         let t = Instant::now();
-        let mut store = SqliteStore::open(&path, Duration::from_secs(30))?;
+        let mut store = location.open(Duration::from_secs(30))?;
         let run = RunInput {
             started: day,
             ended: day,
@@ -119,7 +133,7 @@ fn main() -> Result<()> {
         );
     }
     let t = Instant::now();
-    let memory = SqliteStore::open(&path, Duration::from_secs(30))?.memory()?;
+    let memory = location.open(Duration::from_secs(30))?.memory()?;
     println!(
         "{:<24} {:>7.3} s  {} identities, {} scopes, peak {:.0} MB",
         "memory read back",
@@ -128,9 +142,36 @@ fn main() -> Result<()> {
         memory.nodes.values().map(|n| n.scopes.len()).sum::<usize>(),
         peak_mb()
     );
+    // A shard of a sharded sweep storing its observations (what the merge reads back).
+    let observations: Vec<String> = (0..n * 10)
+        .map(|i| format!(r#"{{"type":"identity","id":"aws:123456789012:role/svc-{i}","kind":"aws_iam_role","name":"svc-{i}","provider":"aws","account":"123456789012","scopes":["aws:s3:GetObject"],"provenance":{{"connector":"aws-prod","source":"aws account 123456789012"}}}}"#))
+        .collect();
+    let mut store = location.open(Duration::from_secs(30))?;
+    let shard = ShardId {
+        run: "bench".into(),
+        index: 0,
+        count: 1,
+    };
+    store.shard_started(&shard, "bench", "2026-11-23T00:00:00Z")?;
+    let t = Instant::now();
+    store.shard_finished(&shard, "2026-11-23T00:00:01Z", "{}", &observations)?;
+    let put = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let back = store.shard_observations("bench", 0)?.len();
+    let get = t.elapsed().as_secs_f64();
     println!(
-        "state file: {:.1} MB",
-        std::fs::metadata(&path)?.len() as f64 / 1e6
+        "{:<24} {put:>7.3} s  {} observations ({:.0}/s), read back {back} in {get:.3} s ({:.0}/s), peak {:.0} MB",
+        "shard observations",
+        observations.len(),
+        observations.len() as f64 / put,
+        back as f64 / get,
+        peak_mb()
     );
+    if server.is_none() {
+        println!(
+            "state file: {:.1} MB",
+            std::fs::metadata(&path)?.len() as f64 / 1e6
+        );
+    }
     Ok(())
 }
