@@ -344,17 +344,8 @@ impl StateStore for SqliteStore {
     fn shard_started(&mut self, shard: &ShardId, host: &str, at: &str) -> Result<(), StoreError> {
         let path = self.path.clone();
         let e = |err: rusqlite::Error| classify(&path, err);
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(e)?;
-        refuse_merged(&tx, &path, &shard.run)?;
         let index = i64::from(shard.index);
-        tx.execute(
-            "DELETE FROM shard_observations WHERE run = ?1 AND shard = ?2",
-            params![shard.run, index],
-        )
-        .map_err(e)?;
+        let tx = self.shard_transaction(shard)?;
         tx.execute(
             "INSERT INTO shards (run, shard, count, status, host, started, ended, report)
              VALUES (?1, ?2, ?3, 'running', ?4, ?5, NULL, NULL)
@@ -375,17 +366,8 @@ impl StateStore for SqliteStore {
     ) -> Result<(), StoreError> {
         let path = self.path.clone();
         let e = |err: rusqlite::Error| classify(&path, err);
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(e)?;
-        refuse_merged(&tx, &path, &shard.run)?;
         let index = i64::from(shard.index);
-        tx.execute(
-            "DELETE FROM shard_observations WHERE run = ?1 AND shard = ?2",
-            params![shard.run, index],
-        )
-        .map_err(e)?;
+        let tx = self.shard_transaction(shard)?;
         {
             let mut insert = tx
                 .prepare_cached(
@@ -477,6 +459,27 @@ fn refuse_merged(tx: &rusqlite::Transaction<'_>, path: &str, name: &str) -> Resu
 }
 
 impl SqliteStore {
+    /// A transaction on `shard`'s own rows: refused once its run was merged, with what the
+    /// shard stored before dropped (a start starts over, a finish replaces them).
+    fn shard_transaction(
+        &mut self,
+        shard: &ShardId,
+    ) -> Result<rusqlite::Transaction<'_>, StoreError> {
+        let path = self.path.clone();
+        let e = |err: rusqlite::Error| classify(&path, err);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(e)?;
+        refuse_merged(&tx, &path, &shard.run)?;
+        tx.execute(
+            "DELETE FROM shard_observations WHERE run = ?1 AND shard = ?2",
+            params![shard.run, i64::from(shard.index)],
+        )
+        .map_err(e)?;
+        Ok(tx)
+    }
+
     fn update(&mut self, id: &str, sql: &str, value: Option<&str>) -> Result<(), StoreError> {
         let path = self.path.clone();
         let exists: Option<String> = self
