@@ -103,6 +103,69 @@ fn findings(out: &Path) -> Result<usize> {
         .count())
 }
 
+/// `n` shard processes at once, then the merge: prints the line and returns the merge's
+/// seconds per repository.
+fn sharded(
+    a: &Args,
+    config: &Path,
+    pg: &Postgres,
+    n: u32,
+    expected: usize,
+    unsharded: f64,
+) -> Result<f64> {
+    let state = pg.database(&format!("sharded_{n}"))?;
+    let run = format!("bench-{n}");
+    let t = Instant::now();
+    let shards: Vec<Child> = (0..n)
+        .map(|i| {
+            sweep(
+                a,
+                config,
+                &state,
+                &["--shard", &format!("{i}/{n}"), "--run", &run],
+            )
+            .spawn()
+        })
+        .collect::<std::io::Result<_>>()?;
+    let measured: Vec<Measured> = shards
+        .into_iter()
+        .enumerate()
+        .map(|(i, c)| finish(c, &format!("shard {i}/{n}")))
+        .collect::<Result<_>>()?;
+    let shards_wall = t.elapsed().as_secs_f64();
+    let out = a.dir.join(format!("out-{n}"));
+    let merged = finish(
+        sweep(
+            a,
+            config,
+            &state,
+            &["-q", "--merge", &n.to_string(), "--run", &run, "--out"],
+        )
+        .arg(&out)
+        .spawn()?,
+        "merge",
+    )?;
+    let got = findings(&out)?;
+    if got != expected {
+        bail!("{n} shards found {got} findings, one sweep {expected}");
+    }
+    let (stored, store_s) = measured
+        .iter()
+        .filter_map(|m| m.stored)
+        .fold((0, 0.0), |(n, s), (k, t)| (n + k, s + t));
+    let peak = measured.iter().map(|m| m.peak_mb).fold(0.0, f64::max);
+    let total = shards_wall + merged.seconds;
+    println!(
+        "{n} shards:  {shards_wall:>7.2} s shards + {:.2} s merge = {total:.2} s ({:.2}x), shard peak {peak:.0} MB, merge peak {:.0} MB, \
+         store {stored} observations at {:.0} observations/s",
+        merged.seconds,
+        unsharded / total,
+        merged.peak_mb,
+        stored as f64 / store_s.max(1e-9)
+    );
+    Ok(merged.seconds / a.repos as f64)
+}
+
 fn main() -> Result<()> {
     let a = args()?;
     std::fs::create_dir_all(&a.dir)?;
@@ -136,57 +199,7 @@ fn main() -> Result<()> {
     );
     let mut merge_per_repo = 0.0;
     for n in [2u32, 4] {
-        let state = pg.database(&format!("sharded_{n}"))?;
-        let run = format!("bench-{n}");
-        let t = Instant::now();
-        let shards: Vec<Child> = (0..n)
-            .map(|i| {
-                sweep(
-                    &a,
-                    &config,
-                    &state,
-                    &["--shard", &format!("{i}/{n}"), "--run", &run],
-                )
-                .spawn()
-            })
-            .collect::<std::io::Result<_>>()?;
-        let measured: Vec<Measured> = shards
-            .into_iter()
-            .enumerate()
-            .map(|(i, c)| finish(c, &format!("shard {i}/{n}")))
-            .collect::<Result<_>>()?;
-        let shards_wall = t.elapsed().as_secs_f64();
-        let out = a.dir.join(format!("out-{n}"));
-        let merged = finish(
-            sweep(
-                &a,
-                &config,
-                &state,
-                &["-q", "--merge", &n.to_string(), "--run", &run, "--out"],
-            )
-            .arg(&out)
-            .spawn()?,
-            "merge",
-        )?;
-        let got = findings(&out)?;
-        if got != expected {
-            bail!("{n} shards found {got} findings, one sweep {expected}");
-        }
-        let (stored, store_s) = measured
-            .iter()
-            .filter_map(|m| m.stored)
-            .fold((0, 0.0), |(n, s), (k, t)| (n + k, s + t));
-        let peak = measured.iter().map(|m| m.peak_mb).fold(0.0, f64::max);
-        let total = shards_wall + merged.seconds;
-        merge_per_repo = merged.seconds / a.repos as f64;
-        println!(
-            "{n} shards:  {shards_wall:>7.2} s shards + {:.2} s merge = {total:.2} s ({:.2}x), shard peak {peak:.0} MB, merge peak {:.0} MB, \
-             store {stored} observations at {:.0} observations/s",
-            merged.seconds,
-            whole.seconds / total,
-            merged.peak_mb,
-            stored as f64 / store_s.max(1e-9)
-        );
+        merge_per_repo = sharded(&a, &config, &pg, n, expected, whole.seconds)?;
     }
     // The model: the unsharded per-repository cost spread over machines like this one, plus
     // a merge that grows with the estate.

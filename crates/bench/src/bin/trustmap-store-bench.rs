@@ -8,7 +8,7 @@
 use anyhow::Result;
 use std::time::{Duration, Instant};
 use trustmap_model::{fingerprint, Finding, FindingKind, FindingStatus, Severity, Subject};
-use trustmap_store::{RunInput, SeenNode, SeenPartner, ShardId, StateLocation};
+use trustmap_store::{RunInput, SeenNode, SeenPartner, ShardId, StateLocation, StateStore};
 
 use trustmap_testkit::measure::peak_mb;
 
@@ -65,6 +65,34 @@ fn seen_nodes<'a>(
             revoke: None,
         })
         .collect()
+}
+
+/// A shard of a sharded sweep storing 10 observations per finding (what the merge reads back).
+fn shard_observations(store: &mut dyn StateStore, n: usize) -> Result<()> {
+    let observations: Vec<String> = (0..n * 10)
+        .map(|i| format!(r#"{{"type":"identity","id":"aws:123456789012:role/svc-{i}","kind":"aws_iam_role","name":"svc-{i}","provider":"aws","account":"123456789012","scopes":["aws:s3:GetObject"],"provenance":{{"connector":"aws-prod","source":"aws account 123456789012"}}}}"#))
+        .collect();
+    let shard = ShardId {
+        run: "bench".into(),
+        index: 0,
+        count: 1,
+    };
+    store.shard_started(&shard, "bench", "2026-11-23T00:00:00Z")?;
+    let t = Instant::now();
+    store.shard_finished(&shard, "2026-11-23T00:00:01Z", "{}", &observations)?;
+    let put = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let back = store.shard_observations("bench", 0)?.len();
+    let get = t.elapsed().as_secs_f64();
+    println!(
+        "{:<24} {put:>7.3} s  {} observations ({:.0}/s), read back {back} in {get:.3} s ({:.0}/s), peak {:.0} MB",
+        "shard observations",
+        observations.len(),
+        observations.len() as f64 / put,
+        back as f64 / get,
+        peak_mb()
+    );
+    Ok(())
 }
 
 fn main() -> Result<()> {
@@ -142,31 +170,7 @@ fn main() -> Result<()> {
         memory.nodes.values().map(|n| n.scopes.len()).sum::<usize>(),
         peak_mb()
     );
-    // A shard of a sharded sweep storing its observations (what the merge reads back).
-    let observations: Vec<String> = (0..n * 10)
-        .map(|i| format!(r#"{{"type":"identity","id":"aws:123456789012:role/svc-{i}","kind":"aws_iam_role","name":"svc-{i}","provider":"aws","account":"123456789012","scopes":["aws:s3:GetObject"],"provenance":{{"connector":"aws-prod","source":"aws account 123456789012"}}}}"#))
-        .collect();
-    let mut store = location.open(Duration::from_secs(30))?;
-    let shard = ShardId {
-        run: "bench".into(),
-        index: 0,
-        count: 1,
-    };
-    store.shard_started(&shard, "bench", "2026-11-23T00:00:00Z")?;
-    let t = Instant::now();
-    store.shard_finished(&shard, "2026-11-23T00:00:01Z", "{}", &observations)?;
-    let put = t.elapsed().as_secs_f64();
-    let t = Instant::now();
-    let back = store.shard_observations("bench", 0)?.len();
-    let get = t.elapsed().as_secs_f64();
-    println!(
-        "{:<24} {put:>7.3} s  {} observations ({:.0}/s), read back {back} in {get:.3} s ({:.0}/s), peak {:.0} MB",
-        "shard observations",
-        observations.len(),
-        observations.len() as f64 / put,
-        back as f64 / get,
-        peak_mb()
-    );
+    shard_observations(location.open(Duration::from_secs(30))?.as_mut(), n)?;
     if server.is_none() {
         println!(
             "state file: {:.1} MB",
