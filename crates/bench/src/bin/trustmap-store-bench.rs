@@ -95,6 +95,18 @@ fn shard_observations(store: &mut dyn StateStore, n: usize) -> Result<()> {
     Ok(())
 }
 
+/// With `--postgres`, a database on a server started for the run; else the SQLite file `path`.
+fn store_at(
+    path: &std::path::Path,
+) -> Result<(Option<trustmap_testkit::postgres::Postgres>, StateLocation)> {
+    if std::env::args().any(|a| a == "--postgres") {
+        let pg = trustmap_testkit::postgres::Postgres::start()?;
+        let url = pg.database("bench")?;
+        return Ok((Some(pg), StateLocation::Postgres(url)));
+    }
+    Ok((None, StateLocation::File(path.to_path_buf())))
+}
+
 fn main() -> Result<()> {
     let n: usize = std::env::args()
         .skip(1)
@@ -102,15 +114,7 @@ fn main() -> Result<()> {
         .unwrap_or(100_000);
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("state.db");
-    let server = if std::env::args().any(|a| a == "--postgres") {
-        Some(trustmap_testkit::postgres::Postgres::start()?)
-    } else {
-        None
-    };
-    let location = match &server {
-        Some(pg) => StateLocation::Postgres(pg.database("bench")?),
-        None => StateLocation::File(path.clone()),
-    };
+    let (server, location) = store_at(&path)?;
     println!("store: {location}");
     let connectors = vec![("aws-prod".to_string(), true)];
     let sources = vec!["aws-prod".to_string()];
