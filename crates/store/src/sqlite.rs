@@ -129,16 +129,24 @@ impl SqliteStore {
     /// Open (creating if needed) the state file. Waits up to `busy` for another writer.
     pub fn open(path: &Path, busy: Duration) -> Result<Self, StoreError> {
         let shown = path.display().to_string();
-        let err = |e: rusqlite::Error| StoreError::Sqlite {
-            path: shown.clone(),
-            message: e.to_string(),
-        };
-        let conn = Connection::open(path).map_err(err)?;
-        conn.busy_timeout(busy).map_err(err)?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(err)?;
+        let conn = Connection::open(path).map_err(|e| classify(&shown, e))?;
+        conn.busy_timeout(busy).map_err(|e| classify(&shown, e))?;
+        // Switching a new file to WAL takes the file exclusively and SQLite does not wait for
+        // that on its own: processes opening one new state file at once retry until `busy`.
+        let started = std::time::Instant::now();
+        loop {
+            match conn.pragma_update(None, "journal_mode", "WAL") {
+                Ok(()) => break,
+                Err(e) => match classify(&shown, e) {
+                    StoreError::Busy { .. } if started.elapsed() < busy => {
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
+                    other => return Err(other),
+                },
+            }
+        }
         conn.pragma_update(None, "synchronous", "FULL")
-            .map_err(err)?;
+            .map_err(|e| classify(&shown, e))?;
         let mut store = SqliteStore { conn, path: shown };
         store.migrate()?;
         Ok(store)
