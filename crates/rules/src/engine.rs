@@ -48,6 +48,11 @@ pub struct CompiledRule {
 
 /// How far from a secret its `near` hints are looked for, either side.
 pub const NEAR_BYTES: usize = 512;
+/// How far a single-line match's outcome can depend on bytes around it (its keyword window,
+/// its line's escapes and base64 runs are on its line; `near` hints reach further).
+const LINE_REACH: usize = WINDOW_BEFORE + WINDOW_AFTER + NEAR_BYTES;
+/// The same for a multi-line rule: a keyword up to a window before the match, and its window.
+const MULTILINE_REACH: usize = MULTILINE_AFTER + WINDOW_BEFORE + NEAR_BYTES + 256;
 
 /// A secret found in a buffer, placed in the original bytes.
 #[derive(Debug, Clone)]
@@ -72,6 +77,8 @@ pub struct Engine {
     rules: Vec<CompiledRule>,
     keywords: AhoCorasick,
     keyword_rules: Vec<Vec<u32>>,
+    /// The keywords of multi-line rules alone: where they are, an edit reaches further.
+    multiline_keywords: Option<AhoCorasick>,
 }
 
 fn invalid(r: &SourcedRule, field: &'static str, message: impl Into<String>) -> RuleError {
@@ -278,10 +285,30 @@ impl Engine {
                 line: 0,
                 message: format!("keyword automaton: {e}"),
             })?;
+        let multiline: Vec<String> = compiled
+            .iter()
+            .filter(|r| r.multiline)
+            .flat_map(|r| r.source.def.keywords.iter().map(|k| k.to_ascii_lowercase()))
+            .collect();
+        let multiline_keywords = if multiline.is_empty() {
+            None
+        } else {
+            Some(
+                AhoCorasick::builder()
+                    .ascii_case_insensitive(true)
+                    .build(&multiline)
+                    .map_err(|e| RuleError::Parse {
+                        file: "rules".into(),
+                        line: 0,
+                        message: format!("multi-line keyword automaton: {e}"),
+                    })?,
+            )
+        };
         Ok(Engine {
             rules: compiled,
             keywords,
             keyword_rules,
+            multiline_keywords,
         })
     }
 
@@ -296,6 +323,13 @@ impl Engine {
 
     /// Find the secrets in one buffer (a file or blob), each once per (rule, secret).
     pub fn scan(&self, data: &[u8]) -> Vec<RawMatch> {
+        first_occurrences(self.scan_occurrences(data))
+    }
+
+    /// Every occurrence of every secret in one buffer, in order; [`Engine::scan`] keeps the
+    /// first of each (rule, secret). Incremental scans ([`crate::incremental`]) carry these
+    /// between versions, so that an occurrence that becomes the first is not lost.
+    pub fn scan_occurrences(&self, data: &[u8]) -> Vec<RawMatch> {
         let mut cands = Vec::new();
         self.scan_layer(data, &Origin::Identity, 0, None, &mut cands);
         if cands.is_empty() {
@@ -307,6 +341,54 @@ impl Engine {
             self.near_hints(data, m);
         }
         found
+    }
+
+    /// The bytes whose content can change whether and how `m` is found in `data`: its line(s)
+    /// and `near` hints, and for a multi-line rule every keyword window that can reach it.
+    /// Outside this span, edits leave `m` exactly as it is (line numbers aside).
+    pub fn dependency(&self, data: &[u8], m: &RawMatch) -> std::ops::Range<usize> {
+        let reach = if self.rules[m.rule].multiline {
+            MULTILINE_REACH
+        } else {
+            LINE_REACH
+        };
+        line_span(
+            data,
+            m.start.saturating_sub(reach),
+            m.end.saturating_add(reach),
+        )
+    }
+
+    /// The part of `data` to scan again after the bytes in `changed` were edited (and nothing
+    /// else): it holds, whole, the [`Engine::dependency`] of every match that the edit can
+    /// create, change or remove.
+    pub fn rescan_span(
+        &self,
+        data: &[u8],
+        changed: std::ops::Range<usize>,
+    ) -> std::ops::Range<usize> {
+        // A single-line match whose dependency the edit touches ends (or starts) within
+        // LINE_REACH of it, is itself shorter than LINE_REACH, and depends on LINE_REACH more
+        // around it: three times the reach, to whole lines.
+        let mut lo = changed.start.saturating_sub(3 * LINE_REACH);
+        let mut hi = changed.end.saturating_add(3 * LINE_REACH);
+        // A multi-line match whose dependency reaches the edit has its keyword at most twice
+        // MULTILINE_REACH away from it; only such keywords widen the span.
+        if let Some(ac) = &self.multiline_keywords {
+            let ks = changed.start.saturating_sub(2 * MULTILINE_REACH);
+            let ke = changed
+                .end
+                .saturating_add(2 * MULTILINE_REACH)
+                .min(data.len());
+            if ks < ke {
+                for k in ac.find_overlapping_iter(&data[ks..ke]) {
+                    let p = ks + k.start();
+                    lo = lo.min(p.saturating_sub(2 * MULTILINE_REACH));
+                    hi = hi.max(p.saturating_add(3 * MULTILINE_REACH));
+                }
+            }
+        }
+        line_span(data, lo, hi)
     }
 
     /// The rule's `near` hints around one match: for each, the capture closest to the secret.
@@ -491,31 +573,40 @@ impl Engine {
         Some((hints, entropy))
     }
 
-    /// One match per (rule, secret); where spans overlap, the higher-priority rule wins.
+    /// Where spans overlap, the higher-priority rule wins.
     fn resolve(&self, mut cands: Vec<Candidate>) -> Vec<Candidate> {
-        cands.sort_by(|a, b| {
-            a.start
-                .cmp(&b.start)
-                .then(a.encoding.is_some().cmp(&b.encoding.is_some()))
-        });
-        let mut seen: HashSet<(usize, String)> = HashSet::new();
-        cands.retain(|c| seen.insert((c.rule, c.secret.clone())));
-        let n = cands.len();
+        cands.sort_by(|a, b| a.order(b));
+        // The same candidate twice (a raw and a decoded pass over one window): once.
+        cands.dedup_by(|b, a| a.same_as(b));
+        self.suppress_overlaps(cands)
+    }
+
+    /// Occurrences put together from several passes over one buffer (an incremental scan's
+    /// carried and rescanned parts) resolved as one pass would: in order, each once, and where
+    /// spans overlap, the higher-priority rule wins.
+    pub fn resolve_occurrences(&self, mut all: Vec<RawMatch>) -> Vec<RawMatch> {
+        all.sort_by(|a, b| a.order(b));
+        all.dedup_by(|b, a| a.same_as(b));
+        self.suppress_overlaps(all)
+    }
+
+    /// `items` sorted by start; drops each one that a higher-priority rule's span overlaps.
+    fn suppress_overlaps<T: Placed>(&self, items: Vec<T>) -> Vec<T> {
+        let n = items.len();
         let mut keep = vec![true; n];
         for i in 0..n {
+            let (_, end_i) = items[i].span();
             let mut j = i + 1;
-            while j < n && cands[j].start < cands[i].end {
-                let (pi, pj) = (
-                    self.rules[cands[i].rule].priority,
-                    self.rules[cands[j].rule].priority,
-                );
+            while j < n && items[j].span().0 < end_i {
+                let (ri, rj) = (items[i].rule(), items[j].rule());
+                let (pi, pj) = (self.rules[ri].priority, self.rules[rj].priority);
                 if pi > pj {
                     keep[j] = false;
                 } else if pj > pi {
                     keep[i] = false;
-                } else if cands[i].rule == cands[j].rule {
+                } else if ri == rj {
                     // The same rule on raw and decoded text of one place: the raw one stands.
-                    match (cands[i].encoding.is_some(), cands[j].encoding.is_some()) {
+                    match (items[i].encoded(), items[j].encoded()) {
                         (false, true) => keep[j] = false,
                         (true, false) => keep[i] = false,
                         _ => {}
@@ -524,11 +615,66 @@ impl Engine {
                 j += 1;
             }
         }
-        cands
+        items
             .into_iter()
             .zip(keep)
             .filter_map(|(c, k)| k.then_some(c))
             .collect()
+    }
+}
+
+/// What overlap resolution needs of a candidate or a placed match.
+trait Placed {
+    fn span(&self) -> (usize, usize);
+    fn rule(&self) -> usize;
+    fn encoded(&self) -> bool;
+    fn secret(&self) -> &str;
+
+    /// By start, raw before decoded, then by rule: duplicates end up side by side.
+    fn order(&self, other: &Self) -> std::cmp::Ordering {
+        self.span()
+            .0
+            .cmp(&other.span().0)
+            .then(self.encoded().cmp(&other.encoded()))
+            .then(self.rule().cmp(&other.rule()))
+            .then(self.span().1.cmp(&other.span().1))
+    }
+
+    fn same_as(&self, other: &Self) -> bool {
+        self.span() == other.span()
+            && self.rule() == other.rule()
+            && self.encoded() == other.encoded()
+            && self.secret() == other.secret()
+    }
+}
+
+impl Placed for Candidate {
+    fn span(&self) -> (usize, usize) {
+        (self.start, self.end)
+    }
+    fn rule(&self) -> usize {
+        self.rule
+    }
+    fn encoded(&self) -> bool {
+        self.encoding.is_some()
+    }
+    fn secret(&self) -> &str {
+        &self.secret
+    }
+}
+
+impl Placed for RawMatch {
+    fn span(&self) -> (usize, usize) {
+        (self.start, self.end)
+    }
+    fn rule(&self) -> usize {
+        self.rule
+    }
+    fn encoded(&self) -> bool {
+        self.encoding.is_some()
+    }
+    fn secret(&self) -> &str {
+        &self.secret
     }
 }
 
@@ -571,6 +717,28 @@ fn place(data: &[u8], cands: Vec<Candidate>) -> Vec<RawMatch> {
         });
     }
     out
+}
+
+/// The first occurrence of each (rule, secret), in order.
+pub fn first_occurrences(all: Vec<RawMatch>) -> Vec<RawMatch> {
+    let mut seen: HashSet<(usize, String)> = HashSet::new();
+    all.into_iter()
+        .filter(|m| seen.insert((m.rule, m.secret.clone())))
+        .collect()
+}
+
+/// `[lo, hi)` widened to whole lines of `data` (the line holding `lo` from its start, the line
+/// holding `hi - 1` through its newline).
+fn line_span(data: &[u8], lo: usize, hi: usize) -> std::ops::Range<usize> {
+    let hi = hi.min(data.len());
+    let lo = lo.min(hi);
+    let start = memchr::memrchr(b'\n', &data[..lo]).map_or(0, |i| i + 1);
+    let end = if hi == 0 {
+        0
+    } else {
+        memchr::memchr(b'\n', &data[hi - 1..]).map_or(data.len(), |i| hi + i)
+    };
+    start..end
 }
 
 /// Content that looks binary: a NUL byte in the first 8 KiB (git's own test).
