@@ -139,6 +139,7 @@ pub fn scan_paths(
     let mut stats = gaps.into_inner().unwrap_or_default();
     stats.files_scanned = counters.files.into_inner();
     stats.bytes_scanned = counters.bytes.into_inner();
+    stats.bytes_matched = stats.bytes_scanned;
     stats.skipped_binary = counters.binary.into_inner();
     stats.skipped_oversized = counters.oversized.into_inner();
     stats.skipped_unreadable += counters.unreadable.into_inner();

@@ -10,19 +10,21 @@
 //! It knows nothing about partners, findings or output formats: it emits [`SecretMatch`]es.
 
 mod connector;
+mod history;
+mod oid;
 mod plumbing;
 
 pub use connector::{GitConfig, GitConnector};
 
-use rayon::prelude::*;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use trustmap_model::{Progress, ScanStats, SecretMatch};
-use trustmap_rules::{looks_binary, Engine};
+use trustmap_rules::Engine;
 
+use history::{BlobTable, Chain};
+pub use oid::Oid;
+use plumbing::Git;
 pub use plumbing::{is_repository, read_batch_entry, BatchEntry};
-use plumbing::{BlobReader, Git};
 
 /// How a history scan behaves.
 #[derive(Debug, Clone)]
@@ -31,6 +33,12 @@ pub struct GitOptions {
     pub max_file_size: u64,
     /// Set to stop early (Ctrl-C): blobs not yet read are not scanned.
     pub cancelled: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    /// Match each later version of a file only where it differs from the version before
+    /// (the rest of its findings are carried over); `false` matches every version whole.
+    /// Both find the same secrets: this only trades work.
+    pub incremental: bool,
+    /// Readers and scanners working at once (each its own `git cat-file`); 0 = one per core.
+    pub threads: usize,
 }
 
 impl GitOptions {
@@ -46,6 +54,8 @@ impl Default for GitOptions {
         GitOptions {
             max_file_size: 64 * 1024 * 1024,
             cancelled: None,
+            incremental: true,
+            threads: 0,
         }
     }
 }
@@ -71,12 +81,6 @@ pub enum GitError {
         command: String,
         message: String,
     },
-}
-
-/// A blob to scan and the first path it was seen under.
-struct BlobRef {
-    oid: String,
-    path: String,
 }
 
 /// The path as the filesystem connector shows it (`given/inner`), so that the same file in
@@ -117,51 +121,26 @@ pub fn scan_history(
     let git = Git::open(repo)?;
     let mut stats = ScanStats::default();
     progress.message(&format!("listing objects of {}", repo.display()));
-    let listed = git.rev_list_objects()?;
-    for oid in &listed.missing {
-        stats.skipped_unreadable += 1;
-        stats.add_gap(format!(
-            "{}: object {oid} is missing (partial or shallow clone, or a damaged pack); the rest was scanned",
-            repo.display()
-        ));
-    }
     let ignore = ignore_matcher(repo);
-    let mut candidates = Vec::with_capacity(listed.objects.len());
-    for (oid, path) in listed.objects {
-        if is_ignored(&ignore, &path) {
-            stats.skipped_ignored += 1;
-        } else {
-            candidates.push(BlobRef { oid, path });
-        }
-    }
-    let sized = git.blob_sizes(candidates.iter().map(|b| b.oid.as_str()))?;
-    let mut blobs = Vec::with_capacity(candidates.len());
-    let mut total = 0u64;
-    for b in candidates {
-        match sized.get(&b.oid) {
-            Some(&size) if size > opts.max_file_size => {
-                stats.skipped_oversized += 1;
-                stats.add_gap(format!(
-                    "{}: blob {} skipped, {size} bytes is over the {} byte limit",
-                    join_display(display_prefix, &b.path),
-                    b.oid,
-                    opts.max_file_size
-                ));
-            }
-            Some(&size) => {
-                total += size;
-                blobs.push(b);
-            }
-            None => {} // a tree or submodule commit
-        }
-    }
-    progress.add_total(total);
+    let table = BlobTable::list(&git, |path| is_ignored(&ignore, path), &mut stats)?;
+    progress.message(&format!("sizing blobs of {}", repo.display()));
+    let sized = table.sized(&git, opts.max_file_size, display_prefix, &mut stats)?;
+    progress.add_total(sized.total_bytes());
     progress.message(&format!(
         "scanning {} blobs of {}",
-        blobs.len(),
+        sized.len(),
         repo.display()
     ));
-    let (mut matches, scanned) = scan_blobs(engine, &git, &blobs, display_prefix, opts, progress)?;
+    let chains = sized.chains();
+    let (mut matches, scanned) = history::scan_chains(
+        engine,
+        &git,
+        &sized,
+        &chains,
+        display_prefix,
+        opts,
+        progress,
+    )?;
     stats.merge(scanned);
     if !matches.is_empty() {
         progress.message(&format!("dating findings in {}", repo.display()));
@@ -181,21 +160,22 @@ pub fn scan_staged(
     let staged = git.staged_blobs()?;
     let ignore = ignore_matcher(repo);
     let mut stats = ScanStats::default();
-    let blobs: Vec<BlobRef> = staged
-        .into_iter()
-        .filter(|(_, path)| {
-            let ignored = is_ignored(&ignore, path);
-            stats.skipped_ignored += u64::from(ignored);
-            !ignored
-        })
-        .map(|(oid, path)| BlobRef { oid, path })
-        .collect();
-    let (matches, scanned) = scan_blobs(
+    let table = BlobTable::from_pairs(staged.into_iter().filter(|(_, path)| {
+        let ignored = is_ignored(&ignore, path);
+        stats.skipped_ignored += u64::from(ignored);
+        !ignored
+    }));
+    let opts = GitOptions::default();
+    let sized = table.sized(&git, opts.max_file_size, display_prefix, &mut stats)?;
+    // Each staged blob on its own: there is no earlier version to match against.
+    let chains: Vec<Chain> = (0..sized.len()).map(|i| Chain::single(i as u32)).collect();
+    let (matches, scanned) = history::scan_chains(
         engine,
         &git,
-        &blobs,
+        &sized,
+        &chains,
         display_prefix,
-        &GitOptions::default(),
+        &opts,
         progress,
     )?;
     stats.merge(scanned);
@@ -213,82 +193,6 @@ pub fn scan_staged(
         })
         .collect();
     Ok((matches, stats))
-}
-
-fn scan_blobs(
-    engine: &Engine,
-    git: &Git,
-    blobs: &[BlobRef],
-    display_prefix: &str,
-    opts: &GitOptions,
-    progress: &dyn Progress,
-) -> Result<(Vec<SecretMatch>, ScanStats), GitError> {
-    let stats = Mutex::new(ScanStats::default());
-    let found = Mutex::new(Vec::new());
-    let reader = BlobReader::start(git, blobs.iter().map(|b| b.oid.clone()).collect())?;
-    let paths: HashMap<&str, &str> = blobs
-        .iter()
-        .map(|b| (b.oid.as_str(), b.path.as_str()))
-        .collect();
-    let read_error = Mutex::new(None);
-    // par_bridge pulls blobs on demand, so only about one blob per worker is in memory.
-    reader
-        // Cancelled: stop pulling blobs; what was scanned so far is kept.
-        .take_while(|_| !opts.is_cancelled())
-        .map_while(|item| match item {
-            Ok(BatchEntry::Blob(oid, data)) => Some(Some((oid, data))),
-            // Scanned as far as possible: a missing object is a coverage gap, not a failure.
-            Ok(BatchEntry::Missing(oid)) => {
-                if let Ok(mut s) = stats.lock() {
-                    s.skipped_unreadable += 1;
-                    let path = paths.get(oid.as_str()).copied().unwrap_or("");
-                    s.add_gap(format!(
-                        "{}: object {oid} is missing (partial or shallow clone, or a damaged pack)",
-                        join_display(display_prefix, path)
-                    ));
-                }
-                Some(None)
-            }
-            Err(e) => {
-                if let Ok(mut slot) = read_error.lock() {
-                    *slot = Some(e);
-                }
-                None
-            }
-        })
-        .flatten()
-        .par_bridge()
-        .for_each(|(oid, data)| {
-            progress.advance(data.len() as u64);
-            let path = paths.get(oid.as_str()).copied().unwrap_or("");
-            if looks_binary(&data) {
-                if let Ok(mut s) = stats.lock() {
-                    s.skipped_binary += 1;
-                }
-                return;
-            }
-            let mut matches = engine.secret_matches(&data, &join_display(display_prefix, path));
-            for m in &mut matches {
-                // Remember the blob until commits are attributed.
-                m.commit = Some(oid.clone());
-            }
-            if let Ok(mut s) = stats.lock() {
-                s.blobs_scanned += 1;
-                s.bytes_scanned += data.len() as u64;
-            }
-            if !matches.is_empty() {
-                if let Ok(mut f) = found.lock() {
-                    f.extend(matches);
-                }
-            }
-        });
-    if let Some(e) = read_error.into_inner().ok().flatten() {
-        return Err(e);
-    }
-    Ok((
-        found.into_inner().unwrap_or_default(),
-        stats.into_inner().unwrap_or_default(),
-    ))
 }
 
 /// Replace each match's blob id by the earliest commit that introduced that blob, and list the

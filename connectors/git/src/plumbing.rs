@@ -4,6 +4,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Stdio};
 
+pub use crate::oid::Oid;
 use crate::GitError;
 
 /// True when `path` is the top of a work tree or a bare repository.
@@ -24,11 +25,35 @@ pub struct Git {
     repo: PathBuf,
 }
 
-/// What `rev-list --objects` found: (object id, path) pairs, and the objects missing.
-#[derive(Debug, Default)]
-pub struct Listing {
-    pub objects: Vec<(String, String)>,
-    pub missing: Vec<String>,
+/// What `cat-file --batch-check` says of one object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sized {
+    Blob(u64),
+    /// Not a blob (an annotated tag).
+    Other,
+    /// Not in the repository.
+    Missing,
+}
+
+/// One line of the object listing.
+#[derive(Debug)]
+pub enum Listed<'a> {
+    /// An object and the path it was first seen under (raw bytes, as git wrote them).
+    Object(Oid, &'a [u8]),
+    /// Reachable, but not in the repository.
+    Missing(Oid),
+}
+
+/// Read a child's stderr to its end on a thread of its own, so that a chatty child never
+/// blocks on a full pipe while its stdout is read.
+fn drain(stderr: Option<std::process::ChildStderr>) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        if let Some(mut e) = stderr {
+            let _ = e.read_to_end(&mut buf);
+        }
+        buf
+    })
 }
 
 /// Where a blob entered history.
@@ -58,6 +83,10 @@ impl Git {
             });
         }
         Ok(git)
+    }
+
+    pub fn repo(&self) -> &Path {
+        &self.repo
     }
 
     fn command(&self, args: &[&str]) -> Command {
@@ -99,73 +128,129 @@ impl Git {
             .is_empty())
     }
 
-    /// Every object reachable from any ref that has a path (blobs and trees), once each, and
-    /// the ids of the reachable objects the repository does not have (a partial or shallow
-    /// clone, a damaged pack): listed, never fetched, so the rest is still scanned.
-    pub fn rev_list_objects(&self) -> Result<Listing, GitError> {
-        let mut listing = Listing::default();
+    /// Every blob reachable from any ref, once each with the first path it was seen under,
+    /// newest first, streamed to `each` as git prints it (nothing is held here, however long
+    /// the history). The reachable objects the repository lacks (a partial or shallow clone,
+    /// a damaged pack) come as [`Listed::Missing`]: listed, never fetched. Annotated tags are
+    /// listed too (by their name); sizing tells them apart.
+    pub fn for_each_blob(&self, mut each: impl FnMut(Listed<'_>)) -> Result<(), GitError> {
         if !self.has_refs()? {
-            return Ok(listing); // an empty repository has no history yet
+            return Ok(()); // an empty repository has no history yet
         }
-        let out = self.run(&["rev-list", "--objects", "--all", "--missing=print"])?;
-        for line in out.split(|&b| b == b'\n') {
-            if let Some(oid) = line.strip_prefix(b"?") {
-                listing
-                    .missing
-                    .push(String::from_utf8_lossy(oid).into_owned());
-            } else if line.len() > 41 && line[40] == b' ' {
-                let oid = String::from_utf8_lossy(&line[..40]).into_owned();
-                let path = String::from_utf8_lossy(&line[41..]).into_owned();
-                listing.objects.push((oid, path));
+        let args = [
+            "rev-list",
+            "--objects",
+            "--all",
+            "--missing=print",
+            "--filter=object:type=blob",
+        ];
+        let mut child = self
+            .command(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|source| self.spawn_failed(source))?;
+        let stderr = drain(child.stderr.take());
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| self.protocol("rev-list", "no stdout"))?;
+        let mut r = BufReader::with_capacity(1 << 16, stdout);
+        let mut line = Vec::with_capacity(256);
+        loop {
+            line.clear();
+            match r.read_until(b'\n', &mut line) {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) => return Err(self.protocol("rev-list", &e.to_string())),
+            }
+            let l = line.strip_suffix(b"\n").unwrap_or(&line);
+            if let Some(oid) = l.strip_prefix(b"?") {
+                if let Some(oid) = Oid::from_hex(oid) {
+                    each(Listed::Missing(oid));
+                }
+            } else if let Some(sp) = memchr::memchr(b' ', l) {
+                // Commits come without a path; objects with one.
+                if let Some(oid) = Oid::from_hex(&l[..sp]) {
+                    each(Listed::Object(oid, &l[sp + 1..]));
+                }
             }
         }
-        Ok(listing)
+        let status = child.wait().map_err(|source| self.spawn_failed(source))?;
+        let err = stderr.join().unwrap_or_default();
+        if !status.success() {
+            return Err(self.failed(&args.join(" "), &err));
+        }
+        Ok(())
     }
 
-    /// Sizes of the blobs among `oids` (trees and commits are left out).
-    pub fn blob_sizes<'a>(
+    /// The size of each of `oids` that is a blob (`None` for other objects and missing ones),
+    /// in the order asked, to `each(index, size)`.
+    pub fn blob_sizes(
         &self,
-        oids: impl Iterator<Item = &'a str>,
-    ) -> Result<HashMap<String, u64>, GitError> {
-        let input: Vec<u8> = oids
-            .flat_map(|o| o.bytes().chain(std::iter::once(b'\n')))
-            .collect();
+        oids: std::sync::Arc<Vec<Oid>>,
+        mut each: impl FnMut(usize, Sized),
+    ) -> Result<(), GitError> {
+        let command = "cat-file --batch-check";
         let mut child = self
-            .command(&[
-                "cat-file",
-                "--batch-check=%(objectname) %(objecttype) %(objectsize)",
-            ])
+            .command(&["cat-file", "--batch-check=%(objecttype) %(objectsize)"])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .map_err(|source| GitError::Spawn {
-                path: self.repo.clone(),
-                source,
-            })?;
+            .map_err(|source| self.spawn_failed(source))?;
+        let stderr = drain(child.stderr.take());
         let mut stdin = child
             .stdin
             .take()
             .ok_or_else(|| self.protocol("cat-file", "no stdin"))?;
-        let writer = std::thread::spawn(move || stdin.write_all(&input));
-        let out = child.wait_with_output().map_err(|source| GitError::Spawn {
+        let asked = oids.clone();
+        // A separate writer keeps git's output pipe draining while we feed its input.
+        let writer = std::thread::spawn(move || {
+            let mut w = std::io::BufWriter::new(&mut stdin);
+            for oid in asked.iter() {
+                w.write_all(oid.hex().as_bytes())?;
+                w.write_all(b"\n")?;
+            }
+            w.flush()
+        });
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| self.protocol("cat-file", "no stdout"))?;
+        let mut r = BufReader::with_capacity(1 << 16, stdout);
+        let mut line = String::new();
+        for i in 0..oids.len() {
+            line.clear();
+            match r.read_line(&mut line) {
+                Ok(0) => return Err(self.protocol(command, "answered fewer objects than asked")),
+                Ok(_) => {}
+                Err(e) => return Err(self.protocol(command, &e.to_string())),
+            }
+            // "<type> <size>", or "<oid> missing" for what the repository lacks.
+            let mut it = line.trim_end().split(' ');
+            let sized = match (it.next(), it.next()) {
+                (Some("blob"), Some(size)) => size.parse().map_or(Sized::Other, Sized::Blob),
+                (Some(_), Some("missing" | "ambiguous")) => Sized::Missing,
+                _ => Sized::Other,
+            };
+            each(i, sized);
+        }
+        drop(r);
+        let _ = writer.join();
+        let status = child.wait().map_err(|source| self.spawn_failed(source))?;
+        let err = stderr.join().unwrap_or_default();
+        if !status.success() {
+            return Err(self.failed(command, &err));
+        }
+        Ok(())
+    }
+
+    fn spawn_failed(&self, source: std::io::Error) -> GitError {
+        GitError::Spawn {
             path: self.repo.clone(),
             source,
-        })?;
-        let _ = writer.join();
-        if !out.status.success() {
-            return Err(self.failed("cat-file --batch-check", &out.stderr));
         }
-        let mut sizes = HashMap::new();
-        for line in String::from_utf8_lossy(&out.stdout).lines() {
-            let mut it = line.split(' ');
-            if let (Some(oid), Some("blob"), Some(size)) = (it.next(), it.next(), it.next()) {
-                if let Ok(size) = size.parse() {
-                    sizes.insert(oid.to_string(), size);
-                }
-            }
-        }
-        Ok(sizes)
     }
 
     fn protocol(&self, command: &str, message: &str) -> GitError {
@@ -300,7 +385,7 @@ fn rfc3339(epoch: i64) -> String {
         .unwrap_or_default()
 }
 
-/// Streams blob contents from one `git cat-file --batch` process.
+/// Streams blob contents from one `git cat-file --batch` process, asked for in batches.
 pub struct BlobReader {
     child: Child,
     stdout: BufReader<ChildStdout>,
@@ -310,17 +395,16 @@ pub struct BlobReader {
 }
 
 impl BlobReader {
-    pub fn start(git: &Git, oids: Vec<String>) -> Result<Self, GitError> {
+    /// Start the process; each batch of ids sent on the returned channel is answered in
+    /// order. Dropping the sender ends the process's input.
+    pub fn start(git: &Git) -> Result<(Self, std::sync::mpsc::Sender<Vec<Oid>>), GitError> {
         let mut child = git
             .command(&["cat-file", "--batch"])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
-            .map_err(|source| GitError::Spawn {
-                path: git.repo.clone(),
-                source,
-            })?;
+            .map_err(|source| git.spawn_failed(source))?;
         let mut stdin = child
             .stdin
             .take()
@@ -329,22 +413,29 @@ impl BlobReader {
             .stdout
             .take()
             .ok_or_else(|| git.protocol("cat-file", "no stdout"))?;
+        let (send, batches) = std::sync::mpsc::channel::<Vec<Oid>>();
         // A separate writer keeps git's output pipe draining while we feed its input.
         let writer = std::thread::spawn(move || {
             let mut w = std::io::BufWriter::new(&mut stdin);
-            for oid in oids {
-                w.write_all(oid.as_bytes())?;
-                w.write_all(b"\n")?;
+            for batch in batches {
+                for oid in batch {
+                    w.write_all(oid.hex().as_bytes())?;
+                    w.write_all(b"\n")?;
+                }
+                w.flush()?;
             }
-            w.flush()
+            Ok(())
         });
-        Ok(BlobReader {
-            child,
-            stdout: BufReader::with_capacity(1 << 20, stdout),
-            writer: Some(writer),
-            repo: git.repo.clone(),
-            done: false,
-        })
+        Ok((
+            BlobReader {
+                child,
+                stdout: BufReader::with_capacity(1 << 20, stdout),
+                writer: Some(writer),
+                repo: git.repo.clone(),
+                done: false,
+            },
+            send,
+        ))
     }
 
     fn protocol(&self, message: String) -> GitError {
@@ -357,6 +448,17 @@ impl BlobReader {
 
     fn next_blob(&mut self) -> Result<Option<BatchEntry>, GitError> {
         read_batch_entry(&mut self.stdout).map_err(|m| self.protocol(m))
+    }
+
+    /// The answer to the next object asked for; the process ending first is an error.
+    pub fn next_entry(&mut self) -> Result<BatchEntry, GitError> {
+        self.next_blob()?
+            .ok_or_else(|| self.protocol("ended before answering every object asked".into()))
+    }
+
+    /// The error for an answer about another object than the one asked.
+    pub fn out_of_step(&self, asked: &Oid, got: &str) -> GitError {
+        self.protocol(format!("asked for {asked}, got {got}"))
     }
 }
 
@@ -441,9 +543,9 @@ impl Drop for BlobReader {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        if let Some(w) = self.writer.take() {
-            let _ = w.join();
-        }
+        // The writer ends once its channel's sender is gone and the killed process's pipe
+        // refuses its writes; joining it here could wait on a sender still held elsewhere.
+        drop(self.writer.take());
     }
 }
 

@@ -6,6 +6,10 @@ pub struct ScanStats {
     pub files_scanned: u64,
     pub blobs_scanned: u64,
     pub bytes_scanned: u64,
+    /// Bytes given to the matcher: less than `bytes_scanned` when later versions of a file in
+    /// a history were matched only where they changed (the rest carried over).
+    #[serde(default)]
+    pub bytes_matched: u64,
     pub skipped_binary: u64,
     pub skipped_oversized: u64,
     pub skipped_unreadable: u64,
@@ -23,6 +27,7 @@ impl ScanStats {
         self.files_scanned += other.files_scanned;
         self.blobs_scanned += other.blobs_scanned;
         self.bytes_scanned += other.bytes_scanned;
+        self.bytes_matched += other.bytes_matched;
         self.skipped_binary += other.skipped_binary;
         self.skipped_oversized += other.skipped_oversized;
         self.skipped_unreadable += other.skipped_unreadable;

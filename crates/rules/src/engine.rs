@@ -36,6 +36,8 @@ pub struct CompiledRule {
     pub remediation: Option<String>,
     pub generic: bool,
     pub multiline: bool,
+    /// Bytes after a keyword that a multi-line rule's regex sees.
+    pub window: usize,
     pub priority: i32,
     pub entropy_min: Option<f64>,
     pub validator: Option<ValidatorKind>,
@@ -48,11 +50,8 @@ pub struct CompiledRule {
 
 /// How far from a secret its `near` hints are looked for, either side.
 pub const NEAR_BYTES: usize = 512;
-/// How far a single-line match's outcome can depend on bytes around it (its keyword window,
-/// its line's escapes and base64 runs are on its line; `near` hints reach further).
-const LINE_REACH: usize = WINDOW_BEFORE + WINDOW_AFTER + NEAR_BYTES;
-/// The same for a multi-line rule: a keyword up to a window before the match, and its window.
-const MULTILINE_REACH: usize = MULTILINE_AFTER + WINDOW_BEFORE + NEAR_BYTES + 256;
+/// How long a single-line match can be: it lies inside one keyword window.
+const LINE_MATCH_MAX: usize = WINDOW_BEFORE + WINDOW_AFTER + 64;
 
 /// A secret found in a buffer, placed in the original bytes.
 #[derive(Debug, Clone)]
@@ -78,7 +77,16 @@ pub struct Engine {
     keywords: AhoCorasick,
     keyword_rules: Vec<Vec<u32>>,
     /// The keywords of multi-line rules alone: where they are, an edit reaches further.
-    multiline_keywords: Option<AhoCorasick>,
+    multiline_keywords: Option<MultilineKeywords>,
+}
+
+#[derive(Debug)]
+struct MultilineKeywords {
+    ac: AhoCorasick,
+    /// Per pattern: the widest [`CompiledRule::reach`] of the rules it opens.
+    reach: Vec<usize>,
+    /// The longest keyword's length.
+    longest: usize,
 }
 
 fn invalid(r: &SourcedRule, field: &'static str, message: impl Into<String>) -> RuleError {
@@ -92,6 +100,32 @@ fn invalid(r: &SourcedRule, field: &'static str, message: impl Into<String>) -> 
 }
 
 impl CompiledRule {
+    /// How far a match's outcome can depend on bytes around it. A single-line rule's keyword
+    /// window, escapes and base64 runs stay on the match's line, so only `near` hints look past
+    /// it; a multi-line match depends on its keyword up to a window before it, that window,
+    /// and its hints.
+    fn reach(&self) -> usize {
+        if self.multiline {
+            self.window + WINDOW_BEFORE + NEAR_BYTES + 256
+        } else {
+            NEAR_BYTES
+        }
+    }
+
+    /// How far a multi-line rule's regex looks after its keyword.
+    fn window(src: &SourcedRule) -> Result<usize, RuleError> {
+        match &src.def.window {
+            None => Ok(MULTILINE_AFTER),
+            Some(_) if !src.def.multiline => {
+                Err(invalid(src, "window", "only a multiline rule has a window"))
+            }
+            Some(w) if !(64..=65536).contains(w.get_ref()) => {
+                Err(invalid(src, "window", "must be 64 to 65536 bytes"))
+            }
+            Some(w) => Ok(*w.get_ref()),
+        }
+    }
+
     /// The `near` hint regexes, each with a group for its value.
     fn near(src: &SourcedRule) -> Result<Vec<(String, Regex)>, RuleError> {
         let mut near = Vec::new();
@@ -160,6 +194,7 @@ impl CompiledRule {
             }
         }
         let near = Self::near(&src)?;
+        let window = Self::window(&src)?;
         Ok(CompiledRule {
             id: d.id.get_ref().clone(),
             name: d.name.clone(),
@@ -169,6 +204,7 @@ impl CompiledRule {
             remediation: d.remediation.clone(),
             generic: d.generic,
             multiline: d.multiline,
+            window,
             priority: if d.generic {
                 d.priority - 10
             } else {
@@ -285,24 +321,33 @@ impl Engine {
                 line: 0,
                 message: format!("keyword automaton: {e}"),
             })?;
-        let multiline: Vec<String> = compiled
-            .iter()
-            .filter(|r| r.multiline)
-            .flat_map(|r| r.source.def.keywords.iter().map(|k| k.to_ascii_lowercase()))
-            .collect();
+        // Each multi-line keyword with the widest reach of the rules it opens.
+        let mut multiline: Vec<(String, usize)> = Vec::new();
+        for r in compiled.iter().filter(|r| r.multiline) {
+            for k in &r.source.def.keywords {
+                let k = k.to_ascii_lowercase();
+                match multiline.iter_mut().find(|(m, _)| *m == k) {
+                    Some((_, reach)) => *reach = (*reach).max(r.reach()),
+                    None => multiline.push((k, r.reach())),
+                }
+            }
+        }
         let multiline_keywords = if multiline.is_empty() {
             None
         } else {
-            Some(
-                AhoCorasick::builder()
-                    .ascii_case_insensitive(true)
-                    .build(&multiline)
-                    .map_err(|e| RuleError::Parse {
-                        file: "rules".into(),
-                        line: 0,
-                        message: format!("multi-line keyword automaton: {e}"),
-                    })?,
-            )
+            let ac = AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .build(multiline.iter().map(|(k, _)| k))
+                .map_err(|e| RuleError::Parse {
+                    file: "rules".into(),
+                    line: 0,
+                    message: format!("multi-line keyword automaton: {e}"),
+                })?;
+            Some(MultilineKeywords {
+                ac,
+                reach: multiline.iter().map(|(_, r)| *r).collect(),
+                longest: multiline.iter().map(|(k, _)| k.len()).max().unwrap_or(0),
+            })
         };
         Ok(Engine {
             rules: compiled,
@@ -347,11 +392,7 @@ impl Engine {
     /// and `near` hints, and for a multi-line rule every keyword window that can reach it.
     /// Outside this span, edits leave `m` exactly as it is (line numbers aside).
     pub fn dependency(&self, data: &[u8], m: &RawMatch) -> std::ops::Range<usize> {
-        let reach = if self.rules[m.rule].multiline {
-            MULTILINE_REACH
-        } else {
-            LINE_REACH
-        };
+        let reach = self.rules[m.rule].reach();
         line_span(
             data,
             m.start.saturating_sub(reach),
@@ -359,34 +400,62 @@ impl Engine {
         )
     }
 
+    /// Where the keywords of multi-line rules start within `range` of `data`, each with the
+    /// widest [`Engine::dependency`] reach of the rules it opens, in order. An incremental scan
+    /// keeps them from version to version and looks for new ones only in edited lines.
+    pub fn multiline_marks(
+        &self,
+        data: &[u8],
+        range: std::ops::Range<usize>,
+    ) -> Vec<(usize, usize)> {
+        let Some(ml) = &self.multiline_keywords else {
+            return Vec::new();
+        };
+        let end = range.end.saturating_add(ml.longest).min(data.len());
+        let Some(hay) = data.get(range.start..end) else {
+            return Vec::new();
+        };
+        let mut marks: Vec<(usize, usize)> = ml
+            .ac
+            .find_overlapping_iter(hay)
+            .filter(|k| range.start + k.start() < range.end)
+            .map(|k| (range.start + k.start(), ml.reach[k.pattern().as_usize()]))
+            .collect();
+        marks.sort_unstable();
+        marks
+    }
+
     /// The part of `data` to scan again after the bytes in `changed` were edited (and nothing
     /// else): it holds, whole, the [`Engine::dependency`] of every match that the edit can
-    /// create, change or remove.
+    /// create, change or remove. `marks` are [`Engine::multiline_marks`] of all of `data`.
     pub fn rescan_span(
         &self,
         data: &[u8],
         changed: std::ops::Range<usize>,
+        marks: &[(usize, usize)],
     ) -> std::ops::Range<usize> {
-        // A single-line match whose dependency the edit touches ends (or starts) within
-        // LINE_REACH of it, is itself shorter than LINE_REACH, and depends on LINE_REACH more
-        // around it: three times the reach, to whole lines.
-        let mut lo = changed.start.saturating_sub(3 * LINE_REACH);
-        let mut hi = changed.end.saturating_add(3 * LINE_REACH);
+        // A single-line match whose dependency the edit touches starts or ends within
+        // NEAR_BYTES of it, is at most LINE_MATCH_MAX long, and depends on NEAR_BYTES more
+        // around it (all to whole lines).
+        let radius = 2 * NEAR_BYTES + LINE_MATCH_MAX;
+        let mut lo = changed.start.saturating_sub(radius);
+        let mut hi = changed.end.saturating_add(radius);
         // A multi-line match whose dependency reaches the edit has its keyword at most twice
-        // MULTILINE_REACH away from it; only such keywords widen the span.
-        if let Some(ac) = &self.multiline_keywords {
-            let ks = changed.start.saturating_sub(2 * MULTILINE_REACH);
-            let ke = changed
-                .end
-                .saturating_add(2 * MULTILINE_REACH)
-                .min(data.len());
-            if ks < ke {
-                for k in ac.find_overlapping_iter(&data[ks..ke]) {
-                    let p = ks + k.start();
-                    lo = lo.min(p.saturating_sub(2 * MULTILINE_REACH));
-                    hi = hi.max(p.saturating_add(3 * MULTILINE_REACH));
-                }
+        // its rule's reach away from it; only such keywords widen the span, each by its own.
+        let widest = self
+            .multiline_keywords
+            .as_ref()
+            .map_or(0, |ml| ml.reach.iter().copied().max().unwrap_or(0));
+        let first = marks.partition_point(|&(p, _)| p + 2 * widest < changed.start);
+        for &(p, reach) in &marks[first..] {
+            if p > changed.end + 2 * widest {
+                break;
             }
+            if p + 2 * reach < changed.start || p > changed.end + 2 * reach {
+                continue;
+            }
+            lo = lo.min(p.saturating_sub(2 * reach));
+            hi = hi.max(p.saturating_add(3 * reach));
         }
         line_span(data, lo, hi)
     }
@@ -435,7 +504,7 @@ impl Engine {
                 let (ws, we) = if rule.multiline {
                     (
                         m.start().saturating_sub(WINDOW_BEFORE),
-                        (m.end() + MULTILINE_AFTER).min(data.len()),
+                        (m.end() + rule.window).min(data.len()),
                     )
                 } else {
                     line_bounds(data, m.start(), WINDOW_BEFORE, WINDOW_AFTER)
@@ -751,27 +820,30 @@ impl Engine {
     pub fn secret_matches(&self, data: &[u8], path: &str) -> Vec<trustmap_model::SecretMatch> {
         self.scan(data)
             .into_iter()
-            .map(|m| {
-                let rule = &self.rules[m.rule];
-                trustmap_model::SecretMatch {
-                    rule_id: rule.id.clone(),
-                    rule_name: rule.name.clone(),
-                    severity: rule.severity,
-                    secret: trustmap_model::Secret::new(m.secret),
-                    path: path.to_string(),
-                    line: m.line,
-                    column: m.column,
-                    commit: None,
-                    commit_date: None,
-                    also_seen_in: Vec::new(),
-                    encoding: m.encoding.map(str::to_string),
-                    hints: m.hints,
-                    entropy: m.entropy,
-                    remediation: rule.remediation.clone(),
-                    verification: None,
-                }
-            })
+            .map(|m| self.secret_match(m, path))
             .collect()
+    }
+
+    /// One placed match as the [`trustmap_model::SecretMatch`] that connectors emit.
+    pub fn secret_match(&self, m: RawMatch, path: &str) -> trustmap_model::SecretMatch {
+        let rule = &self.rules[m.rule];
+        trustmap_model::SecretMatch {
+            rule_id: rule.id.clone(),
+            rule_name: rule.name.clone(),
+            severity: rule.severity,
+            secret: trustmap_model::Secret::new(m.secret),
+            path: path.to_string(),
+            line: m.line,
+            column: m.column,
+            commit: None,
+            commit_date: None,
+            also_seen_in: Vec::new(),
+            encoding: m.encoding.map(str::to_string),
+            hints: m.hints,
+            entropy: m.entropy,
+            remediation: rule.remediation.clone(),
+            verification: None,
+        }
     }
 
     /// `text` with every secret the rules find in it replaced by its redacted form: for

@@ -19,17 +19,25 @@ use crate::engine::{Engine, RawMatch};
 const DIFF_MIN_BYTES: usize = 8 * 1024;
 /// A version that needs more than this share of its bytes matched again is scanned whole.
 const RESCAN_WHOLE_SHARE: f64 = 0.6;
-/// The line diff of one version gives up refining after this long (the hunks it has are
-/// still correct, only coarser).
-const DIFF_DEADLINE: std::time::Duration = std::time::Duration::from_millis(20);
 
-/// What [`scan_edit`] found and how much it had to match again.
-#[derive(Debug, Clone)]
+/// What a scan of one version found, kept to scan the next version against it.
+#[derive(Debug, Clone, Default)]
 pub struct EditScan {
-    /// Every occurrence in the new version, as [`Engine::scan_occurrences`] gives them.
+    /// Every occurrence in the version, as [`Engine::scan_occurrences`] gives them.
     pub occurrences: Vec<RawMatch>,
-    /// Bytes of the new version given to the matcher (the rest was carried over).
+    /// Where multi-line rules' keywords are ([`Engine::multiline_marks`]).
+    pub marks: Vec<(usize, usize)>,
+    /// Bytes of the version given to the matcher (the rest was carried over).
     pub bytes_matched: usize,
+}
+
+/// The first version of a chain: scanned whole.
+pub fn scan_whole(engine: &Engine, data: &[u8]) -> EditScan {
+    EditScan {
+        occurrences: engine.scan_occurrences(data),
+        marks: engine.multiline_marks(data, 0..data.len()),
+        bytes_matched: data.len(),
+    }
 }
 
 /// One edited stretch of whole lines: bytes `old` of the previous version became bytes `new`.
@@ -39,12 +47,13 @@ struct Hunk {
     new: Range<usize>,
 }
 
-/// The occurrences of `new`, given the previous version `old` and its occurrences.
-pub fn scan_edit(engine: &Engine, old: &[u8], old_found: &[RawMatch], new: &[u8]) -> EditScan {
+/// The scan of `new`, given the previous version `old` and what its scan found.
+pub fn scan_edit(engine: &Engine, old: &[u8], before: &EditScan, new: &[u8]) -> EditScan {
     let hunks = line_hunks(old, new);
+    let marks = moved_marks(engine, &before.marks, &hunks, new);
     let mut spans: Vec<Range<usize>> = Vec::new();
     for h in &hunks {
-        let span = engine.rescan_span(new, h.new.clone());
+        let span = engine.rescan_span(new, h.new.clone(), &marks);
         match spans.last_mut() {
             Some(last) if span.start <= last.end => last.end = last.end.max(span.end),
             _ => spans.push(span),
@@ -54,10 +63,11 @@ pub fn scan_edit(engine: &Engine, old: &[u8], old_found: &[RawMatch], new: &[u8]
     if to_match as f64 > new.len() as f64 * RESCAN_WHOLE_SHARE {
         return EditScan {
             occurrences: engine.scan_occurrences(new),
+            marks,
             bytes_matched: new.len(),
         };
     }
-    let mut all = carried(engine, old, old_found, new, &hunks);
+    let mut all = carried(engine, old, &before.occurrences, new, &hunks);
     let mut counted = (0usize, 0u64);
     for span in &spans {
         let lines_before = counted.1 + count_lines(&new[counted.0..span.start]);
@@ -76,8 +86,38 @@ pub fn scan_edit(engine: &Engine, old: &[u8], old_found: &[RawMatch], new: &[u8]
     }
     EditScan {
         occurrences: engine.resolve_occurrences(all),
+        marks,
         bytes_matched: to_match,
     }
+}
+
+/// The previous version's keyword marks outside edited lines, moved, and those of the edited
+/// lines looked up afresh (a keyword never spans lines, so it is wholly in or out of a hunk).
+fn moved_marks(
+    engine: &Engine,
+    before: &[(usize, usize)],
+    hunks: &[Hunk],
+    new: &[u8],
+) -> Vec<(usize, usize)> {
+    let mut marks = Vec::with_capacity(before.len());
+    let mut next = 0usize;
+    let mut shift = 0isize;
+    for &(p, reach) in before {
+        while next < hunks.len() && hunks[next].old.end <= p {
+            let h = &hunks[next];
+            shift += h.new.len() as isize - h.old.len() as isize;
+            next += 1;
+        }
+        if next < hunks.len() && hunks[next].old.start <= p && p < hunks[next].old.end {
+            continue; // in an edited line
+        }
+        marks.push((p.saturating_add_signed(shift), reach));
+    }
+    for h in hunks {
+        marks.extend(engine.multiline_marks(new, h.new.clone()));
+    }
+    marks.sort_unstable();
+    marks
 }
 
 /// The previous version's occurrences that no edit can have touched, moved to their place in
@@ -146,16 +186,12 @@ fn line_start(data: &[u8], pos: usize) -> usize {
 /// bytes, and what is left between them is diffed by lines when it is large.
 fn line_hunks(old: &[u8], new: &[u8]) -> Vec<Hunk> {
     let limit = old.len().min(new.len());
-    let prefix = old.iter().zip(new).take_while(|(a, b)| a == b).count();
-    let prefix = line_start(new, prefix);
+    let prefix = line_start(new, common_prefix(old, new));
     let max_suffix = limit - prefix;
-    let suffix = old
-        .iter()
-        .rev()
-        .zip(new.iter().rev())
-        .take(max_suffix)
-        .take_while(|(a, b)| a == b)
-        .count();
+    let suffix = common_suffix(
+        &old[old.len() - max_suffix..],
+        &new[new.len() - max_suffix..],
+    );
     // The unchanged suffix starts at a line start: move its start forward past a newline.
     let mut new_end = new.len() - suffix;
     if new_end > prefix && new[new_end - 1] != b'\n' {
@@ -169,50 +205,59 @@ fn line_hunks(old: &[u8], new: &[u8]) -> Vec<Hunk> {
     if whole.old.len().min(whole.new.len()) < DIFF_MIN_BYTES {
         return vec![whole];
     }
-    let old_lines = lines(&old[whole.old.clone()]);
-    let new_lines = lines(&new[whole.new.clone()]);
-    let deadline = std::time::Instant::now() + DIFF_DEADLINE;
-    let ops = similar::capture_diff_slices_deadline(
-        similar::Algorithm::Myers,
-        &old_lines,
-        &new_lines,
-        Some(deadline),
-    );
-    let offsets = |ls: &[&[u8]]| {
-        let mut at = Vec::with_capacity(ls.len() + 1);
-        let mut pos = 0usize;
-        at.push(0);
-        for l in ls {
-            pos += l.len();
-            at.push(pos);
-        }
-        at
-    };
-    let (old_at, new_at) = (offsets(&old_lines), offsets(&new_lines));
-    let mut hunks: Vec<Hunk> = Vec::new();
-    for op in ops {
-        if matches!(op, similar::DiffOp::Equal { .. }) {
-            continue;
-        }
-        let (o, n) = (op.old_range(), op.new_range());
-        let h = Hunk {
-            old: prefix + old_at[o.start]..prefix + old_at[o.end],
-            new: prefix + new_at[n.start]..prefix + new_at[n.end],
-        };
-        match hunks.last_mut() {
-            Some(last) if last.old.end == h.old.start && last.new.end == h.new.start => {
-                last.old.end = h.old.end;
-                last.new.end = h.new.end;
-            }
-            _ => hunks.push(h),
-        }
-    }
-    hunks
+    let (old_mid, new_mid) = (&old[whole.old.clone()], &new[whole.new.clone()]);
+    let input = imara_diff::InternedInput::new(old_mid, new_mid);
+    let diff = imara_diff::Diff::compute(imara_diff::Algorithm::Histogram, &input);
+    let (old_at, new_at) = (line_offsets(old_mid), line_offsets(new_mid));
+    diff.hunks()
+        .map(|h| Hunk {
+            old: prefix + old_at[h.before.start as usize]..prefix + old_at[h.before.end as usize],
+            new: prefix + new_at[h.after.start as usize]..prefix + new_at[h.after.end as usize],
+        })
+        .collect()
 }
 
-/// `data` split after each newline (the last line may lack one).
-fn lines(data: &[u8]) -> Vec<&[u8]> {
-    data.split_inclusive(|&b| b == b'\n').collect()
+/// Where each line of `data` starts, and its end: line `i` is `at[i]..at[i + 1]`.
+fn line_offsets(data: &[u8]) -> Vec<usize> {
+    let mut at = Vec::with_capacity(data.len() / 32 + 2);
+    at.push(0);
+    at.extend(memchr::memchr_iter(b'\n', data).map(|i| i + 1));
+    if at.last() != Some(&data.len()) {
+        at.push(data.len());
+    }
+    at
+}
+
+/// Block by block first: comparing 64-byte slices is a vectorised memcmp, a byte loop is not.
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    const BLOCK: usize = 64;
+    let n = a.len().min(b.len());
+    let mut i = 0;
+    while i + BLOCK <= n && a[i..i + BLOCK] == b[i..i + BLOCK] {
+        i += BLOCK;
+    }
+    i + a[i..n]
+        .iter()
+        .zip(&b[i..n])
+        .take_while(|(x, y)| x == y)
+        .count()
+}
+
+/// Bytes the two end with in common; `a` and `b` have the same length.
+fn common_suffix(a: &[u8], b: &[u8]) -> usize {
+    const BLOCK: usize = 64;
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[a.len() - n..], &b[b.len() - n..]);
+    let mut i = 0;
+    while i + BLOCK <= n && a[n - i - BLOCK..n - i] == b[n - i - BLOCK..n - i] {
+        i += BLOCK;
+    }
+    i + a[..n - i]
+        .iter()
+        .rev()
+        .zip(b[..n - i].iter().rev())
+        .take_while(|(x, y)| x == y)
+        .count()
 }
 
 #[cfg(test)]

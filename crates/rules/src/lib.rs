@@ -14,7 +14,7 @@ pub mod validators;
 
 pub use check::{check_examples, ExampleFailure};
 pub use engine::{first_occurrences, looks_binary, CompiledRule, Engine, RawMatch, ALLOW_MARKER};
-pub use incremental::{scan_edit, EditScan};
+pub use incremental::{scan_edit, scan_whole, EditScan};
 pub use rule::{builtin_rules, load_rule_dir, parse_rule_file, RuleDef, RuleError, SourcedRule};
 pub use validators::{
     aws_account_from_key_id, aws_key_id_for_account, base62_crc32, Hints, ValidatorKind,

@@ -29,9 +29,14 @@ pub struct RuleDef {
     /// specific rule that matched the same text.
     #[serde(default)]
     pub generic: bool,
-    /// The secret may span lines (PEM blocks): the regex sees up to 16 KiB after the keyword.
+    /// The secret may span lines (PEM blocks): the regex sees up to `window` bytes after the
+    /// keyword.
     #[serde(default)]
     pub multiline: bool,
+    /// For a multi-line rule, how far after its keyword the regex looks (bytes, 64 to 65536;
+    /// default 16384). A small window for a common keyword keeps scans and history fast.
+    #[serde(default)]
+    pub window: Option<Spanned<usize>>,
     /// Where two rules match the same text, the higher priority wins (default 0).
     #[serde(default)]
     pub priority: i32,

@@ -210,7 +210,8 @@ pub fn run_scan_verified(
         if req.git {
             let git_opts = GitOptions {
                 max_file_size: max,
-                cancelled: None,
+                threads: req.threads,
+                ..GitOptions::default()
             };
             for p in req.paths.iter().filter(|p| p.is_dir() && is_repository(p)) {
                 match scan_history(engine, p, &display(p), &git_opts, progress) {
