@@ -76,14 +76,15 @@ pub struct Engine {
     rules: Vec<CompiledRule>,
     keywords: AhoCorasick,
     keyword_rules: Vec<Vec<u32>>,
-    /// The keywords of multi-line rules alone: where they are, an edit reaches further.
-    multiline_keywords: Option<MultilineKeywords>,
+    /// The keywords of the rules whose matches depend on more than their own line (multi-line
+    /// rules, rules with `near` hints): where they are, an edit reaches further.
+    reaching_keywords: Option<ReachingKeywords>,
 }
 
 #[derive(Debug)]
-struct MultilineKeywords {
+struct ReachingKeywords {
     ac: AhoCorasick,
-    /// Per pattern: the widest [`CompiledRule::reach`] of the rules it opens.
+    /// Per pattern: the widest [`CompiledRule::keyword_reach`] of the rules it opens.
     reach: Vec<usize>,
     /// The longest keyword's length.
     longest: usize,
@@ -100,15 +101,31 @@ fn invalid(r: &SourcedRule, field: &'static str, message: impl Into<String>) -> 
 }
 
 impl CompiledRule {
-    /// How far a match's outcome can depend on bytes around it. A single-line rule's keyword
-    /// window, escapes and base64 runs stay on the match's line, so only `near` hints look past
-    /// it; a multi-line match depends on its keyword up to a window before it, that window,
-    /// and its hints.
+    /// How far a match's outcome can depend on bytes beyond its own line(s). A single-line
+    /// rule's keyword window, escapes and base64 runs stay on the match's line, so only `near`
+    /// hints look past it; a multi-line match depends on its keyword up to a window before it,
+    /// that window, and its hints.
     fn reach(&self) -> usize {
         if self.multiline {
             self.window + WINDOW_BEFORE + NEAR_BYTES + 256
-        } else {
+        } else if !self.near.is_empty() {
             NEAR_BYTES
+        } else {
+            0
+        }
+    }
+
+    /// How far from its keyword an edit can change a match of this rule, for the rules whose
+    /// matches depend on more than their line (`None` for the others).
+    fn keyword_reach(&self) -> Option<usize> {
+        if self.multiline {
+            Some(self.reach())
+        } else if !self.near.is_empty() {
+            // The match lies within a keyword window of the keyword, its hints NEAR_BYTES
+            // further.
+            Some(NEAR_BYTES + LINE_MATCH_MAX)
+        } else {
+            None
         }
     }
 
@@ -321,18 +338,22 @@ impl Engine {
                 line: 0,
                 message: format!("keyword automaton: {e}"),
             })?;
-        // Each multi-line keyword with the widest reach of the rules it opens.
+        // Each keyword of a rule that reaches past its line, with the widest reach of the
+        // rules it opens.
         let mut multiline: Vec<(String, usize)> = Vec::new();
-        for r in compiled.iter().filter(|r| r.multiline) {
+        for r in &compiled {
+            let Some(reach) = r.keyword_reach() else {
+                continue;
+            };
             for k in &r.source.def.keywords {
                 let k = k.to_ascii_lowercase();
                 match multiline.iter_mut().find(|(m, _)| *m == k) {
-                    Some((_, reach)) => *reach = (*reach).max(r.reach()),
-                    None => multiline.push((k, r.reach())),
+                    Some((_, widest)) => *widest = (*widest).max(reach),
+                    None => multiline.push((k, reach)),
                 }
             }
         }
-        let multiline_keywords = if multiline.is_empty() {
+        let reaching_keywords = if multiline.is_empty() {
             None
         } else {
             let ac = AhoCorasick::builder()
@@ -341,9 +362,9 @@ impl Engine {
                 .map_err(|e| RuleError::Parse {
                     file: "rules".into(),
                     line: 0,
-                    message: format!("multi-line keyword automaton: {e}"),
+                    message: format!("reaching keyword automaton: {e}"),
                 })?;
-            Some(MultilineKeywords {
+            Some(ReachingKeywords {
                 ac,
                 reach: multiline.iter().map(|(_, r)| *r).collect(),
                 longest: multiline.iter().map(|(k, _)| k.len()).max().unwrap_or(0),
@@ -353,7 +374,7 @@ impl Engine {
             rules: compiled,
             keywords,
             keyword_rules,
-            multiline_keywords,
+            reaching_keywords,
         })
     }
 
@@ -400,15 +421,12 @@ impl Engine {
         )
     }
 
-    /// Where the keywords of multi-line rules start within `range` of `data`, each with the
-    /// widest [`Engine::dependency`] reach of the rules it opens, in order. An incremental scan
+    /// Where the keywords of the rules that reach past their line (multi-line rules, rules
+    /// with `near` hints) start within `range` of `data`, each with how far an edit can reach
+    /// from it, in order. An incremental scan
     /// keeps them from version to version and looks for new ones only in edited lines.
-    pub fn multiline_marks(
-        &self,
-        data: &[u8],
-        range: std::ops::Range<usize>,
-    ) -> Vec<(usize, usize)> {
-        let Some(ml) = &self.multiline_keywords else {
+    pub fn keyword_marks(&self, data: &[u8], range: std::ops::Range<usize>) -> Vec<(usize, usize)> {
+        let Some(ml) = &self.reaching_keywords else {
             return Vec::new();
         };
         let end = range.end.saturating_add(ml.longest).min(data.len());
@@ -427,23 +445,21 @@ impl Engine {
 
     /// The part of `data` to scan again after the bytes in `changed` were edited (and nothing
     /// else): it holds, whole, the [`Engine::dependency`] of every match that the edit can
-    /// create, change or remove. `marks` are [`Engine::multiline_marks`] of all of `data`.
+    /// create, change or remove. `marks` are [`Engine::keyword_marks`] of all of `data`.
     pub fn rescan_span(
         &self,
         data: &[u8],
         changed: std::ops::Range<usize>,
         marks: &[(usize, usize)],
     ) -> std::ops::Range<usize> {
-        // A single-line match whose dependency the edit touches starts or ends within
-        // NEAR_BYTES of it, is at most LINE_MATCH_MAX long, and depends on NEAR_BYTES more
-        // around it (all to whole lines).
-        let radius = 2 * NEAR_BYTES + LINE_MATCH_MAX;
-        let mut lo = changed.start.saturating_sub(radius);
-        let mut hi = changed.end.saturating_add(radius);
-        // A multi-line match whose dependency reaches the edit has its keyword at most twice
-        // its rule's reach away from it; only such keywords widen the span, each by its own.
+        // A single-line match of a rule without `near` hints depends on its line alone: the
+        // edited lines are all there is to match again for those.
+        let (mut lo, mut hi) = (changed.start, changed.end);
+        // Any other match whose dependency reaches the edit has its keyword at most its rule's
+        // keyword reach away from it; only such keywords widen the span, each by its own
+        // (twice and three times the reach: the match, then what it depends on, fit inside).
         let widest = self
-            .multiline_keywords
+            .reaching_keywords
             .as_ref()
             .map_or(0, |ml| ml.reach.iter().copied().max().unwrap_or(0));
         let first = marks.partition_point(|&(p, _)| p + 2 * widest < changed.start);

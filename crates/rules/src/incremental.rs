@@ -25,7 +25,7 @@ const RESCAN_WHOLE_SHARE: f64 = 0.6;
 pub struct EditScan {
     /// Every occurrence in the version, as [`Engine::scan_occurrences`] gives them.
     pub occurrences: Vec<RawMatch>,
-    /// Where multi-line rules' keywords are ([`Engine::multiline_marks`]).
+    /// Where the keywords of rules that reach past their line are ([`Engine::keyword_marks`]).
     pub marks: Vec<(usize, usize)>,
     /// Bytes of the version given to the matcher (the rest was carried over).
     pub bytes_matched: usize,
@@ -35,7 +35,7 @@ pub struct EditScan {
 pub fn scan_whole(engine: &Engine, data: &[u8]) -> EditScan {
     EditScan {
         occurrences: engine.scan_occurrences(data),
-        marks: engine.multiline_marks(data, 0..data.len()),
+        marks: engine.keyword_marks(data, 0..data.len()),
         bytes_matched: data.len(),
     }
 }
@@ -114,7 +114,7 @@ fn moved_marks(
         marks.push((p.saturating_add_signed(shift), reach));
     }
     for h in hunks {
-        marks.extend(engine.multiline_marks(new, h.new.clone()));
+        marks.extend(engine.keyword_marks(new, h.new.clone()));
     }
     marks.sort_unstable();
     marks

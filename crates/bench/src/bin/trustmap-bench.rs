@@ -13,6 +13,7 @@ use std::collections::HashSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use trustmap_bench::{kingfisher_bin, read_jsonl, timed};
 use trustmap_testkit::corpus::{self, Truth};
 use trustmap_testkit::score::{score, Score};
 
@@ -253,49 +254,11 @@ struct Run {
     note: String,
 }
 
-/// Run a command under GNU time; returns (wall seconds, peak RSS MB).
-fn timed(cmd: &mut Command, label: &str, dir: &Path) -> Result<(f64, f64)> {
-    let time_file = dir.join(format!("{label}.time"));
-    let program = cmd.get_program().to_owned();
-    let args: Vec<_> = cmd.get_args().map(|a| a.to_owned()).collect();
-    let mut t = Command::new("/usr/bin/time");
-    t.arg("-f")
-        .arg("%e %M")
-        .arg("-o")
-        .arg(&time_file)
-        .arg(program)
-        .args(args);
-    if let Some(cwd) = cmd.get_current_dir() {
-        t.current_dir(cwd);
-    }
-    t.stdout(Stdio::null()).stderr(Stdio::null());
-    let status = t
-        .status()
-        .with_context(|| format!("running {label} under /usr/bin/time"))?;
-    let text = std::fs::read_to_string(&time_file).unwrap_or_default();
-    let last = text.lines().last().unwrap_or_default();
-    let mut it = last.split_whitespace();
-    let secs: f64 = it
-        .next()
-        .and_then(|s| s.parse().ok())
-        .context(format!("{label}: no timing ({status})"))?;
-    let kb: f64 = it.next().and_then(|s| s.parse().ok()).unwrap_or(0.0);
-    Ok((secs, kb / 1024.0))
-}
-
 fn rel(path: &str, root: &Path) -> String {
     let root = format!("{}/", root.display());
     path.trim_start_matches(&root)
         .trim_start_matches("./")
         .to_string()
-}
-
-fn read_jsonl(p: &Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(p)
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect()
 }
 
 fn run_trustmap(
@@ -328,22 +291,6 @@ fn run_trustmap(
         score: Some(score(truth, &reports)),
         note: String::new(),
     })
-}
-
-fn kingfisher_bin() -> PathBuf {
-    let out = Command::new("python3")
-        .args(["-c", "import kingfisher, os; print(os.path.join(os.path.dirname(kingfisher.__file__), 'bin', 'kingfisher'))"])
-        .output();
-    match out {
-        Ok(o) if o.status.success() => {
-            let p = PathBuf::from(String::from_utf8_lossy(&o.stdout).trim());
-            if p.is_file() {
-                return p;
-            }
-            PathBuf::from("kingfisher")
-        }
-        _ => PathBuf::from("kingfisher"),
-    }
 }
 
 fn run_kingfisher(target: &Path, git: bool, dir: &Path, label: &str, truth: &Truth) -> Result<Run> {
