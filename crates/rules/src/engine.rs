@@ -90,6 +90,42 @@ struct ReachingKeywords {
     longest: usize,
 }
 
+impl ReachingKeywords {
+    /// Each keyword of a rule that reaches past its line, with the widest reach of the rules
+    /// it opens; `None` when no rule does.
+    fn build(rules: &[CompiledRule]) -> Result<Option<Self>, RuleError> {
+        let mut keywords: Vec<(String, usize)> = Vec::new();
+        for r in rules {
+            let Some(reach) = r.keyword_reach() else {
+                continue;
+            };
+            for k in &r.source.def.keywords {
+                let k = k.to_ascii_lowercase();
+                match keywords.iter_mut().find(|(m, _)| *m == k) {
+                    Some((_, widest)) => *widest = (*widest).max(reach),
+                    None => keywords.push((k, reach)),
+                }
+            }
+        }
+        if keywords.is_empty() {
+            return Ok(None);
+        }
+        let ac = AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(keywords.iter().map(|(k, _)| k))
+            .map_err(|e| RuleError::Parse {
+                file: "rules".into(),
+                line: 0,
+                message: format!("reaching keyword automaton: {e}"),
+            })?;
+        Ok(Some(ReachingKeywords {
+            ac,
+            reach: keywords.iter().map(|(_, r)| *r).collect(),
+            longest: keywords.iter().map(|(k, _)| k.len()).max().unwrap_or(0),
+        }))
+    }
+}
+
 fn invalid(r: &SourcedRule, field: &'static str, message: impl Into<String>) -> RuleError {
     RuleError::Invalid {
         file: r.file.clone(),
@@ -338,38 +374,7 @@ impl Engine {
                 line: 0,
                 message: format!("keyword automaton: {e}"),
             })?;
-        // Each keyword of a rule that reaches past its line, with the widest reach of the
-        // rules it opens.
-        let mut multiline: Vec<(String, usize)> = Vec::new();
-        for r in &compiled {
-            let Some(reach) = r.keyword_reach() else {
-                continue;
-            };
-            for k in &r.source.def.keywords {
-                let k = k.to_ascii_lowercase();
-                match multiline.iter_mut().find(|(m, _)| *m == k) {
-                    Some((_, widest)) => *widest = (*widest).max(reach),
-                    None => multiline.push((k, reach)),
-                }
-            }
-        }
-        let reaching_keywords = if multiline.is_empty() {
-            None
-        } else {
-            let ac = AhoCorasick::builder()
-                .ascii_case_insensitive(true)
-                .build(multiline.iter().map(|(k, _)| k))
-                .map_err(|e| RuleError::Parse {
-                    file: "rules".into(),
-                    line: 0,
-                    message: format!("reaching keyword automaton: {e}"),
-                })?;
-            Some(ReachingKeywords {
-                ac,
-                reach: multiline.iter().map(|(_, r)| *r).collect(),
-                longest: multiline.iter().map(|(k, _)| k.len()).max().unwrap_or(0),
-            })
-        };
+        let reaching_keywords = ReachingKeywords::build(&compiled)?;
         Ok(Engine {
             rules: compiled,
             keywords,
