@@ -73,7 +73,7 @@ fn version_text(f: usize, v: usize) -> (String, Option<String>) {
         ));
     }
     let serial = f * 1_000_000 + v;
-    if serial % PLANT_EVERY == 0 {
+    if serial.is_multiple_of(PLANT_EVERY) {
         let token = github_token(&format!("{serial:x}"));
         text.push_str(&format!("GITHUB_TOKEN={token}\n"));
         return (text, Some(token));
