@@ -94,6 +94,11 @@ impl Git {
         c.arg("-C")
             .arg(&self.repo)
             .args(["-c", "core.quotePath=false"])
+            // Map packs in windows and give them back: the touched pages of a whole mapped
+            // pack count as the process's memory (hundreds of megabytes on a long history),
+            // while reading through windows costs next to nothing.
+            .args(["-c", "core.packedGitWindowSize=32m"])
+            .args(["-c", "core.packedGitLimit=128m"])
             .args(args)
             .env("LC_ALL", "C")
             .env("GIT_TERMINAL_PROMPT", "0");
@@ -144,27 +149,7 @@ impl Git {
             "--missing=print",
             "--filter=object:type=blob",
         ];
-        let mut child = self
-            .command(&args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|source| self.spawn_failed(source))?;
-        let stderr = drain(child.stderr.take());
-        let stdout = child
-            .stdout
-            .take()
-            .ok_or_else(|| self.protocol("rev-list", "no stdout"))?;
-        let mut r = BufReader::with_capacity(1 << 16, stdout);
-        let mut line = Vec::with_capacity(256);
-        loop {
-            line.clear();
-            match r.read_until(b'\n', &mut line) {
-                Ok(0) => break,
-                Ok(_) => {}
-                Err(e) => return Err(self.protocol("rev-list", &e.to_string())),
-            }
-            let l = line.strip_suffix(b"\n").unwrap_or(&line);
+        self.stream(&args, b'\n', |l| {
             if let Some(oid) = l.strip_prefix(b"?") {
                 if let Some(oid) = Oid::from_hex(oid) {
                     each(Listed::Missing(oid));
@@ -175,11 +160,44 @@ impl Git {
                     each(Listed::Object(oid, &l[sp + 1..]));
                 }
             }
+        })
+    }
+
+    /// Run git and hand each `separator`-terminated record of its output to `each` as it
+    /// arrives; nothing is held beyond one record.
+    fn stream(
+        &self,
+        args: &[&str],
+        separator: u8,
+        mut each: impl FnMut(&[u8]),
+    ) -> Result<(), GitError> {
+        let command = args.join(" ");
+        let mut child = self
+            .command(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|source| self.spawn_failed(source))?;
+        let stderr = drain(child.stderr.take());
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| self.protocol(&command, "no stdout"))?;
+        let mut r = BufReader::with_capacity(1 << 16, stdout);
+        let mut record = Vec::with_capacity(256);
+        loop {
+            record.clear();
+            match r.read_until(separator, &mut record) {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) => return Err(self.protocol(&command, &e.to_string())),
+            }
+            each(record.strip_suffix(&[separator]).unwrap_or(&record));
         }
         let status = child.wait().map_err(|source| self.spawn_failed(source))?;
         let err = stderr.join().unwrap_or_default();
         if !status.success() {
-            return Err(self.failed(&args.join(" "), &err));
+            return Err(self.failed(&command, &err));
         }
         Ok(())
     }
@@ -266,7 +284,7 @@ impl Git {
         &self,
         wanted: &HashSet<String>,
     ) -> Result<HashMap<String, Vec<Introduction>>, GitError> {
-        let out = self.run(&[
+        let args = [
             "log",
             "--all",
             "--root",
@@ -276,25 +294,19 @@ impl Git {
             "--no-renames",
             "-z",
             "--format=%x01%H %ct",
-        ])?;
+        ];
         let mut found: HashMap<String, Vec<Introduction>> = HashMap::new();
         let mut commit = String::new();
         let mut time = 0i64;
-        let mut tokens = out.split(|&b| b == 0).map(|t| {
-            let t = t.strip_prefix(b"\n").unwrap_or(t);
-            String::from_utf8_lossy(t).into_owned()
-        });
-        while let Some(tok) = tokens.next() {
-            if let Some(header) = tok.strip_prefix('\u{1}') {
-                let mut it = header.split(' ');
-                commit = it.next().unwrap_or_default().to_string();
-                time = it.next().and_then(|t| t.parse().ok()).unwrap_or(0);
-            } else if let Some(meta) = tok.strip_prefix(':') {
-                let path = tokens.next().unwrap_or_default();
-                // ":old_mode new_mode old_oid new_oid status"
-                let new_oid = meta.split(' ').nth(3).unwrap_or_default();
-                if wanted.contains(new_oid) {
-                    let list = found.entry(new_oid.to_string()).or_default();
+        // A raw entry is two NUL-separated tokens: ":modes oids status", then the path.
+        let mut new_oid: Option<String> = None;
+        // Streamed: on a long history the whole log is hundreds of megabytes.
+        self.stream(&args, 0, |tok| {
+            let tok = tok.strip_prefix(b"\n").unwrap_or(tok);
+            if let Some(oid) = new_oid.take() {
+                if wanted.contains(&oid) {
+                    let path = String::from_utf8_lossy(tok).into_owned();
+                    let list = found.entry(oid).or_default();
                     if !list.iter().any(|i| i.commit == commit && i.path == path) {
                         list.push(Introduction {
                             commit: commit.clone(),
@@ -304,8 +316,17 @@ impl Git {
                         });
                     }
                 }
+            } else if let Some(header) = tok.strip_prefix(b"\x01") {
+                let header = String::from_utf8_lossy(header);
+                let mut it = header.split(' ');
+                commit = it.next().unwrap_or_default().to_string();
+                time = it.next().and_then(|t| t.parse().ok()).unwrap_or(0);
+            } else if let Some(meta) = tok.strip_prefix(b":") {
+                // ":old_mode new_mode old_oid new_oid status"
+                let meta = String::from_utf8_lossy(meta);
+                new_oid = Some(meta.split(' ').nth(3).unwrap_or_default().to_string());
             }
-        }
+        })?;
         for list in found.values_mut() {
             list.sort_by(|a, b| a.time.cmp(&b.time).then_with(|| a.commit.cmp(&b.commit)));
         }
