@@ -13,7 +13,8 @@ demo=$(mktemp -d)
 trap 'rm -rf "$demo"' EXIT
 "$bin" demo --dir "$demo/estate" -q >/dev/null 2>&1
 for t in rule_file sweep_toml partners_toml aws_exports github_bodies graph_bodies \
-         observations_to_reports git_batch decoders scan_engine gcp_exports kubernetes_export; do
+         observations_to_reports git_batch decoders scan_engine gcp_exports kubernetes_export \
+         incremental_scan; do
     mkdir -p "$corpus/$t"
 done
 cp "$root"/rules/*.toml "$corpus/rule_file/"
@@ -43,5 +44,9 @@ git rev-list --objects HEAD -- rules docs | head -40 | cut -d' ' -f1 | git cat-f
 cp "$root"/rules/*.toml "$corpus/scan_engine/"
 cp "$demo/estate/shared-config/"* "$corpus/scan_engine/"
 cp "$root"/rules/*.toml "$corpus/decoders/"
+# Two versions of one file: a rule file, and the same file with its first lines edited.
+for f in "$root"/rules/*.toml; do
+    { cat "$f"; printf '\0'; sed '1,20s/=/ = /' "$f"; } > "$corpus/incremental_scan/$(basename "$f")"
+done
 cp "$demo/estate/shared-config/"* "$corpus/decoders/"
 echo "seeded $(find "$corpus" -type f | wc -l) files into $corpus"

@@ -1,11 +1,12 @@
 //! The `git` connector: secrets in a repository's whole history, each unique blob scanned once.
 //!
 //! It drives git's own plumbing rather than parsing patches: `rev-list --objects --all` lists
-//! every reachable blob once, `cat-file --batch-check` sizes them, `cat-file --batch` streams
-//! their content to worker threads, and only when something was found does one
-//! `log --raw` pass date each such blob to the commit that introduced it (and every other path
-//! and commit it appeared in). `--staged` scans the index against HEAD, reporting only
-//! added lines, for pre-commit hooks.
+//! every reachable blob once (streamed into compact tables), `cat-file --batch-check` sizes
+//! them, and workers, each with its own `cat-file --batch`, read the versions of one path after
+//! another and match each only where it differs from the one before (`history.rs`). Only when
+//! something was found does one `log --raw` pass date each such blob to the commit that
+//! introduced it (and every other path and commit it appeared in). `--staged` scans the index
+//! against HEAD, reporting only added lines, for pre-commit hooks.
 //!
 //! It knows nothing about partners, findings or output formats: it emits [`SecretMatch`]es.
 

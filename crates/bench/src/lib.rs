@@ -59,3 +59,16 @@ pub fn kingfisher_bin() -> PathBuf {
         _ => PathBuf::from("kingfisher"),
     }
 }
+
+/// The benchmarks' output folder (made, then absolute), after checking that the release
+/// binary to measure exists.
+pub fn out_dir(dir: &Path, trustmap: &Path) -> Result<PathBuf> {
+    std::fs::create_dir_all(dir)?;
+    if !trustmap.is_file() {
+        anyhow::bail!(
+            "{} not found: run `cargo build --release` first",
+            trustmap.display()
+        );
+    }
+    Ok(dir.canonicalize()?)
+}

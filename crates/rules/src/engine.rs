@@ -738,35 +738,26 @@ trait Placed {
     }
 }
 
-impl Placed for Candidate {
-    fn span(&self) -> (usize, usize) {
-        (self.start, self.end)
-    }
-    fn rule(&self) -> usize {
-        self.rule
-    }
-    fn encoded(&self) -> bool {
-        self.encoding.is_some()
-    }
-    fn secret(&self) -> &str {
-        &self.secret
-    }
+/// Candidates and placed matches name their parts alike.
+macro_rules! placed_by_fields {
+    ($($t:ty),*) => {$(
+        impl Placed for $t {
+            fn span(&self) -> (usize, usize) {
+                (self.start, self.end)
+            }
+            fn rule(&self) -> usize {
+                self.rule
+            }
+            fn encoded(&self) -> bool {
+                self.encoding.is_some()
+            }
+            fn secret(&self) -> &str {
+                &self.secret
+            }
+        }
+    )*};
 }
-
-impl Placed for RawMatch {
-    fn span(&self) -> (usize, usize) {
-        (self.start, self.end)
-    }
-    fn rule(&self) -> usize {
-        self.rule
-    }
-    fn encoded(&self) -> bool {
-        self.encoding.is_some()
-    }
-    fn secret(&self) -> &str {
-        &self.secret
-    }
-}
+placed_by_fields!(Candidate, RawMatch);
 
 /// Compute line and column for each candidate (sorted by start), dropping those on a line that
 /// carries the allow marker.

@@ -89,6 +89,14 @@ impl ScanOutcome {
             "scanned {} files and {} git blobs, {mb:.1} MB in {seconds:.2}s ({rate:.1} MB/s)",
             s.files_scanned, s.blobs_scanned
         );
+        if s.bytes_matched < s.bytes_scanned {
+            // Later versions in a history are matched only where they changed.
+            let _ = writeln!(
+                out,
+                "matched {:.1} MB: later versions of a file only where they changed",
+                s.bytes_matched as f64 / 1e6
+            );
+        }
         let skipped =
             s.skipped_binary + s.skipped_oversized + s.skipped_unreadable + s.skipped_ignored;
         if skipped > 0 {

@@ -13,7 +13,7 @@ use std::collections::HashSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use trustmap_bench::{kingfisher_bin, read_jsonl, timed};
+use trustmap_bench::{kingfisher_bin, out_dir, read_jsonl, timed};
 use trustmap_testkit::corpus::{self, Truth};
 use trustmap_testkit::score::{score, Score};
 
@@ -394,14 +394,7 @@ fn print_table(title: &str, bytes: u64, runs: &[Run]) {
 #[allow(clippy::too_many_lines)] // a benchmark reads as one script: prepare, run each tool, print
 fn main() -> Result<()> {
     let args = parse_args()?;
-    std::fs::create_dir_all(&args.dir)?;
-    let dir = args.dir.canonicalize()?;
-    if !args.trustmap.is_file() {
-        bail!(
-            "{} not found: run `cargo build --release` first",
-            args.trustmap.display()
-        );
-    }
+    let dir = out_dir(&args.dir, &args.trustmap)?;
     let source_truth = prepare_source(&dir)?;
     let history_truth = prepare_history(&dir)?;
     let source = dir.join("source");

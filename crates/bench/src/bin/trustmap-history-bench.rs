@@ -13,7 +13,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
-use trustmap_bench::{kingfisher_bin, read_jsonl, timed};
+use trustmap_bench::{kingfisher_bin, out_dir, read_jsonl, timed};
 use trustmap_connector_git::{scan_history, GitOptions};
 use trustmap_model::{NoProgress, SecretMatch};
 use trustmap_rules::Engine;
@@ -329,14 +329,7 @@ fn reported(found: &[SecretMatch]) -> Vec<String> {
 
 fn main() -> Result<()> {
     let args = parse_args()?;
-    std::fs::create_dir_all(&args.dir)?;
-    let dir = args.dir.canonicalize()?;
-    if !args.trustmap.is_file() {
-        bail!(
-            "{} not found: run `cargo build --release` first",
-            args.trustmap.display()
-        );
-    }
+    let dir = out_dir(&args.dir, &args.trustmap)?;
     let (repo, planted) = match &args.repo {
         Some(r) => (r.canonicalize().context("--repo")?, BTreeSet::new()),
         None => generated_history(&dir, args.blobs)?,
