@@ -192,12 +192,16 @@ fn line_hunks(old: &[u8], new: &[u8]) -> Vec<Hunk> {
         &old[old.len() - max_suffix..],
         &new[new.len() - max_suffix..],
     );
-    // The unchanged suffix starts at a line start: move its start forward past a newline.
+    // The unchanged suffix starts at a line start in both versions: if the byte before it is
+    // not a newline in either, move its start past the suffix's first newline (whose bytes,
+    // and so the byte before any later start, are the same in both).
     let mut new_end = new.len() - suffix;
-    if new_end > prefix && new[new_end - 1] != b'\n' {
+    let old_end_of = |new_end: usize| old.len() - (new.len() - new_end);
+    let line_starts_at = |data: &[u8], i: usize| i == 0 || data[i - 1] == b'\n';
+    if !(line_starts_at(new, new_end) && line_starts_at(old, old_end_of(new_end))) {
         new_end = memchr::memchr(b'\n', &new[new_end..]).map_or(new.len(), |i| new_end + i + 1);
     }
-    let old_end = old.len() - (new.len() - new_end);
+    let old_end = old_end_of(new_end);
     let whole = Hunk {
         old: prefix..old_end,
         new: prefix..new_end,
@@ -274,6 +278,10 @@ mod tests {
     #[test]
     fn small_edits_are_one_hunk_of_whole_lines() {
         assert_eq!(hunks("a\nbc\nd\n", "a\nbX\nd\n"), vec![(2..5, 2..5)]);
+        // Found by the incremental_scan fuzz target: a line split in two, or cut at its start,
+        // is an edit of the whole line in both versions.
+        assert_eq!(hunks("ab\ntoken\n", "ab\nto\nken\n"), vec![(3..9, 3..10)]);
+        assert_eq!(hunks("ab\ncd\n", "ab\nd\n"), vec![(3..6, 3..5)]);
         assert_eq!(hunks("a\nb\n", "a\nb\nc\n"), vec![(4..4, 4..6)]);
         assert_eq!(hunks("a\nb\nc\n", "a\nc\n"), vec![(2..4, 2..2)]);
         assert_eq!(hunks("abc", "abd"), vec![(0..3, 0..3)]);

@@ -43,6 +43,12 @@ enum Edit {
     Delete(usize),
     Replace(usize, usize),
     Append(usize, String),
+    /// A newline put inside a line (at a byte of it, on a character boundary).
+    Split(usize, usize),
+    /// A line joined with the next.
+    Join(usize),
+    /// The first bytes of a line cut off.
+    Trim(usize, usize),
 }
 
 fn apply(doc: &mut Vec<String>, edit: &Edit) {
@@ -64,8 +70,31 @@ fn apply(doc: &mut Vec<String>, edit: &Edit) {
             let at = at % doc.len();
             doc[at].push_str(text);
         }
+        Edit::Split(at, pos) if !doc.is_empty() => {
+            let at = at % doc.len();
+            let cut = char_boundary(&doc[at], pos % (doc[at].len() + 1));
+            doc[at].insert(cut, '\n');
+        }
+        Edit::Join(at) if doc.len() > 1 => {
+            let at = at % (doc.len() - 1);
+            let next = doc.remove(at + 1);
+            doc[at].push_str(&next);
+        }
+        Edit::Trim(at, n) if !doc.is_empty() => {
+            let at = at % doc.len();
+            let cut = char_boundary(&doc[at], n % 8);
+            doc[at].replace_range(..cut, "");
+        }
         _ => {}
     }
+}
+
+/// The nearest character boundary at or before `i`.
+fn char_boundary(s: &str, i: usize) -> usize {
+    (0..=i.min(s.len()))
+        .rev()
+        .find(|&j| s.is_char_boundary(j))
+        .unwrap_or(0)
 }
 
 fn edit() -> impl Strategy<Value = Edit> {
@@ -74,6 +103,9 @@ fn edit() -> impl Strategy<Value = Edit> {
         any::<usize>().prop_map(Edit::Delete),
         (any::<usize>(), any::<usize>()).prop_map(|(a, p)| Edit::Replace(a, p)),
         (any::<usize>(), "[a-zA-Z0-9 =:#]{0,12}").prop_map(|(a, t)| Edit::Append(a, t)),
+        (any::<usize>(), any::<usize>()).prop_map(|(a, p)| Edit::Split(a, p)),
+        any::<usize>().prop_map(Edit::Join),
+        (any::<usize>(), any::<usize>()).prop_map(|(a, n)| Edit::Trim(a, n)),
     ]
 }
 
