@@ -121,6 +121,8 @@ pub fn scan_history(
 ) -> Result<(Vec<SecretMatch>, ScanStats), GitError> {
     let git = Git::open(repo)?;
     let mut stats = ScanStats::default();
+    // Dating runs beside the listing (one core each); it is read only if something is found.
+    let log = git.start_log()?;
     progress.message(&format!("listing objects of {}", repo.display()));
     let ignore = ignore_matcher(repo);
     let table = BlobTable::list(&git, |path| is_ignored(&ignore, path), &mut stats)?;
@@ -145,7 +147,7 @@ pub fn scan_history(
     stats.merge(scanned);
     if !matches.is_empty() {
         progress.message(&format!("dating findings in {}", repo.display()));
-        attribute_commits(&git, &mut matches, display_prefix)?;
+        attribute_commits(log, &mut matches, display_prefix)?;
     }
     Ok((collapse_versions(matches), stats))
 }
@@ -199,12 +201,12 @@ pub fn scan_staged(
 /// Replace each match's blob id by the earliest commit that introduced that blob, and list the
 /// other places (path@commit) it was introduced in.
 fn attribute_commits(
-    git: &Git,
+    log: plumbing::LogSpool,
     matches: &mut [SecretMatch],
     display_prefix: &str,
 ) -> Result<(), GitError> {
     let wanted: HashSet<String> = matches.iter().filter_map(|m| m.commit.clone()).collect();
-    let introductions = git.introductions(&wanted)?;
+    let introductions = log.introductions(&wanted)?;
     for m in matches.iter_mut() {
         let Some(blob) = m.commit.take() else {
             continue;

@@ -35,6 +35,116 @@ pub enum Sized {
     Missing,
 }
 
+/// What dates findings: every commit's changes, as raw entries.
+const LOG_ARGS: [&str; 9] = [
+    "log",
+    "--all",
+    "--root",
+    "-m",
+    "--raw",
+    "--no-abbrev",
+    "--no-renames",
+    "-z",
+    "--format=%x01%H %ct",
+];
+
+/// A running `git log --raw`, its output spooled to a file ([`Git::start_log`]). Dropped
+/// unread, the process is ended.
+pub struct LogSpool {
+    git: Git,
+    child: Child,
+    stderr: Option<std::thread::JoinHandle<Vec<u8>>>,
+    spool: std::fs::File,
+}
+
+impl LogSpool {
+    /// For each wanted blob, every (commit, path) whose change introduced it, earliest first.
+    pub fn introductions(
+        mut self,
+        wanted: &HashSet<String>,
+    ) -> Result<HashMap<String, Vec<Introduction>>, GitError> {
+        let command = LOG_ARGS.join(" ");
+        let status = self
+            .child
+            .wait()
+            .map_err(|source| self.git.spawn_failed(source))?;
+        let err = self
+            .stderr
+            .take()
+            .and_then(|h| h.join().ok())
+            .unwrap_or_default();
+        if !status.success() {
+            return Err(self.git.failed(&command, &err));
+        }
+        let mut spool = &self.spool;
+        std::io::Seek::rewind(&mut spool)
+            .map_err(|e| self.git.protocol(&command, &e.to_string()))?;
+        let mut found: HashMap<String, Vec<Introduction>> = HashMap::new();
+        let mut commit = String::new();
+        let mut time = 0i64;
+        // A raw entry is two NUL-separated tokens: ":modes oids status", then the path.
+        let mut new_oid: Option<String> = None;
+        let reader = BufReader::with_capacity(1 << 16, spool);
+        for_each_record(reader, 0, |tok| {
+            let tok = tok.strip_prefix(b"\n").unwrap_or(tok);
+            if let Some(oid) = new_oid.take() {
+                if wanted.contains(&oid) {
+                    let path = String::from_utf8_lossy(tok).into_owned();
+                    let list = found.entry(oid).or_default();
+                    if !list.iter().any(|i| i.commit == commit && i.path == path) {
+                        list.push(Introduction {
+                            commit: commit.clone(),
+                            date: rfc3339(time),
+                            path,
+                            time,
+                        });
+                    }
+                }
+            } else if let Some(header) = tok.strip_prefix(b"\x01") {
+                let header = String::from_utf8_lossy(header);
+                let mut it = header.split(' ');
+                commit = it.next().unwrap_or_default().to_string();
+                time = it.next().and_then(|t| t.parse().ok()).unwrap_or(0);
+            } else if let Some(meta) = tok.strip_prefix(b":") {
+                // ":old_mode new_mode old_oid new_oid status"
+                let meta = String::from_utf8_lossy(meta);
+                new_oid = Some(meta.split(' ').nth(3).unwrap_or_default().to_string());
+            }
+        })
+        .map_err(|e| self.git.protocol(&command, &e.to_string()))?;
+        for list in found.values_mut() {
+            list.sort_by(|a, b| a.time.cmp(&b.time).then_with(|| a.commit.cmp(&b.commit)));
+        }
+        Ok(found)
+    }
+}
+
+impl Drop for LogSpool {
+    fn drop(&mut self) {
+        if self.stderr.is_some() {
+            // Not read: nothing was found, or the scan stopped.
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Hand each `separator`-terminated record of `r` to `each`, one at a time.
+fn for_each_record(
+    mut r: impl BufRead,
+    separator: u8,
+    mut each: impl FnMut(&[u8]),
+) -> std::io::Result<()> {
+    let mut record = Vec::with_capacity(256);
+    loop {
+        record.clear();
+        if r.read_until(separator, &mut record)? == 0 {
+            return Ok(());
+        }
+        each(record.strip_suffix(&[separator]).unwrap_or(&record));
+    }
+}
+
 /// One line of the object listing.
 #[derive(Debug)]
 pub enum Listed<'a> {
@@ -169,7 +279,7 @@ impl Git {
         &self,
         args: &[&str],
         separator: u8,
-        mut each: impl FnMut(&[u8]),
+        each: impl FnMut(&[u8]),
     ) -> Result<(), GitError> {
         let command = args.join(" ");
         let mut child = self
@@ -183,23 +293,14 @@ impl Git {
             .stdout
             .take()
             .ok_or_else(|| self.protocol(&command, "no stdout"))?;
-        let mut r = BufReader::with_capacity(1 << 16, stdout);
-        let mut record = Vec::with_capacity(256);
-        loop {
-            record.clear();
-            match r.read_until(separator, &mut record) {
-                Ok(0) => break,
-                Ok(_) => {}
-                Err(e) => return Err(self.protocol(&command, &e.to_string())),
-            }
-            each(record.strip_suffix(&[separator]).unwrap_or(&record));
-        }
+        let read = for_each_record(BufReader::with_capacity(1 << 16, stdout), separator, each)
+            .map_err(|e| self.protocol(&command, &e.to_string()));
         let status = child.wait().map_err(|source| self.spawn_failed(source))?;
         let err = stderr.join().unwrap_or_default();
         if !status.success() {
             return Err(self.failed(&command, &err));
         }
-        Ok(())
+        read
     }
 
     /// The size of each of `oids` that is a blob (`None` for other objects and missing ones),
@@ -279,58 +380,29 @@ impl Git {
         }
     }
 
-    /// For each wanted blob, every (commit, path) whose change introduced it, earliest first.
-    pub fn introductions(
-        &self,
-        wanted: &HashSet<String>,
-    ) -> Result<HashMap<String, Vec<Introduction>>, GitError> {
-        let args = [
-            "log",
-            "--all",
-            "--root",
-            "-m",
-            "--raw",
-            "--no-abbrev",
-            "--no-renames",
-            "-z",
-            "--format=%x01%H %ct",
-        ];
-        let mut found: HashMap<String, Vec<Introduction>> = HashMap::new();
-        let mut commit = String::new();
-        let mut time = 0i64;
-        // A raw entry is two NUL-separated tokens: ":modes oids status", then the path.
-        let mut new_oid: Option<String> = None;
-        // Streamed: on a long history the whole log is hundreds of megabytes.
-        self.stream(&args, 0, |tok| {
-            let tok = tok.strip_prefix(b"\n").unwrap_or(tok);
-            if let Some(oid) = new_oid.take() {
-                if wanted.contains(&oid) {
-                    let path = String::from_utf8_lossy(tok).into_owned();
-                    let list = found.entry(oid).or_default();
-                    if !list.iter().any(|i| i.commit == commit && i.path == path) {
-                        list.push(Introduction {
-                            commit: commit.clone(),
-                            date: rfc3339(time),
-                            path,
-                            time,
-                        });
-                    }
-                }
-            } else if let Some(header) = tok.strip_prefix(b"\x01") {
-                let header = String::from_utf8_lossy(header);
-                let mut it = header.split(' ');
-                commit = it.next().unwrap_or_default().to_string();
-                time = it.next().and_then(|t| t.parse().ok()).unwrap_or(0);
-            } else if let Some(meta) = tok.strip_prefix(b":") {
-                // ":old_mode new_mode old_oid new_oid status"
-                let meta = String::from_utf8_lossy(meta);
-                new_oid = Some(meta.split(' ').nth(3).unwrap_or_default().to_string());
-            }
-        })?;
-        for list in found.values_mut() {
-            list.sort_by(|a, b| a.time.cmp(&b.time).then_with(|| a.commit.cmp(&b.commit)));
-        }
-        Ok(found)
+    /// Start `log --raw` over all history, its output spooled to an unnamed temporary file:
+    /// it runs while the history is listed and scanned (git works on one core while the
+    /// listing waits on another), and is read only if something was found.
+    pub fn start_log(&self) -> Result<LogSpool, GitError> {
+        let spool = tempfile::tempfile().map_err(|source| self.spawn_failed(source))?;
+        let out = spool
+            .try_clone()
+            .map_err(|source| self.spawn_failed(source))?;
+        let mut child = self
+            .command(&LOG_ARGS)
+            .stdout(out)
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|source| self.spawn_failed(source))?;
+        let stderr = drain(child.stderr.take());
+        Ok(LogSpool {
+            git: Git {
+                repo: self.repo.clone(),
+            },
+            child,
+            stderr: Some(stderr),
+            spool,
+        })
     }
 
     /// Blobs staged in the index that differ from HEAD (added, copied, modified).
