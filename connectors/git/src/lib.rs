@@ -232,13 +232,23 @@ fn attribute_commits(
 
 /// One match per (rule, secret, path): the version of the file that introduced it first.
 fn collapse_versions(mut matches: Vec<SecretMatch>) -> Vec<SecretMatch> {
+    // The commit breaks ties between versions dated alike, so the output is the same from run
+    // to run whichever worker found what first.
     matches.sort_by(|a, b| {
-        (&a.rule_id, a.secret.expose(), &a.path, &a.commit_date).cmp(&(
-            &b.rule_id,
-            b.secret.expose(),
-            &b.path,
-            &b.commit_date,
-        ))
+        (
+            &a.rule_id,
+            a.secret.expose(),
+            &a.path,
+            &a.commit_date,
+            &a.commit,
+        )
+            .cmp(&(
+                &b.rule_id,
+                b.secret.expose(),
+                &b.path,
+                &b.commit_date,
+                &b.commit,
+            ))
     });
     let mut out: Vec<SecretMatch> = Vec::with_capacity(matches.len());
     for m in matches {
