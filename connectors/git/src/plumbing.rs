@@ -484,7 +484,6 @@ pub struct BlobReader {
     stdout: BufReader<ChildStdout>,
     writer: Option<std::thread::JoinHandle<std::io::Result<()>>>,
     repo: PathBuf,
-    done: bool,
 }
 
 impl BlobReader {
@@ -525,7 +524,6 @@ impl BlobReader {
                 stdout: BufReader::with_capacity(1 << 20, stdout),
                 writer: Some(writer),
                 repo: git.repo.clone(),
-                done: false,
             },
             send,
         ))
@@ -608,27 +606,6 @@ pub fn read_batch_entry<R: BufRead>(r: &mut R) -> Result<Option<BatchEntry>, Str
             }
         }
         _ => Err(format!("bad header {header:?}")),
-    }
-}
-
-impl Iterator for BlobReader {
-    type Item = Result<BatchEntry, GitError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.done {
-            return None;
-        }
-        match self.next_blob() {
-            Ok(Some(b)) => Some(Ok(b)),
-            Ok(None) => {
-                self.done = true;
-                None
-            }
-            Err(e) => {
-                self.done = true;
-                Some(Err(e))
-            }
-        }
     }
 }
 
