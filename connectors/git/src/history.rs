@@ -13,7 +13,7 @@ use std::sync::Mutex;
 use trustmap_model::{Progress, ScanStats, SecretMatch};
 use trustmap_rules::{first_occurrences, looks_binary, scan_edit, scan_whole, EditScan, Engine};
 
-use crate::plumbing::{BlobReader, Git, Listed, Sized};
+use crate::plumbing::{BlobReader, Checked, Git, Listed};
 use crate::{join_display, GitError, GitOptions, Oid};
 
 /// Blobs as listed: ids and interned paths, in listing order (newest first).
@@ -113,7 +113,7 @@ impl BlobTable {
         git.blob_sizes(oids.clone(), |i, sized| {
             let path = || join_display(display_prefix, &self.path_names[self.paths[i] as usize]);
             match sized {
-                Sized::Blob(size) if size > max_size => {
+                Checked::Blob(size) if size > max_size => {
                     stats.skipped_oversized += 1;
                     stats.add_gap(format!(
                         "{}: blob {} skipped, {size} bytes is over the {max_size} byte limit",
@@ -121,11 +121,11 @@ impl BlobTable {
                         oids[i]
                     ));
                 }
-                Sized::Blob(size) => {
+                Checked::Blob(size) => {
                     keep.push(i);
                     sizes.push(size);
                 }
-                Sized::Missing => {
+                Checked::Missing => {
                     stats.skipped_unreadable += 1;
                     stats.add_gap(format!(
                         "{}: object {} is missing (partial or shallow clone, or a damaged pack)",
@@ -133,7 +133,7 @@ impl BlobTable {
                         oids[i]
                     ));
                 }
-                Sized::Other => {}
+                Checked::Other => {}
             }
         })?;
         Ok(SizedTable {

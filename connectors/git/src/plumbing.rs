@@ -27,7 +27,7 @@ pub struct Git {
 
 /// What `cat-file --batch-check` says of one object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Sized {
+pub enum Checked {
     Blob(u64),
     /// Not a blob (an annotated tag).
     Other,
@@ -308,7 +308,7 @@ impl Git {
     pub fn blob_sizes(
         &self,
         oids: std::sync::Arc<Vec<Oid>>,
-        mut each: impl FnMut(usize, Sized),
+        mut each: impl FnMut(usize, Checked),
     ) -> Result<(), GitError> {
         let command = "cat-file --batch-check";
         let mut child = self
@@ -349,9 +349,9 @@ impl Git {
             // "<type> <size>", or "<oid> missing" for what the repository lacks.
             let mut it = line.trim_end().split(' ');
             let sized = match (it.next(), it.next()) {
-                (Some("blob"), Some(size)) => size.parse().map_or(Sized::Other, Sized::Blob),
-                (Some(_), Some("missing" | "ambiguous")) => Sized::Missing,
-                _ => Sized::Other,
+                (Some("blob"), Some(size)) => size.parse().map_or(Checked::Other, Checked::Blob),
+                (Some(_), Some("missing" | "ambiguous")) => Checked::Missing,
+                _ => Checked::Other,
             };
             each(i, sized);
         }
